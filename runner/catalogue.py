@@ -1,0 +1,143 @@
+"""The catalogue of documented rules (suite/rules/*.ini) and the tests that check them.
+
+Tests come from the GoogleTest binaries listed in build/ipcsuite-manifest.tsv; each binary prints
+"Suite.Name<TAB>file:line<TAB>rule,rule" for its tests with --ipcsuite-list-rules.
+"""
+from __future__ import annotations
+
+import configparser
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.errors import SetupError
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_DIR = ROOT / "suite" / "rules"
+STATUSES = ("tested", "not-provokable")
+
+
+@dataclass
+class Rule:
+    id: str
+    page: str
+    section: str
+    errno: str
+    statement: str
+    status: str = "tested"
+    reason: str = ""
+    source: str = ""
+    tests: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "page": self.page, "section": self.section, "errno": self.errno or None,
+                "statement": self.statement, "status": self.status, "reason": self.reason or None,
+                "tests": sorted(self.tests)}
+
+
+@dataclass
+class TestCase:
+    binary: Path
+    area: str
+    name: str            # Suite.Name as GoogleTest knows it
+    location: str
+    rules: list[str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.area}/{self.name}"
+
+
+class CatalogueError(Exception):
+    pass
+
+
+def load_rules(rules_dir: Path = RULES_DIR) -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for path in sorted(rules_dir.glob("*.ini")):
+        parser = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",),
+                                           inline_comment_prefixes=None, strict=True)
+        try:
+            parser.read(path)
+        except configparser.Error as e:
+            raise CatalogueError(f"{path.name}: {' '.join(str(e).split())}") from None
+        for rid in parser.sections():
+            sec = parser[rid]
+            where = f"{path.name} [{rid}]"
+            if rid in rules:
+                raise CatalogueError(f"{where}: rule defined twice (also in {rules[rid].source})")
+            for key in ("page", "statement"):
+                if not sec.get(key, "").strip():
+                    raise CatalogueError(f"{where}: missing '{key}'")
+            unknown = set(sec.keys()) - {"page", "section", "errno", "statement", "status", "reason"}
+            if unknown:
+                raise CatalogueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            status = sec.get("status", "tested").strip()
+            if status not in STATUSES:
+                raise CatalogueError(f"{where}: status must be one of {', '.join(STATUSES)}")
+            if status == "not-provokable" and not sec.get("reason", "").strip():
+                raise CatalogueError(f"{where}: a not-provokable rule needs a 'reason'")
+            rules[rid] = Rule(id=rid, page=sec["page"].strip(), section=sec.get("section", "").strip(),
+                              errno=sec.get("errno", "").strip(), statement=" ".join(sec["statement"].split()),
+                              status=status, reason=" ".join(sec.get("reason", "").split()), source=path.name)
+    return rules
+
+
+def read_manifest(build_dir: Path) -> list[tuple[str, str, Path]]:
+    manifest = build_dir / "ipcsuite-manifest.tsv"
+    if not manifest.exists():
+        raise SetupError(f"{manifest} is missing: the build did not finish")
+    out = []
+    for line in manifest.read_text().splitlines():
+        if line.strip():
+            name, area, path = line.split("\t")
+            out.append((name, area, Path(path)))
+    return out
+
+
+def list_binary(binary: Path, area: str) -> list[TestCase]:
+    proc = subprocess.run([str(binary), "--ipcsuite-list-rules"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        raise SetupError(f"{binary} --ipcsuite-list-rules failed (exit {proc.returncode}): "
+                         f"{proc.stderr.strip()[:200]}")
+    tests = []
+    for line in proc.stdout.splitlines():
+        if not line.strip():
+            continue
+        name, location, rules = (line.split("\t") + ["", ""])[:3]
+        if location.startswith(str(ROOT) + "/"):
+            location = location[len(str(ROOT)) + 1:]
+        tests.append(TestCase(binary=binary, area=area, name=name, location=location,
+                              rules=[r for r in rules.split(",") if r]))
+    return tests
+
+
+def list_tests(build_dir: Path, include_selftest: bool = False) -> list[TestCase]:
+    tests = []
+    for _name, area, path in read_manifest(build_dir):
+        if area == "selftest" and not include_selftest:
+            continue
+        tests.extend(list_binary(path, area))
+    return tests
+
+
+def link(rules: dict[str, Rule], tests: list[TestCase]) -> list[str]:
+    """Fills rule.tests; returns the problems found (empty when the catalogue is consistent)."""
+    problems = []
+    for t in tests:
+        if not t.rules:
+            problems.append(f"test {t.id} ({t.location}) names no rule")
+        for rid in t.rules:
+            rule = rules.get(rid)
+            if rule is None:
+                problems.append(f"test {t.id} ({t.location}) names unknown rule '{rid}'")
+            else:
+                rule.tests.append(t.id)
+    for rule in rules.values():
+        if rule.status == "tested" and not rule.tests:
+            problems.append(f"rule {rule.id} ({rule.source}) is 'tested' but no test names it")
+        if rule.status == "not-provokable" and rule.tests:
+            problems.append(f"rule {rule.id} ({rule.source}) is 'not-provokable' but tests name it: "
+                            + ", ".join(rule.tests))
+    return problems

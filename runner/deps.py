@@ -1,0 +1,57 @@
+"""Debian packages the project needs, and installing the missing ones."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from runner.errors import SetupError
+
+# Debian package -> why it is needed.
+PACKAGES = {
+    "cmake": "build",
+    "ninja-build": "build",
+    "g++": "build",
+    "pkg-config": "finding libseccomp",
+    "libgtest-dev": "GoogleTest",
+    "libgmock-dev": "GoogleMock",
+    "librapidcheck-dev": "property tests",
+    "libseccomp-dev": "fault layer",
+    "python3-pytest": "runner",
+    "python3-pytest-xdist": "parallel runs",
+}
+
+
+def missing_packages(packages=None) -> list[str]:
+    packages = list(packages or PACKAGES)
+    proc = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", *packages],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    installed = {line.split()[0] for line in proc.stdout.splitlines()
+                 if line.endswith(" installed")}
+    return [p for p in packages if p not in installed]
+
+
+def apt_line(packages: list[str]) -> str:
+    return "apt-get update && apt-get install -y " + " ".join(packages)
+
+
+def ensure_packages(log=sys.stderr) -> None:
+    """Installs missing packages as root (apt-get update once, then install); otherwise SetupError."""
+    missing = missing_packages()
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SetupError("missing Debian packages " + " ".join(missing) + "; as root run: " + apt_line(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    print(f"ipcsuite: installing Debian packages: {' '.join(missing)}", file=log, flush=True)
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
+            raise SetupError(f"'{' '.join(cmd)}' failed (exit {proc.returncode}): {tail}")
+    still = missing_packages()
+    if still:
+        raise SetupError("packages still missing after apt-get install: " + " ".join(still))

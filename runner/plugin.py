@@ -1,0 +1,215 @@
+"""pytest plugin: each GoogleTest case of the suite's binaries is one pytest item.
+
+Collection: pytest is given test binaries as arguments (./ipcsuite does that from the build manifest);
+each binary lists its tests and their rules (--ipcsuite-list-rules). Running an item runs the binary
+with --gtest_filter=<that test> in its own process group, with a deadline, and reads the test's record
+from $IPCSUITE_RESULT_FILE (status, skip reason, failures with file:line). -k, -x, --junitxml and
+pytest-xdist (-n) work as usual, and the verdicts are the same serial or parallel.
+"""
+from __future__ import annotations
+
+import ctypes
+import fnmatch
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from runner import catalogue, procinfo
+from reports import results as results_mod
+
+PR_SET_PDEATHSIG = 1
+
+
+def set_pdeathsig() -> None:
+    """Die with the parent process (a SIGKILLed runner leaves no worker behind)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("ipcsuite")
+    g.addoption("--ipcsuite-manifest", help="build/ipcsuite-manifest.tsv: which files are test binaries")
+    g.addoption("--ipcsuite-preload", default="", help="LD_PRELOAD for the test processes only")
+    g.addoption("--ipcsuite-filter", action="append", default=[],
+                help="glob on test ids (area/Suite.Name); may repeat")
+    g.addoption("--ipcsuite-results", default="", help="write results.json here")
+    g.addoption("--ipcsuite-test-timeout", type=float, default=60.0, help="deadline per test process (s)")
+    g.addoption("--ipcsuite-seed", default="", help="seed recorded in the results")
+    g.addoption("--ipcsuite-target", default="host")
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):
+        set_pdeathsig()
+    config._ipcsuite_records = {}
+    manifest = config.getoption("--ipcsuite-manifest")
+    config._ipcsuite_binaries = {}
+    if manifest:
+        for _name, area, path in catalogue.read_manifest(Path(manifest).parent):
+            config._ipcsuite_binaries[str(path.resolve())] = area
+
+
+def pytest_collect_file(file_path, parent):
+    area = parent.config._ipcsuite_binaries.get(str(Path(file_path).resolve()))
+    if area is not None:
+        return GTestBinary.from_parent(parent, path=Path(file_path), area=area)
+    return None
+
+
+def _matches(patterns, test_id, name):
+    return any(fnmatch.fnmatchcase(test_id, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def pytest_collection_modifyitems(config, items):
+    patterns = config.getoption("--ipcsuite-filter")
+    if not patterns:
+        return
+    keep, drop = [], []
+    for item in items:
+        tid = getattr(item, "test_id", item.nodeid)
+        (keep if _matches(patterns, tid, item.name) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+class GTestBinary(pytest.File):
+    def __init__(self, *, area, **kw):
+        super().__init__(**kw)
+        self.area = area
+
+    def collect(self):
+        for case in catalogue.list_binary(self.path, self.area):
+            yield GTestItem.from_parent(self, name=case.name, case=case)
+
+
+class GTestFailure(Exception):
+    pass
+
+
+class GTestItem(pytest.Item):
+    def __init__(self, *, case, **kw):
+        super().__init__(**kw)
+        self.case = case
+        self.test_id = case.id
+        self.user_properties.append(("area", case.area))
+        self.user_properties.append(("rules", ",".join(case.rules)))
+        self.user_properties.append(("location", case.location))
+
+    def reportinfo(self):
+        return self.path, None, self.test_id
+
+    def _env(self, result_file: str) -> dict:
+        env = dict(os.environ)
+        env["IPCSUITE_RESULT_FILE"] = result_file
+        env.pop("LD_PRELOAD", None)
+        preload = self.config.getoption("--ipcsuite-preload")
+        if preload:
+            env["LD_PRELOAD"] = preload
+        run_tmp = os.environ.get("IPCSUITE_RUN_TMPDIR")
+        if run_tmp:
+            env["TMPDIR"] = run_tmp
+        return env
+
+    def runtest(self):
+        timeout = self.config.getoption("--ipcsuite-test-timeout")
+        tmp_base = os.environ.get("IPCSUITE_RUN_TMPDIR") or None
+        fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
+        os.close(fd)
+        cmd = [str(self.path), f"--gtest_filter={self.case.name}", "--gtest_color=no"]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, env=self._env(result_file),
+                                    start_new_session=True)
+            try:
+                output, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                where = procinfo.describe_tree(proc.pid)
+                procinfo.kill_tree(proc.pid)
+                output, _ = proc.communicate()
+                self._fail(f"timed out after {timeout:g} s; {where}", output)
+            record = self._read_record(result_file)
+        finally:
+            os.unlink(result_file)
+        text = output.decode(errors="replace")
+        if record is None:
+            self._fail(f"the test process {procinfo.describe_exit(proc.returncode)} before reporting a "
+                       "result", output)
+        status = record["status"]
+        if status == "skipped":
+            reasons = [p["message"] for p in record["parts"] if p["kind"] == "skip"]
+            msg = " ".join(" ".join(reasons).split()) or "skipped without a reason"
+            self.user_properties.append(("message", msg))
+            pytest.skip(msg)
+        if status == "failed":
+            failures = [f"{p['file']}:{p['line']}: {p['message']}" for p in record["parts"]
+                        if p["kind"] == "failure"]
+            self._fail("\n".join(failures) or "failed", None)
+        if proc.returncode != 0:
+            self._fail(f"the test passed but its process {procinfo.describe_exit(proc.returncode)}",
+                       output)
+        del text
+
+    def _read_record(self, path):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            rec = json.loads(line)
+            if rec.get("test") == self.case.name:
+                return rec
+        return None
+
+    def _fail(self, message, output):
+        rules = ", ".join(self.case.rules) or "(none)"
+        body = f"{message}\nrules: {rules}"
+        if output:
+            tail = output.decode(errors="replace").strip().splitlines()[-20:]
+            body += "\n--- output (last lines) ---\n" + "\n".join(tail)
+        self.user_properties.append(("message", message.splitlines()[0][:500] if message else ""))
+        raise GTestFailure(body)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, GTestFailure):
+            return f"{self.test_id}\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+# ---- results.json (written by the controller only; xdist sends reports to it) ----
+
+def pytest_runtest_logreport(report):
+    config = getattr(report, "_ipcsuite_config", None) or _CONFIG.get("config")
+    if config is None:
+        return
+    results_mod.record_report(config._ipcsuite_records, report)
+
+
+_CONFIG: dict = {}
+
+
+def pytest_sessionstart(session):
+    _CONFIG["config"] = session.config
+    session.config._ipcsuite_started = time.time()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    out = config.getoption("--ipcsuite-results")
+    if out:
+        results_mod.write_results(
+            Path(out), config._ipcsuite_records,
+            target=config.getoption("--ipcsuite-target"),
+            seed=config.getoption("--ipcsuite-seed"),
+            preload=config.getoption("--ipcsuite-preload"),
+            started=config._ipcsuite_started)

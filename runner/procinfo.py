@@ -1,0 +1,76 @@
+"""What a process tree is doing (for timeout messages) and killing it."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from runner import syscalls
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for p in Path("/proc").glob("[0-9]*/stat"):
+        stat = _read(p)
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) > 1 and rest[1] == str(pid):
+            out.append(int(p.parent.name))
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo.extend(children_of(p))
+    return pids
+
+
+def describe_task(pid: int) -> str:
+    d = Path(f"/proc/{pid}")
+    stat = _read(d / "stat")
+    if not stat:
+        return f"pid {pid} gone"
+    state = stat[stat.rfind(")") + 2:].split()[0]
+    sc = _read(d / "syscall")
+    call = "running" if sc.startswith("running") or not sc else syscalls.name(int(sc.split()[0]))
+    wchan = _read(d / "wchan")
+    where = f"pid {pid} state {state}, in {call}" if call != "running" else f"pid {pid} running"
+    if wchan and wchan != "0":
+        where += f" (wchan {wchan})"
+    return where
+
+
+def describe_tree(pid: int) -> str:
+    return "; ".join(describe_task(p) for p in tree(pid))
+
+
+def kill_tree(pid: int) -> None:
+    for p in reversed(tree(pid)):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"

@@ -1,0 +1,54 @@
+"""Shared helpers for the runner's own tests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("IPCSUITE_BUILD_DIR", ROOT / "build"))
+
+
+class RunResult:
+    def __init__(self, proc, results_dir: Path):
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.results_dir = results_dir
+
+    @property
+    def doc(self) -> dict:
+        return json.loads((self.results_dir / "latest" / "results.json").read_text())
+
+    def by_status(self, status: str) -> list[dict]:
+        return [t for t in self.doc["tests"] if t["status"] == status]
+
+
+def ipcsuite(*args, timeout=300, env=None) -> subprocess.CompletedProcess:
+    """Runs ./ipcsuite as a user would (a subprocess), without stdin."""
+    full_env = dict(os.environ)
+    full_env.pop("LD_PRELOAD", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([str(ROOT / "ipcsuite"), *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
+                          env=full_env, check=False)
+
+
+@pytest.fixture
+def run_suite(tmp_path):
+    """run_suite(*args) -> RunResult: ./ipcsuite run --no-build with results in a temporary directory."""
+    def _run(*args, timeout=300, env=None):
+        rdir = tmp_path / "results"
+        proc = ipcsuite("run", "--no-build", "--results-dir", str(rdir), *args, timeout=timeout, env=env)
+        return RunResult(proc, rdir)
+    return _run
+
+
+def preload_lib(name: str) -> Path:
+    lib = BUILD / "preload" / f"lib{name}.so"
+    assert lib.is_file(), f"{lib} was not built"
+    return lib

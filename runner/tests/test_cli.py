@@ -1,0 +1,51 @@
+"""Bad input to any command: one clear line on stderr, exit 2, no traceback."""
+import pytest
+
+from runner.tests.conftest import ipcsuite
+
+BAD = [
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+    (["run", "--no-such-option"], "unrecognized arguments"),
+    (["run", "--no-build", "--jobs", "0"], "must be at least 1"),
+    (["run", "--no-build", "--jobs", "many"], "not a number"),
+    (["run", "--no-build", "--test-timeout", "-3"], "must be positive"),
+    (["run", "--no-build", "--preload", "/nonexistent/libx.so"], "no such file"),
+    (["run", "--no-build", "--filter", "no-such-area/*"], "matches no test"),
+    (["test", "--no-build", "--filter", "zzz*"], "matches no test"),
+    (["rules", "--tabular"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BAD, ids=[" ".join(a) or "(none)" for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    proc = ipcsuite(*args, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ipcsuite: error: ")
+    assert needle in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_rules_check_passes_and_json_lists_every_rule_with_tests():
+    import json
+    proc = ipcsuite("rules", "--json", "--check", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["problems"] == []
+    assert len(doc["rules"]) > 0
+    for rule in doc["rules"]:
+        assert rule["page"] and rule["statement"]
+        if rule["status"] == "tested":
+            assert rule["tests"], rule["id"]
+        else:
+            assert rule["status"] == "not-provokable" and rule["reason"] and not rule["tests"]
+
+
+def test_rules_table_has_a_row_per_rule():
+    import json
+    doc = json.loads(ipcsuite("rules", "--json", timeout=120).stdout)
+    table = ipcsuite("rules", timeout=120).stdout
+    for rule in doc["rules"]:
+        assert rule["id"] in table

@@ -1,0 +1,110 @@
+"""Nothing survives a run: not after a normal run, not after the runner is SIGKILLed halfway."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from runner.tests.conftest import BUILD, ROOT, preload_lib
+
+
+def sysv_objects() -> set:
+    out = set()
+    for kind in ("sem", "shm", "msg"):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        out |= {(kind, line.split()[1]) for line in lines if line.strip()}
+    return out
+
+
+def descendants(pid: int) -> set:
+    kids = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        kids.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rfind(")") + 2] != "Z"
+
+
+def is_test_binary(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/exe").startswith(str(BUILD / "bin"))
+    except OSError:
+        return False
+
+
+def wait_for(cond, deadline_s: float, what: str):
+    end = time.monotonic() + deadline_s
+    pause = 0.01
+    while not cond():
+        assert time.monotonic() < end, f"timed out after {deadline_s} s waiting for {what}"
+        time.sleep(pause)  # polling the observable state with a deadline, not synchronising on time
+        pause = min(pause * 2, 0.2)
+
+
+def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_path):
+    before = sysv_objects()
+    tmp_root = tmp_path / "tmp"
+    tmp_root.mkdir()
+    r = run_suite("--filter", "fifo/*,pipe/*", env={"IPCSUITE_TMP_ROOT": str(tmp_root)})
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert list(tmp_root.iterdir()) == []
+    assert sysv_objects() == before
+
+
+def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path):
+    tmp_root = tmp_path / "tmp"
+    tmp_root.mkdir()
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    before = sysv_objects()
+    # Every read of a pipe or FIFO hangs, so test processes are guaranteed to be in flight.
+    cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "results"),
+           "--preload", str(preload_lib("break_hang_read")), "--filter", "fifo/*,pipe/*",
+           "--test-timeout", "60"]
+    runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: any(is_test_binary(p) for p in descendants(runner.pid)), 60,
+                 "a test process of the run")
+        # Let some test create its files: a FIFO or temp dir inside the run's directory.
+        wait_for(lambda: any(d.is_dir() for d in tmp_root.glob("ipcsuite-run-*/ipcsuite-*")), 60,
+                 "a test's temporary directory")
+        tree = descendants(runner.pid)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        wait_for(lambda: not any(alive(p) for p in tree), 15,
+                 "every process of the killed run to die: " + ", ".join(str(p) for p in tree if alive(p)))
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    leftovers = list(tmp_root.glob("ipcsuite-run-*"))
+    assert leftovers, "the killed run should have left its temporary directory for the next run to remove"
+    assert sysv_objects() == before
+    nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "r2"),
+                          "--filter", "pipe/*"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert nxt.returncode == 0, nxt.stdout[-3000:]
+    for d in leftovers:
+        assert f"removed leftovers of an earlier run: {d}" in nxt.stderr
+        assert not d.exists()
+    assert list(tmp_root.iterdir()) == []
