@@ -19,6 +19,7 @@ PACKAGES = {
     "libseccomp-dev": "fault layer",
     "python3-pytest": "runner",
     "python3-pytest-xdist": "parallel runs",
+    "clang-format": "format check in ./ipcsuite test",
 }
 
 
