@@ -1,0 +1,1 @@
+#include "ipcsuite/fixtures.h"
