@@ -18,10 +18,9 @@ class RunResult:
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.results_dir = results_dir
-
-    @property
-    def doc(self) -> dict:
-        return json.loads((self.results_dir / "latest" / "results.json").read_text())
+        path = results_dir / "latest" / "results.json"
+        # Read now: a later run in the same directory moves "latest".
+        self.doc = json.loads(path.read_text()) if path.exists() else None
 
     def by_status(self, status: str) -> list[dict]:
         return [t for t in self.doc["tests"] if t["status"] == status]
@@ -41,8 +40,11 @@ def ipcsuite(*args, timeout=300, env=None) -> subprocess.CompletedProcess:
 @pytest.fixture
 def run_suite(tmp_path):
     """run_suite(*args) -> RunResult: ./ipcsuite run --no-build with results in a temporary directory."""
+    counter = [0]
+
     def _run(*args, timeout=300, env=None):
-        rdir = tmp_path / "results"
+        counter[0] += 1
+        rdir = tmp_path / f"results{counter[0]}"
         proc = ipcsuite("run", "--no-build", "--results-dir", str(rdir), *args, timeout=timeout, env=env)
         return RunResult(proc, rdir)
     return _run
