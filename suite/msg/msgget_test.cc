@@ -1,0 +1,431 @@
+// msgget(2): creation, lookup by key, initial msqid_ds, and its ERRORS; ipc_namespaces(7) and proc(5)
+// for message queues (per-namespace objects and limits, /proc/sysvipc/msg).
+//
+// Tests with fixed keys or that depend on the limits run only in the private IPC namespace the test
+// main enters (so they cannot collide with, or disturb, anything else on the machine). Limits are
+// lowered only inside a Child that made yet another IPC namespace of its own.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/msg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipcsuite/fixtures.h"
+
+namespace ipc {
+namespace {
+
+constexpr uid_t kNobody = 65534;
+// Fixed keys: each test has its own (the namespace is private to this test binary anyway).
+constexpr key_t kKeyBase = 0x4d534700;
+
+// Whether `cap` is in this process's effective set, read from /proc/self/status.
+bool HasEffectiveCapability(int cap) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> cap) & 1;
+  return false;
+}
+
+int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
+  std::vector<char> b(sizeof(long) + text.size());
+  std::memcpy(b.data(), &type, sizeof type);
+  if (!text.empty()) std::memcpy(b.data() + sizeof(long), text.data(), text.size());
+  return msgsnd(id, b.data(), text.size(), flags);
+}
+
+PosixResult<msqid_ds> Stat(int id) {
+  msqid_ds ds{};
+  if (msgctl(id, IPC_STAT, &ds) != 0) return PosixResult<msqid_ds>::Error(errno, "msgctl(IPC_STAT)");
+  return ds;
+}
+
+// Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
+::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value) {
+  std::string path = "/proc/sys/kernel/" + name;
+  auto fd = Open(path, O_WRONLY);
+  if (!fd.ok()) return ::testing::AssertionFailure() << fd.error();
+  std::string s = std::to_string(value) + "\n";
+  if (write(fd.value().get(), s.data(), s.size()) != static_cast<ssize_t>(s.size()))
+    return ::testing::AssertionFailure()
+           << "writing " << value << " to " << path << " failed with " << DescribeErrno(errno);
+  return ::testing::AssertionSuccess();
+}
+
+msginfo Info(int cmd, int* ret) {
+  msginfo info{};
+  *ret = msgctl(0, cmd, reinterpret_cast<msqid_ds*>(&info));
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creation and lookup.
+
+IPC_TEST(MsgGet, IpcPrivateAlwaysCreatesANewQueue, "msg.msgget-ipc-private") {
+  ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0600));
+  // IPC_CREAT | IPC_EXCL does not matter with IPC_PRIVATE: still a new queue, never EEXIST.
+  ASSERT_OK_AND_ASSIGN(MsgQueue b, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600));
+  ASSERT_OK_AND_ASSIGN(MsgQueue c, MsgQueue::Create(IPC_PRIVATE, 0600));  // without IPC_CREAT
+  EXPECT_NE(a.id(), b.id());
+  EXPECT_NE(a.id(), c.id());
+  EXPECT_NE(b.id(), c.id());
+  // They are distinct queues, not names for one.
+  ASSERT_THAT(Send(a.id(), 1, "only in a"), SyscallSucceeds());
+  ASSERT_OK_AND_ASSIGN(msqid_ds sb, Stat(b.id()));
+  ASSERT_OK_AND_ASSIGN(msqid_ds sc, Stat(c.id()));
+  EXPECT_EQ(sb.msg_qnum, 0u);
+  EXPECT_EQ(sc.msg_qnum, 0u);
+}
+
+IPC_TEST(MsgGet, IpcCreatWithNewKeyCreatesThenReturnsSameQueue, "msg.msgget-create-key") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 1;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  EXPECT_THAT(msgget(key, IPC_CREAT | 0600), SyscallSucceedsWithValue(q.id()))
+      << "IPC_CREAT on an existing key returns the existing queue";
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_perm.__key, key);
+}
+
+IPC_TEST(MsgGet, ExistingKeyWithoutFlagsReturnsItsQueue, "msg.msgget-create-key") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 2;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  int id = msgget(key, 0);
+  ASSERT_THAT(id, SyscallSucceedsWithValue(q.id()));
+  // The same queue: a message sent through one lookup is there for the other.
+  ASSERT_THAT(Send(id, 4, "via key"), SyscallSucceeds());
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_qnum, 1u);
+}
+
+IPC_TEST(MsgGet, CreatExclOnExistingKeyFailsEexist, "msg.msgget-eexist") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 3;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  ASSERT_THAT(Send(q.id(), 1, "kept"), SyscallSucceeds());
+  EXPECT_THAT(msgget(key, IPC_CREAT | IPC_EXCL | 0600), SyscallFailsWithErrno(EEXIST));
+  EXPECT_THAT(msgget(key, IPC_CREAT | IPC_EXCL | 0666), SyscallFailsWithErrno(EEXIST));
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_qnum, 1u) << "the existing queue is untouched";
+  EXPECT_EQ(ds.msg_perm.mode & 0777, 0600) << "the existing queue's mode is untouched";
+}
+
+IPC_TEST(MsgGet, CreatExclOnFreeKeyCreates, "msg.msgget-eexist", "msg.msgget-create-key") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 4;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | IPC_EXCL | 0640));
+  EXPECT_THAT(msgget(key, 0), SyscallSucceedsWithValue(q.id()));
+}
+
+IPC_TEST(MsgGet, MissingKeyWithoutCreatFailsEnoent, "msg.msgget-enoent") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 5;
+  EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
+  EXPECT_THAT(msgget(key, 0600), SyscallFailsWithErrno(ENOENT));
+  EXPECT_THAT(msgget(key, IPC_EXCL | 0600), SyscallFailsWithErrno(ENOENT));
+  // Nothing was created by the failed calls.
+  EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
+}
+
+IPC_TEST(MsgGet, RemovedQueueReleasesItsKey, "msg.msgget-enoent", "msg.ipc-rmid") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 6;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  ASSERT_THAT(Send(q.id(), 1, "lost"), SyscallSucceeds());
+  int old_id = q.id();
+  ASSERT_THAT(q.Remove(), SyscallSucceeds());
+  EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
+  ASSERT_OK_AND_ASSIGN(MsgQueue again, MsgQueue::Create(key, IPC_CREAT | IPC_EXCL | 0600));
+  EXPECT_NE(again.id(), old_id) << "a new queue gets a new identifier";
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(again.id()));
+  EXPECT_EQ(ds.msg_qnum, 0u) << "the new queue does not inherit the removed queue's messages";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The msqid_ds of a new queue.
+
+IPC_TEST(MsgGet, NewQueueDataStructureIsInitialised, "msg.msgget-init", "msg.ipc-stat") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
+  const key_t key = kKeyBase + 7;
+  time_t before = time(nullptr);
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | IPC_EXCL | 0640));
+  time_t after = time(nullptr);
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_perm.__key, key);
+  EXPECT_EQ(ds.msg_perm.uid, geteuid());
+  EXPECT_EQ(ds.msg_perm.cuid, geteuid());
+  EXPECT_EQ(ds.msg_perm.gid, getegid());
+  EXPECT_EQ(ds.msg_perm.cgid, getegid());
+  EXPECT_EQ(ds.msg_perm.mode & 0777, 0640);
+  EXPECT_EQ(ds.msg_qnum, 0u);
+  EXPECT_EQ(ds.msg_cbytes, 0u);
+  EXPECT_EQ(ds.msg_lspid, 0);
+  EXPECT_EQ(ds.msg_lrpid, 0);
+  EXPECT_EQ(ds.msg_stime, 0);
+  EXPECT_EQ(ds.msg_rtime, 0);
+  EXPECT_GE(ds.msg_ctime, before);
+  EXPECT_LE(ds.msg_ctime, after);
+  EXPECT_EQ(ds.msg_qbytes, static_cast<msglen_t>(msgmnb));
+}
+
+IPC_TEST(MsgGet, OwnerAndCreatorAreTheEffectiveIds, "msg.msgget-init") {
+  IPC_REQUIRE_ROOT("to switch to other effective ids");
+  constexpr uid_t kUid = 4321;
+  constexpr gid_t kGid = 1234;
+  Child c = Child::Spawn(
+      [&] {
+        // Real ids stay 0; only the effective ids change.
+        ASSERT_THAT(setresgid(0, kGid, 0), SyscallSucceeds());
+        ASSERT_THAT(setresuid(0, kUid, 0), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0600));
+        ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+        EXPECT_EQ(ds.msg_perm.uid, kUid);
+        EXPECT_EQ(ds.msg_perm.cuid, kUid);
+        EXPECT_EQ(ds.msg_perm.gid, kGid);
+        EXPECT_EQ(ds.msg_perm.cgid, kGid);
+      },
+      {.what = "creating a queue with effective ids 4321/1234"});
+  c.ExpectExited(0);
+}
+
+IPC_TEST(MsgGet, ModeIsTheLowNineBitsOfMsgflg, "msg.msgget-init") {
+  // Every mode lets the owner read, so that IPC_STAT works without CAP_IPC_OWNER too.
+  for (int mode : {0400, 0421, 0642, 0753, 0777}) {
+    ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | mode));
+    ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+    EXPECT_EQ(ds.msg_perm.mode & 0777, mode) << "created with mode " << std::oct << mode;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EACCES: the permissions requested in msgflg are checked against an existing queue's mode.
+
+IPC_TEST(MsgGet, UnprivilegedGetWithoutPermissionFailsEacces, "msg.msgget-eacces") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_ROOT("to create a queue another user may not access");
+  const key_t key = kKeyBase + 8;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        EXPECT_THAT(msgget(key, 0600), SyscallFailsWithErrno(EACCES));
+        EXPECT_THAT(msgget(key, 0400), SyscallFailsWithErrno(EACCES));
+        EXPECT_THAT(msgget(key, 0200), SyscallFailsWithErrno(EACCES));
+        EXPECT_THAT(msgget(key, IPC_CREAT | 0600), SyscallFailsWithErrno(EACCES))
+            << "IPC_CREAT does not create a second queue for an existing key";
+      },
+      {.what = "looking up a mode 0600 root queue as an unprivileged user"});
+  c.ExpectExited(0);
+}
+
+IPC_TEST(MsgGet, UnprivilegedGetIsGrantedWhatTheModeAllows, "msg.msgget-eacces", "msg.permission-classes") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_ROOT("to create a queue another user may only read");
+  const key_t key = kKeyBase + 9;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0604));
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        EXPECT_THAT(msgget(key, 0400), SyscallSucceedsWithValue(q.id()));
+        EXPECT_THAT(msgget(key, 0004), SyscallSucceedsWithValue(q.id()));
+        EXPECT_THAT(msgget(key, 0600), SyscallFailsWithErrno(EACCES));
+        EXPECT_THAT(msgget(key, 0200), SyscallFailsWithErrno(EACCES));
+      },
+      {.what = "looking up a mode 0604 root queue as an unprivileged user"});
+  c.ExpectExited(0);
+}
+
+IPC_TEST(MsgGet, CapIpcOwnerMayGetAQueueWithModeZero, "msg.msgget-cap-ipc-owner") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  if (!HasEffectiveCapability(CAP_IPC_OWNER)) GTEST_SKIP() << "needs CAP_IPC_OWNER in the effective set";
+  const key_t key = kKeyBase + 10;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0000));
+  EXPECT_THAT(msgget(key, 0666), SyscallSucceedsWithValue(q.id()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ENOSPC: in a Child that made an IPC namespace of its own and lowered MSGMNI there.
+
+IPC_TEST(MsgGet, CreatingBeyondMsgmniFailsEnospc, "msg.msgget-enospc", "msg.namespace-sysctls") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();  // unshare(CLONE_NEWIPC) works here: the child can do it too
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
+        ASSERT_TRUE(WriteProcSysKernel("msgmni", 2));
+        ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(IPC_PRIVATE));
+        ASSERT_OK_AND_ASSIGN(MsgQueue b, MsgQueue::Create(kKeyBase + 11, IPC_CREAT | 0600));
+        EXPECT_THAT(msgget(IPC_PRIVATE, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        EXPECT_THAT(msgget(kKeyBase + 12, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        EXPECT_THAT(msgget(kKeyBase + 12, 0), SyscallFailsWithErrno(ENOENT)) << "nothing was created";
+      },
+      {.what = "filling MSGMNI = 2 in a new IPC namespace"});
+  c.ExpectExited(0);
+}
+
+IPC_TEST(MsgGet, AtMsgmniLookupStillWorksAndRemovalFreesASlot, "msg.msgget-enospc") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
+        ASSERT_TRUE(WriteProcSysKernel("msgmni", 1));
+        const key_t key = kKeyBase + 13;
+        ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(key, IPC_CREAT | 0600));
+        // Only creation is limited: the existing queue can still be looked up, with or without IPC_CREAT.
+        EXPECT_THAT(msgget(key, 0600), SyscallSucceedsWithValue(a.id()));
+        EXPECT_THAT(msgget(key, IPC_CREAT | 0600), SyscallSucceedsWithValue(a.id()));
+        EXPECT_THAT(msgget(IPC_PRIVATE, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        ASSERT_THAT(a.Remove(), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(MsgQueue b, MsgQueue::Create(IPC_PRIVATE));
+      },
+      {.what = "working at MSGMNI = 1 in a new IPC namespace"});
+  c.ExpectExited(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ipc_namespaces(7): each IPC namespace has its own queues and its own msgmax/msgmnb/msgmni.
+
+IPC_TEST(MsgNamespace, QueuesAreInvisibleFromAnotherIpcNamespace, "msg.namespace-objects") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 14;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
+  ASSERT_THAT(Send(q.id(), 1, "here"), SyscallSucceeds());
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
+        EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
+        msqid_ds ds{};
+        EXPECT_THAT(msgctl(q.id(), IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
+        int ret = -1;
+        msginfo info = Info(MSG_INFO, &ret);
+        ASSERT_THAT(ret, SyscallSucceeds());
+        EXPECT_EQ(info.msgpool, 0) << "a new IPC namespace has no queues";
+        // The same key names a different queue here.
+        ASSERT_OK_AND_ASSIGN(MsgQueue mine, MsgQueue::Create(key, IPC_CREAT | IPC_EXCL | 0600));
+        ASSERT_THAT(Send(mine.id(), 2, "there"), SyscallSucceeds());
+      },
+      {.what = "looking for the queue from a new IPC namespace"});
+  c.ExpectExited(0);
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_qnum, 1u) << "the child's queue is not this one";
+  EXPECT_EQ(ds.msg_lspid, getpid());
+}
+
+IPC_TEST(MsgNamespace, MsgSysctlsBelongToTheIpcNamespace, "msg.namespace-sysctls", "msg.msgmax",
+         "msg.msgsnd-einval-msgsz") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ASSERT_OK_AND_ASSIGN(long msgmax, limits::MsgMax());
+  ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
+  ASSERT_OK_AND_ASSIGN(long msgmni, limits::MsgMni());
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
+        ASSERT_TRUE(WriteProcSysKernel("msgmax", 100));
+        ASSERT_TRUE(WriteProcSysKernel("msgmnb", 1000));
+        ASSERT_TRUE(WriteProcSysKernel("msgmni", 7));
+        int ret = -1;
+        msginfo info = Info(IPC_INFO, &ret);
+        ASSERT_THAT(ret, SyscallSucceeds());
+        EXPECT_EQ(info.msgmax, 100);
+        EXPECT_EQ(info.msgmnb, 1000);
+        EXPECT_EQ(info.msgmni, 7);
+        ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
+        ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+        EXPECT_EQ(ds.msg_qbytes, 1000u) << "msg_qbytes starts at this namespace's MSGMNB";
+        EXPECT_THAT(Send(q.id(), 1, std::string(100, 'a')), SyscallSucceeds());
+        EXPECT_THAT(Send(q.id(), 1, std::string(101, 'a')), SyscallFailsWithErrno(EINVAL))
+            << "101 bytes exceed this namespace's MSGMAX";
+      },
+      {.what = "changing msgmax/msgmnb/msgmni in a new IPC namespace"});
+  c.ExpectExited(0);
+  // This namespace kept its own values.
+  ASSERT_OK_AND_ASSIGN(long msgmax_after, limits::MsgMax());
+  ASSERT_OK_AND_ASSIGN(long msgmnb_after, limits::MsgMnb());
+  ASSERT_OK_AND_ASSIGN(long msgmni_after, limits::MsgMni());
+  EXPECT_EQ(msgmax_after, msgmax);
+  EXPECT_EQ(msgmnb_after, msgmnb);
+  EXPECT_EQ(msgmni_after, msgmni);
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_qbytes, static_cast<msglen_t>(msgmnb));
+}
+
+// ---------------------------------------------------------------------------------------------
+// proc(5): /proc/sysvipc/msg lists the queues that exist (in the reader's IPC namespace).
+
+// Parses /proc/sysvipc/msg into one column-name -> value map per queue.
+::testing::AssertionResult ReadProcSysvipcMsg(std::vector<std::map<std::string, std::string>>* rows) {
+  std::ifstream in("/proc/sysvipc/msg");
+  if (!in) return ::testing::AssertionFailure() << "cannot open /proc/sysvipc/msg";
+  std::string line;
+  if (!std::getline(in, line)) return ::testing::AssertionFailure() << "/proc/sysvipc/msg has no header";
+  std::vector<std::string> header;
+  std::istringstream hs(line);
+  for (std::string w; hs >> w;) header.push_back(w);
+  rows->clear();
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < header.size(); ++i) {
+      std::string v;
+      if (!(ls >> v)) return ::testing::AssertionFailure() << "short line in /proc/sysvipc/msg: " << line;
+      row[header[i]] = v;
+    }
+    rows->push_back(std::move(row));
+  }
+  return ::testing::AssertionSuccess();
+}
+
+IPC_TEST(MsgProc, ProcSysvipcMsgListsTheQueue, "msg.proc-sysvipc-msg") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  const key_t key = kKeyBase + 15;
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0640));
+  Child c = Child::Spawn([&] { EXPECT_THAT(Send(q.id(), 3, "twelve bytes"), SyscallSucceeds()); },
+                         {.what = "sending one message"});
+  const pid_t sender = c.pid();
+  c.ExpectExited(0);
+  std::vector<std::map<std::string, std::string>> rows;
+  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
+  const std::map<std::string, std::string>* mine = nullptr;
+  for (const auto& r : rows)
+    if (r.count("msqid") && r.at("msqid") == std::to_string(q.id())) mine = &r;
+  ASSERT_NE(mine, nullptr) << "queue " << q.id() << " is not listed";
+  EXPECT_EQ(mine->at("key"), std::to_string(key));
+  EXPECT_EQ(std::stol(mine->at("perms"), nullptr, 8), 0640);
+  EXPECT_EQ(mine->at("cbytes"), "12");
+  EXPECT_EQ(mine->at("qnum"), "1");
+  EXPECT_EQ(mine->at("lspid"), std::to_string(sender));
+  EXPECT_EQ(mine->at("lrpid"), "0");
+  EXPECT_EQ(mine->at("uid"), std::to_string(geteuid()));
+  EXPECT_EQ(mine->at("cuid"), std::to_string(geteuid()));
+}
+
+IPC_TEST(MsgProc, ProcSysvipcMsgDropsARemovedQueue, "msg.proc-sysvipc-msg", "msg.ipc-rmid") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ASSERT_OK_AND_ASSIGN(MsgQueue keep, MsgQueue::Create(IPC_PRIVATE));
+  ASSERT_OK_AND_ASSIGN(MsgQueue gone, MsgQueue::Create(IPC_PRIVATE));
+  const std::string keep_id = std::to_string(keep.id()), gone_id = std::to_string(gone.id());
+  ASSERT_THAT(gone.Remove(), SyscallSucceeds());
+  std::vector<std::map<std::string, std::string>> rows;
+  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
+  int keep_rows = 0, gone_rows = 0;
+  for (const auto& r : rows) {
+    if (r.count("msqid") && r.at("msqid") == keep_id) ++keep_rows;
+    if (r.count("msqid") && r.at("msqid") == gone_id) ++gone_rows;
+  }
+  EXPECT_EQ(keep_rows, 1);
+  EXPECT_EQ(gone_rows, 0);
+}
+
+}  // namespace
+}  // namespace ipc
