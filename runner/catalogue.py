@@ -113,10 +113,15 @@ def list_binary(binary: Path, area: str) -> list[TestCase]:
     return tests
 
 
-def list_tests(build_dir: Path, include_selftest: bool = False) -> list[TestCase]:
+# Areas that test the project itself (fixtures, fault layer) rather than the system under test: run by
+# `./ipcsuite test`, not by `./ipcsuite run`.
+SELF_AREAS = ("selftest", "fault")
+
+
+def list_tests(build_dir: Path, include_selftest: bool = True) -> list[TestCase]:
     tests = []
     for _name, area, path in read_manifest(build_dir):
-        if area == "selftest" and not include_selftest:
+        if area in SELF_AREAS and not include_selftest:
             continue
         tests.extend(list_binary(path, area))
     return tests

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import catalogue, deps, workspace
+from runner import bench_cmd, catalogue, deps, inject_cmd, workspace
 from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,8 @@ def make_parser():
     ru.add_argument("--check", action="store_true", help="exit 1 if the catalogue and the tests disagree")
     ls = sub.add_parser("list", help="list the tests with their rules")
     ls.add_argument("--filter", action="append", default=[], metavar="GLOB")
+    inject_cmd.add_parser(sub)
+    bench_cmd.add_parser(sub)
     return p
 
 
@@ -131,7 +133,7 @@ def cmd_list(args) -> int:
     bdir = _prepare(args)
     import fnmatch
     pats = _filters(args)
-    for t in catalogue.list_tests(bdir):
+    for t in catalogue.list_tests(bdir, include_selftest=False):
         if not pats or any(fnmatch.fnmatchcase(t.id, p) or fnmatch.fnmatchcase(t.name, p) for p in pats):
             print(f"{t.id}\t{','.join(t.rules)}")
     return 0
@@ -151,9 +153,11 @@ def cmd_run(args, selftest: bool) -> int:
     import fnmatch
     pats = _filters(args)
     tests = catalogue.list_tests(bdir, include_selftest=selftest)
-    if pats and not any(fnmatch.fnmatchcase(t.id, p) or fnmatch.fnmatchcase(t.name, p)
-                        for t in tests for p in pats):
-        raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
+    if pats:
+        tests = [t for t in tests if any(fnmatch.fnmatchcase(t.id, p) or fnmatch.fnmatchcase(t.name, p)
+                                         for p in pats)]
+        if not tests:
+            raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
     binaries = sorted({str(t.binary) for t in tests})
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
 
@@ -225,6 +229,10 @@ def main(argv=None) -> int:
             return cmd_rules(args)
         if args.command == "list":
             return cmd_list(args)
+        if args.command == "inject":
+            return inject_cmd.run(args)
+        if args.command == "bench":
+            return bench_cmd.run(args)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, SetupError) as e:
         print(f"ipcsuite: error: {e}", file=sys.stderr)

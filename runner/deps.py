@@ -20,6 +20,7 @@ PACKAGES = {
     "python3-pytest": "runner",
     "python3-pytest-xdist": "parallel runs",
     "clang-format": "format check in ./ipcsuite test",
+    "strace": "./ipcsuite bench inject compares with strace --inject",
 }
 
 

@@ -1,7 +1,8 @@
 """A run's directories: results/<run-id>/ (kept) and a private temporary directory (removed).
 
 The temporary directory is $TMPDIR for every test process, so FIFOs and temp files of a run live there.
-It carries the runner's pid; a later run removes directories whose runner is gone (a SIGKILLed run).
+Its name carries the runner's pid (ipcsuite-run-<pid>-<run-id>-XXXX); a later run removes directories
+whose runner is gone (a SIGKILLed run).
 """
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ class Run:
             latest.symlink_to(run_id)
         except OSError:
             pass
-        tmp = Path(tempfile.mkdtemp(prefix=PREFIX + run_id + "-", dir=_tmp_root()))
-        (tmp / "owner.pid").write_text(f"{os.getpid()}\n")
+        tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
+        # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
+        tmp.chmod(0o711)
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
 
     def finish(self) -> None:
@@ -61,10 +63,10 @@ def sweep_leftovers() -> list[str]:
     removed = []
     for d in _tmp_root().glob(PREFIX + "*"):
         try:
-            pid = int((d / "owner.pid").read_text().strip())
-        except (OSError, ValueError):
-            pid = 0
-        if pid and _alive(pid):
+            pid = int(d.name[len(PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue  # not ours
+        if _alive(pid):
             continue
         shutil.rmtree(d, ignore_errors=True)
         removed.append(str(d))

@@ -1,9 +1,13 @@
 """Nothing survives a run: not after a normal run, not after the runner is SIGKILLed halfway."""
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 from runner.tests.conftest import BUILD, ROOT, preload_lib
 
@@ -61,19 +65,25 @@ def wait_for(cond, deadline_s: float, what: str):
         pause = min(pause * 2, 0.2)
 
 
-def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_path):
+@pytest.fixture
+def tmp_root():
+    """A directory to hold the runs' temporary directories; searchable by the unprivileged test users
+    (pytest's own tmp_path is 0700)."""
+    d = Path(tempfile.mkdtemp(prefix="ipcsuite-selftest-"))
+    d.chmod(0o711)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_root):
     before = sysv_objects()
-    tmp_root = tmp_path / "tmp"
-    tmp_root.mkdir()
     r = run_suite("--filter", "fifo/*,pipe/*", env={"IPCSUITE_TMP_ROOT": str(tmp_root)})
     assert r.returncode == 0, r.stdout[-3000:]
     assert list(tmp_root.iterdir()) == []
     assert sysv_objects() == before
 
 
-def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path):
-    tmp_root = tmp_path / "tmp"
-    tmp_root.mkdir()
+def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path, tmp_root):
     env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
     env.pop("LD_PRELOAD", None)
     before = sysv_objects()

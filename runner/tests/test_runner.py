@@ -17,7 +17,9 @@ def test_verdicts_are_the_same_serial_and_parallel(run_suite):
 
 
 def test_a_hanging_call_fails_the_test_names_the_call_and_the_run_goes_on(run_suite):
-    r = run_suite("--filter", "pipe/*", "--preload", str(preload_lib("break_hang_read")), "--test-timeout", "3")
+    # PipeEof.* read pipes in the test process and in children: both kinds of hang are covered.
+    r = run_suite("--filter", "pipe/PipeEof.*", "--preload", str(preload_lib("break_hang_read")),
+                  "--test-timeout", "3")
     assert r.returncode == 1
     timed_out = [t for t in r.doc["tests"] if "timed out after" in t["message"]]
     assert timed_out, r.stdout[-3000:]
@@ -39,5 +41,6 @@ def test_results_json_has_environment_and_entries(run_suite):
     assert env["kernel_release"] == os.uname().release
     assert env["target"] == "host"
     for t in r.doc["tests"]:
-        assert t["area"] == "pipe" and t["status"] == "passed" and t["rules"] and t["duration_s"] >= 0
+        assert t["area"] == "pipe" and t["rules"] and t["duration_s"] >= 0
+        assert t["status"] == "passed" or (t["status"] == "skipped" and t["message"]), t
     assert (r.results_dir / "latest" / "junit.xml").is_file()

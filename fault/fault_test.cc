@@ -1,0 +1,218 @@
+// Self-tests of the fault layer's C++ API (RunInChild) and plan parsing. This binary links the agent
+// in-process, so counted rules are decided on the fast path; raw syscall(2) calls take the supervisor
+// path.
+#include <fcntl.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "ipcsuite/fault_child.h"
+#include "ipcsuite/fixtures.h"
+
+namespace ipc {
+namespace {
+
+fault::Plan MakePlan(std::vector<std::string> specs, uint64_t seed = 1) {
+  fault::Plan plan;
+  plan.seed = seed;
+  std::string error;
+  EXPECT_TRUE(fault::ParseRules(specs, &plan, &error)) << error;
+  return plan;
+}
+
+IPC_TEST(FaultSpec, ParsesEveryForm, "fault.spec-syntax") {
+  fault::Rule r;
+  std::string e;
+  ASSERT_TRUE(fault::ParseRule("semop=EIDRM@3", &r, &e)) << e;
+  EXPECT_EQ(r.name, "semop");
+  EXPECT_EQ(r.err, EIDRM);
+  EXPECT_EQ(r.when, fault::When::kAt);
+  EXPECT_EQ(r.n, 3u);
+  ASSERT_TRUE(fault::ParseRule("write[fd=3,count>=10]=EPIPE@2+5", &r, &e)) << e;
+  EXPECT_EQ(r.when, fault::When::kEvery);
+  EXPECT_EQ(r.k, 5u);
+  ASSERT_EQ(r.conds.size(), 2u);
+  EXPECT_EQ(r.conds[1].op, fault::CondOp::kGe);
+  EXPECT_EQ(r.Text(), "write[fd=3,count>=10]=EPIPE@2+5");
+  ASSERT_TRUE(fault::ParseRule("read=EINTR%0.25", &r, &e)) << e;
+  EXPECT_EQ(r.when, fault::When::kProbability);
+  EXPECT_DOUBLE_EQ(r.p, 0.25);
+  ASSERT_TRUE(fault::ParseRule("pipe=EMFILE@4+", &r, &e)) << e;
+  EXPECT_EQ(r.when, fault::When::kFrom);
+  for (const char* bad :
+       {"semop", "semop=", "nosuch=EIO", "semop=ENOPE", "semop=EIO@0", "semop=EIO@x", "semop=EIO%0",
+        "semop=EIO%2", "write[fdx=1]=EIO", "write[fd=]=EIO", "write[fd=1=EIO"}) {
+    EXPECT_FALSE(fault::ParseRule(bad, &r, &e)) << bad;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+}
+
+IPC_TEST(FaultRun, UnconditionalRuleFailsEveryCallInTheChildOnly, "fault.unconditional",
+         "fault.containment") {
+  fault::FaultRun run = fault::RunInChild(MakePlan({"semop=EIDRM"}), [] {
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    if (id < 0) return 10;
+    sembuf op{0, 1, 0};
+    int bad = 0;
+    for (int i = 0; i < 5; ++i)
+      if (semop(id, &op, 1) != -1 || errno != EIDRM) ++bad;
+    semctl(id, 0, IPC_RMID);
+    return bad;
+  });
+  ASSERT_EQ(run.error, "");
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  // The caller is not filtered.
+  std::ifstream status("/proc/self/status");
+  std::string line, seccomp;
+  while (std::getline(status, line))
+    if (line.rfind("Seccomp:", 0) == 0) seccomp = line;
+  EXPECT_EQ(seccomp, "Seccomp:\t0");
+  int id = semget(IPC_PRIVATE, 1, 0600);
+  ASSERT_GE(id, 0);
+  sembuf op{0, 1, 0};
+  EXPECT_THAT(semop(id, &op, 1), SyscallSucceeds());
+  semctl(id, 0, IPC_RMID);
+}
+
+IPC_TEST(FaultRun, CountedRuleFaultsExactlyTheNthCallAndLogsIt, "fault.counted") {
+  ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
+  int fd = p.write.get();
+  fault::FaultRun run = fault::RunInChild(MakePlan({"write[fd=" + std::to_string(fd) + "]=EPIPE@3"}), [&] {
+    int result = 0;
+    for (int i = 1; i <= 5; ++i) {
+      ssize_t r = write(fd, "x", 1);
+      bool want_fail = i == 3;
+      if (want_fail ? (r != -1 || errno != EPIPE) : r != 1) result |= 1 << i;
+    }
+    return result;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  ASSERT_EQ(run.log.size(), 1u);
+  EXPECT_EQ(run.log[0].index, 3u);
+  EXPECT_EQ(run.log[0].err, EPIPE);
+  EXPECT_EQ(run.log[0].name, "write");
+  EXPECT_GT(run.log[0].pid, 0);
+  EXPECT_EQ(run.agent_calls, 5u);
+}
+
+IPC_TEST(FaultRun, RawCallsGoThroughTheSupervisorWithTheSameCounter, "fault.counted") {
+  ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
+  int fd = p.write.get();
+  fault::FaultRun run = fault::RunInChild(MakePlan({"write[fd=" + std::to_string(fd) + "]=EIO@2+2"}), [&] {
+    // wrapper (1), raw (2: fault), wrapper (3), raw (4: fault)
+    int r = 0;
+    if (write(fd, "a", 1) != 1) r |= 1;
+    if (syscall(SYS_write, fd, "b", 1) != -1 || errno != EIO) r |= 2;
+    if (write(fd, "c", 1) != 1) r |= 4;
+    if (syscall(SYS_write, fd, "d", 1) != -1 || errno != EIO) r |= 8;
+    return r;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.agent_calls, 2u);
+  EXPECT_EQ(run.supervisor_calls, 2u);
+  ASSERT_EQ(run.log.size(), 2u);
+  EXPECT_EQ(run.log[0].index, 2u);
+  EXPECT_EQ(run.log[1].index, 4u);
+}
+
+IPC_TEST(FaultRun, RestartedCallIsCountedOnce, "fault.restart-counted-once") {
+  ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
+  int rfd = p.read.get(), wfd = p.write.get();
+  fault::FaultRun run = fault::RunInChild(MakePlan({"read[fd=" + std::to_string(rfd) + "]=EIO@2"}), [&] {
+    SignalCounter usr1(SIGUSR1, SA_RESTART);
+    std::atomic<pid_t> tid{0};
+    ssize_t first = -2;
+    std::thread reader([&] {
+      tid = static_cast<pid_t>(syscall(SYS_gettid));
+      char c;
+      first = read(rfd, &c, 1);
+    });
+    while (tid == 0) std::this_thread::yield();
+    for (int i = 0; i < 3; ++i) {
+      if (!WaitUntilBlockedIn(getpid(), SYS_read, kDefaultBlockDeadline, tid)) return 20;
+      syscall(SYS_tgkill, getpid(), tid.load(), SIGUSR1);
+      while (usr1.count() != i + 1) std::this_thread::yield();
+    }
+    if (!WaitUntilBlockedIn(getpid(), SYS_read, kDefaultBlockDeadline, tid)) return 21;
+    if (syscall(SYS_write, wfd, "ab", 2) != 2) return 22;  // raw: the rule is on read only anyway
+    reader.join();
+    char c;
+    ssize_t second = read(rfd, &c, 1);
+    // The read restarted three times is call 1; the next read is call 2 and fails.
+    return first == 1 && second == -1 && errno == EIO ? 0 : 23;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  ASSERT_EQ(run.log.size(), 1u);
+  EXPECT_EQ(run.log[0].index, 2u);
+}
+
+IPC_TEST(FaultRun, SemopRuleDoesNotSeeTimedCalls, "fault.names") {
+  fault::FaultRun run = fault::RunInChild(MakePlan({"semop=EIDRM@1+", "semtimedop=EAGAIN@2"}), [] {
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    sembuf up{0, 1, 0}, down{0, -1, 0};
+    timespec ts{5, 0};
+    int r = 0;
+    if (semtimedop(id, &up, 1, &ts) != 0) r |= 1;                        // timed 1
+    if (semop(id, &down, 1) != -1 || errno != EIDRM) r |= 2;             // untimed 1
+    if (semtimedop(id, &down, 1, &ts) != -1 || errno != EAGAIN) r |= 4;  // timed 2
+    if (semtimedop(id, &down, 1, &ts) != 0) r |= 8;                      // timed 3
+    semctl(id, 0, IPC_RMID);
+    return r;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 2u);
+}
+
+IPC_TEST(FaultRun, ProbabilityDependsOnlyOnTheSeed, "fault.probability") {
+  auto body = [] {
+    int fd = open("/dev/null", O_WRONLY);
+    for (int i = 0; i < 200; ++i) (void)!write(fd, "x", 1);
+    return 0;
+  };
+  auto indices = [](const fault::FaultRun& run) {
+    std::vector<uint64_t> v;
+    for (const auto& e : run.log) v.push_back(e.index);
+    return v;
+  };
+  fault::FaultRun a = fault::RunInChild(MakePlan({"write=EIO%0.2"}, 77), body);
+  fault::FaultRun b = fault::RunInChild(MakePlan({"write=EIO%0.2"}, 77), body);
+  fault::FaultRun c = fault::RunInChild(MakePlan({"write=EIO%0.2"}, 78), body);
+  EXPECT_EQ(indices(a), indices(b));
+  EXPECT_NE(indices(a), indices(c));
+  EXPECT_GT(a.log.size(), 15u);
+  EXPECT_LT(a.log.size(), 70u);
+}
+
+IPC_TEST(FaultRun, ThreadsAndChildrenShareTheTreeCount, "fault.tree") {
+  fault::FaultRun run = fault::RunInChild(MakePlan({"write=EIO@1+10"}), [] {
+    int fd = open("/dev/null", O_WRONLY);
+    std::atomic<int> failed{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+      ts.emplace_back([&] {
+        for (int i = 0; i < 250; ++i)
+          if (write(fd, "x", 1) != 1) ++failed;
+      });
+    for (auto& t : ts) t.join();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int f = 0;
+      for (int i = 0; i < 100; ++i)
+        if (write(fd, "x", 1) != 1) ++f;
+      _exit(f);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return failed.load() + WEXITSTATUS(st) == 110 ? 0 : 1;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 110u);
+}
+
+}  // namespace
+}  // namespace ipc

@@ -1,0 +1,146 @@
+"""./ipcsuite bench inject: the cost of fault injection, side by side with strace's --inject.
+
+Two workloads of build/bin/ipcsuite-fault-prog, each timed inside the program (the loop only, not the
+start-up): `bench-semop N` (N semop() calls) and `bench-pipe N` (N one-byte pipe writes, each read
+back). Each runs under four configurations, interleaved round by round so that drifts of the machine
+hit all of them alike:
+  plain      the program alone
+  unrelated  ipcsuite inject with one counted rule on a system call the workload never makes
+  counted    ipcsuite inject with a counted rule on the hot call (fails every 1000th, @1000+1000)
+  strace     strace -f -e inject=<hot syscall>:error=EAGAIN:when=1000+1000 (Debian's strace)
+Reported: the median cost per call of each, the unrelated rule's overhead over plain (goal <= 5 %) and
+how many times cheaper the counted rule is than strace's equivalent (goal >= 10x).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+
+from runner import build as build_mod
+from runner.errors import SetupError, UsageError
+
+WORKLOADS = {
+    # name: (program mode, hot syscall as strace names it, our rule on the hot call)
+    "semop": ("bench-semop", "semtimedop", "semop=EAGAIN@1000+1000"),
+    "pipe-write": ("bench-pipe", "write", "write=EAGAIN@1000+1000"),
+}
+UNRELATED_RULE = "msgrcv=ENOMSG@1000+1000"
+CONFIGS = ("plain", "unrelated", "counted", "strace")
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("bench", help="benchmarks (bench inject: fault injection vs strace --inject)")
+    sub = p.add_subparsers(dest="bench_what", metavar="WHAT", parser_class=type(p))
+    sub.required = True
+    b = sub.add_parser("inject", help="cost per call: plain, unrelated rule, counted rule, strace --inject")
+    b.add_argument("--calls", type=_calls, default=100000, metavar="N",
+                   help="calls per workload and run (default 100000, at least 100000 for the goals)")
+    b.add_argument("--rounds", type=_rounds, default=5, metavar="R", help="side-by-side rounds (default 5)")
+    b.add_argument("--no-strace", action="store_true", help="skip the strace configuration")
+    b.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return p
+
+
+def _calls(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise UsageError(f"bench inject: --calls takes a number, not {text!r}") from None
+    if v < 1000:
+        raise UsageError(f"bench inject: --calls must be at least 1000, not {v}")
+    return v
+
+
+def _rounds(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise UsageError(f"bench inject: --rounds takes a number, not {text!r}") from None
+    if v < 1:
+        raise UsageError(f"bench inject: --rounds must be at least 1, not {v}")
+    return v
+
+
+def _run(cmd: list[str]) -> float:
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise SetupError(f"bench: {' '.join(cmd[:3])} ... exited {proc.returncode}: "
+                         f"{proc.stderr.strip().splitlines()[-1:] or ''}")
+    for tok in proc.stdout.split():
+        if tok.startswith("ns_per_call="):
+            return float(tok.split("=", 1)[1])
+    raise SetupError(f"bench: no ns_per_call in the output of {' '.join(cmd[:3])} ...: {proc.stdout.strip()}")
+
+
+def commands(bdir, workload: str, calls: int, strace: str | None) -> dict[str, list[str]]:
+    mode, hot, rule = WORKLOADS[workload]
+    prog = [str(bdir / "bin" / "ipcsuite-fault-prog"), mode, str(calls)]
+    inj = [str(bdir / "bin" / "ipcsuite-inject"), "--seed", "1"]
+    cmds = {
+        "plain": prog,
+        "unrelated": inj + ["--fail", UNRELATED_RULE, "--", *prog],
+        "counted": inj + ["--fail", rule, "--", *prog],
+    }
+    if strace:
+        cmds["strace"] = [strace, "-f", "-qq", "-o", "/dev/null", "-e", f"trace={hot}",
+                          "-e", f"inject={hot}:error=EAGAIN:when=1000+1000", *prog]
+    return cmds
+
+
+def measure(bdir, calls: int, rounds: int, use_strace: bool) -> dict:
+    strace = shutil.which("strace") if use_strace else None
+    if use_strace and not strace:
+        raise SetupError("bench inject: strace is not installed (apt-get install -y strace), or use --no-strace")
+    results = {}
+    for workload in WORKLOADS:
+        cmds = commands(bdir, workload, calls, strace)
+        samples: dict[str, list[float]] = {c: [] for c in cmds}
+        for _ in range(rounds):
+            for cfg, cmd in cmds.items():  # side by side: one run of each per round
+                samples[cfg].append(_run(cmd))
+        med = {cfg: statistics.median(v) for cfg, v in samples.items()}
+        r = {"ns_per_call": med, "samples": samples,
+             "unrelated_overhead_pct": (med["unrelated"] / med["plain"] - 1) * 100}
+        r["counted_overhead_ns"] = med["counted"] - med["plain"]
+        if "strace" in med:
+            r["strace_over_counted"] = med["strace"] / med["counted"]
+            over = med["counted"] - med["plain"]
+            r["strace_overhead_over_counted_overhead"] = (
+                (med["strace"] - med["plain"]) / over if over > 0 else float("inf"))
+        results[workload] = r
+    return {"calls": calls, "rounds": rounds, "workloads": results}
+
+
+def render(doc: dict) -> str:
+    lines = [f"bench inject: {doc['calls']} calls per run, median of {doc['rounds']} side-by-side rounds"]
+    hdr = f"{'workload':<11} " + " ".join(f"{c + ' ns/call':>18}" for c in CONFIGS)
+    lines.append(hdr)
+    for w, r in doc["workloads"].items():
+        med = r["ns_per_call"]
+        lines.append(f"{w:<11} " + " ".join(f"{med[c]:>18.1f}" if c in med else f"{'-':>18}" for c in CONFIGS))
+    for w, r in doc["workloads"].items():
+        ov = r["unrelated_overhead_pct"]
+        lines.append(f"{w}: unrelated rule {ov:+.1f} % over plain (goal <= 5 %: {'met' if ov <= 5 else 'MISSED'}); "
+                     f"counted rule +{r['counted_overhead_ns']:.0f} ns/call over plain")
+        if "strace_over_counted" in r:
+            x = r["strace_over_counted"]
+            lines.append(f"{w}: strace --inject costs {x:.1f}x the counted rule per call "
+                         f"(goal >= 10x: {'met' if x >= 10 else 'MISSED'}); "
+                         f"overheads over plain: {r['strace_overhead_over_counted_overhead']:.0f}x")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    bdir = build_mod.build_dir()
+    for name in ("ipcsuite-inject", "ipcsuite-fault-prog", "libipcsuite_fault_agent.so"):
+        if not (bdir / "bin" / name).is_file():
+            from runner import deps
+            deps.ensure_packages()
+            build_mod.build()
+            break
+    doc = measure(bdir, args.calls, args.rounds, not args.no_strace)
+    print(json.dumps(doc, indent=2) if args.json else render(doc), flush=True)
+    return 0

@@ -1,0 +1,104 @@
+"""./ipcsuite inject: run any program under a seccomp fault plan (front end of build/bin/ipcsuite-inject).
+
+The options are checked here and by the injector itself (`--check`) before the program starts, so that
+bad input gets one line and exit 2 and never a half-started program; after that the program's own exit
+status is passed through unchanged (128+N when it is killed by signal N).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from runner import build as build_mod
+from runner.errors import SetupError, UsageError
+
+INJECTOR = "ipcsuite-inject"
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "inject", help="run a program with injected system call failures (seccomp; faster strace --inject)",
+        description="Run PROGRAM with system call failures injected into it, its threads and its children.")
+    p.add_argument("--fail", action="append", default=[], metavar="SPEC",
+                   help="NAME[ARG=V,...]=ERRNO[@N|@N+|@N+K|%%P]; repeatable (e.g. semop=EIDRM@3, "
+                        "write[fd=3]=EPIPE%%0.1)")
+    p.add_argument("--plan", action="append", default=[], metavar="FILE",
+                   help="a file of SPECs, one a line, '#' comments")
+    p.add_argument("--seed", metavar="N", help="seed for %%P rules (default: fresh; always printed)")
+    p.add_argument("--log", metavar="FILE", help="write every injected fault (pid, tid, syscall, index, errno)")
+    p.add_argument("--replay", metavar="LOG", help="inject exactly the faults recorded in LOG")
+    p.add_argument("--count", choices=("tree", "process"), default="tree",
+                   help="call indices count over the whole tree (default) or per process")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
+    return p
+
+
+def injector_path() -> Path:
+    return build_mod.build_dir() / "bin" / INJECTOR
+
+
+def _set_pdeathsig():
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the runner
+    except (OSError, AttributeError):
+        pass
+
+
+def build_command(args) -> list[str]:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError("inject: no program given (./ipcsuite inject --fail SPEC -- PROGRAM [ARGS...])")
+    if args.seed is not None and not args.seed.isdigit():
+        raise UsageError(f"inject: --seed takes a non-negative integer, not {args.seed!r}")
+    cmd = [str(injector_path())]
+    for spec in args.fail:
+        cmd += ["--fail", spec]
+    for f in args.plan:
+        cmd += ["--plan", f]
+    if args.seed is not None:
+        cmd += ["--seed", args.seed]
+    if args.log:
+        cmd += ["--log", args.log]
+    if args.replay:
+        cmd += ["--replay", args.replay]
+    cmd += ["--count", args.count, "--", *argv]
+    return cmd
+
+
+def ensure_built() -> None:
+    if injector_path().is_file():
+        return
+    from runner import deps
+    deps.ensure_packages()
+    build_mod.build()
+    if not injector_path().is_file():
+        raise SetupError(f"{injector_path()} was not built")
+
+
+def run(args) -> int:
+    cmd = build_command(args)
+    ensure_built()
+    env = dict(os.environ)
+    # Validate first: bad input must not start the program.
+    chk = subprocess.run([cmd[0], "--check", *cmd[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, check=False)
+    if chk.returncode != 0:
+        line = (chk.stderr.strip().splitlines() or [f"inject: check failed (exit {chk.returncode})"])[-1]
+        prefix = "ipcsuite inject: error: "
+        raise UsageError("inject: " + (line[len(prefix):] if line.startswith(prefix) else line))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=_set_pdeathsig)
+    while True:
+        try:
+            rc = proc.wait()
+            return rc if rc >= 0 else 128 - rc
+        except KeyboardInterrupt:
+            continue  # the program got SIGINT too (same process group); its status decides
