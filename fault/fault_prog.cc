@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string mode = argv[1];
+  // SysV objects of this program live in a private IPC namespace when it may have one, so that nothing
+  // survives it even when a fault or a signal kills it before its IPC_RMID (unprivileged: IPC_PRIVATE only).
+  unshare(CLONE_NEWIPC);
   Tally t;
   if (mode == "semop" || mode == "semtimedop" || mode == "bench-semop") {
     long n = Arg(argv, 2, argc);
