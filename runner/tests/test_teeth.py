@@ -20,6 +20,8 @@ TEETH = [
      ["signal.sa-restart-slow-io", "fifo.open-sa-restart", "pipe.sa-restart"]),
     ("break_semop_restart", "sem/*", ["sem.semop-no-restart"]),
     ("break_sem_eidrm", "sem/*", ["sem.semop-eidrm"]),
+    ("break_sem_undo", "sem/SemUndo.*", ["sem.semop-undo-exit", "sem.semop-undo-exec"]),
+    ("break_shm_rdonly", "shm/ShmAt.*", ["shm.at-rdonly"]),
     ("break_shm_rmid", "shm/*", ["shm.ctl-rmid-key-released", "shm.ctl-rmid-shm-dest"]),
     ("break_msg_noerror", "msg/*", ["msg.msg-noerror"]),
 ]
