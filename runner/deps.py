@@ -20,6 +20,7 @@ PACKAGES = {
     "python3-pytest": "runner",
     "python3-pytest-xdist": "parallel runs",
     "clang-format": "format check in ./ipcsuite test",
+    "manpages-dev": "ERRORS sections the catalogue is checked against",
     "strace": "./ipcsuite bench inject compares with strace --inject",
 }
 
@@ -45,6 +46,13 @@ def ensure_packages(log=sys.stderr) -> None:
         return
     if os.geteuid() != 0:
         raise SetupError("missing Debian packages " + " ".join(missing) + "; as root run: " + apt_line(missing))
+    install(missing, log)
+
+
+def install(missing: list[str], log=sys.stderr) -> None:
+    """apt-get update, then apt-get install of the given packages (root only)."""
+    if os.geteuid() != 0:
+        raise SetupError("missing Debian packages " + " ".join(missing) + "; as root run: " + apt_line(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     print(f"ipcsuite: installing Debian packages: {' '.join(missing)}", file=log, flush=True)
     for cmd in (["apt-get", "update", "-qq"],
@@ -54,6 +62,6 @@ def ensure_packages(log=sys.stderr) -> None:
         if proc.returncode != 0:
             tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
             raise SetupError(f"'{' '.join(cmd)}' failed (exit {proc.returncode}): {tail}")
-    still = missing_packages()
+    still = missing_packages(missing)
     if still:
         raise SetupError("packages still missing after apt-get install: " + " ".join(still))
