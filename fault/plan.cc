@@ -373,11 +373,26 @@ std::string Rule::Text() const {
   return s;
 }
 
+// Control characters shown as \xNN, so that an error message stays one line whatever the input was.
+static std::string Printable(std::string_view in) {
+  std::string out;
+  for (unsigned char c : in) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 bool ParseRule(std::string_view spec_in, Rule* out, std::string* error) {
   std::string spec = Trim(spec_in);
   Rule r;
   auto fail = [&](const std::string& why) {
-    *error = "bad rule '" + spec + "': " + why;
+    *error = Printable("bad rule '" + spec + "': " + why);
     return false;
   };
   if (spec.empty()) return fail("empty");
