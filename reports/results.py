@@ -114,3 +114,124 @@ def write_results(path: Path, records: dict, *, target: str, seed: str, preload:
 
 def load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+# ---- several targets (or several machines) in one report ----
+
+def target_of(test: dict, doc: dict | None = None) -> str:
+    return test.get("target") or ((doc or {}).get("environment") or {}).get("target") or "host"
+
+
+def count(tests: list[dict]) -> dict:
+    return {s: sum(1 for t in tests if t["status"] == s) for s in STATUSES}
+
+
+def merge_docs(docs: list[dict], run_id: str = "") -> tuple[dict, list[str]]:
+    """Combines results.json documents (targets of one run, or shards from many machines) into one.
+
+    Tests are keyed by (target, id); a test present in several documents keeps the last one (the note says
+    so). Each target's environment is kept under "targets". Returns (doc, notes).
+    """
+    notes: list[str] = []
+    tests: dict[tuple[str, str], dict] = {}
+    targets: dict[str, dict] = {}
+    started, duration = None, 0.0
+    for doc in docs:
+        env = doc.get("environment", {})
+        per_target = doc.get("targets") or {}
+        for t in doc.get("tests", []):
+            name = target_of(t, doc)
+            entry = dict(t, target=name)
+            key = (name, entry["id"])
+            if key in tests and tests[key]["status"] != entry["status"]:
+                notes.append(f"{name} {entry['id']}: {tests[key]['status']} replaced by {entry['status']}")
+            tests[key] = entry
+            if name not in targets:
+                tenv = dict(per_target.get(name) or env)
+                tenv["target"] = name
+                targets[name] = tenv
+        for name, tenv in per_target.items():
+            targets.setdefault(name, dict(tenv, target=name))
+        if doc.get("started") and (started is None or doc["started"] < started):
+            started = doc["started"]
+        duration += float(doc.get("duration_s", 0.0) or 0.0)
+    out_tests = sorted(tests.values(), key=lambda t: (t["id"], t["target"]))
+    first = dict(next(iter(targets.values()), {}) or (docs[0].get("environment", {}) if docs else {}))
+    first["target"] = ",".join(targets) or first.get("target", "host")
+    if run_id:
+        first["run_id"] = run_id
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "environment": first,
+        "targets": targets,
+        "started": started or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "duration_s": round(duration, 3),
+        "counts": count(out_tests),
+        "tests": out_tests,
+    }
+    return doc, notes
+
+
+def target_names(doc: dict) -> list[str]:
+    names = list((doc.get("targets") or {}).keys())
+    for t in doc["tests"]:
+        n = target_of(t, doc)
+        if n not in names:
+            names.append(n)
+    return names or [doc.get("environment", {}).get("target", "host")]
+
+
+def recount(doc: dict) -> dict:
+    doc["counts"] = count(doc["tests"])
+    return doc
+
+
+def write_doc(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def write_junit(path: Path, doc: dict) -> None:
+    """JUnit XML with one <testsuite> per target; each case carries area, rules, location and target."""
+    from xml.etree import ElementTree as ET
+    root = ET.Element("testsuites")
+    for name in target_names(doc):
+        tests = [t for t in doc["tests"] if target_of(t, doc) == name]
+        c = count(tests)
+        env = (doc.get("targets") or {}).get(name) or doc.get("environment", {})
+        suite = ET.SubElement(root, "testsuite", {
+            "name": f"ipcsuite.{name}", "tests": str(len(tests)),
+            "failures": str(c["failed"] + c["xpassed"]), "errors": str(c["error"]),
+            "skipped": str(c["skipped"] + c["xfailed"]),
+            "time": f"{sum(t['duration_s'] for t in tests):.3f}",
+            "hostname": str(env.get("kernel_release", "")),
+        })
+        props = ET.SubElement(suite, "properties")
+        for k in ("target", "kernel_release", "libc", "libc_version", "architecture", "seed", "preload"):
+            if env.get(k) not in (None, ""):
+                ET.SubElement(props, "property", {"name": k, "value": str(env[k])})
+        for t in tests:
+            suite_name, _, case_name = t["id"].partition("/")[2].partition(".")
+            tc = ET.SubElement(suite, "testcase", {
+                "classname": f"{name}.{t['area']}.{suite_name}", "name": case_name or t["id"],
+                "time": f"{t['duration_s']:.3f}"})
+            tp = ET.SubElement(tc, "properties")
+            for k, v in (("area", t["area"]), ("rules", ",".join(t.get("rules", []))),
+                         ("location", t.get("location", "")), ("target", name)):
+                ET.SubElement(tp, "property", {"name": k, "value": v})
+            msg = t.get("message", "")
+            if t["status"] in ("failed", "xpassed"):
+                el = ET.SubElement(tc, "failure", {"message": msg[:1000] or t["status"]})
+                el.text = t.get("details") or msg
+            elif t["status"] == "error":
+                el = ET.SubElement(tc, "error", {"message": msg[:1000] or "error"})
+                el.text = t.get("details") or msg
+            elif t["status"] in ("skipped", "xfailed"):
+                ET.SubElement(tc, "skipped", {"message": (("expected failure: " if t["status"] == "xfailed"
+                                                          else "") + msg)[:1000]})
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -10,6 +10,35 @@ def unexpected(doc: dict) -> list[dict]:
     return [t for t in doc["tests"] if t["status"] in UNEXPECTED]
 
 
+def _target(t: dict, doc: dict) -> str:
+    return t.get("target") or doc.get("environment", {}).get("target") or "host"
+
+
+def _targets(doc: dict) -> list[str]:
+    names = list((doc.get("targets") or {}).keys())
+    for t in doc["tests"]:
+        if _target(t, doc) not in names:
+            names.append(_target(t, doc))
+    return names
+
+
+def divergences(doc: dict) -> list[tuple[str, dict[str, str]]]:
+    """Tests whose status differs between targets: (id, {target: status}); 'absent' where not run."""
+    names = _targets(doc)
+    per: dict[str, dict[str, str]] = defaultdict(dict)
+    for t in doc["tests"]:
+        per[t["id"]][_target(t, doc)] = t["status"]
+    out = []
+    for tid in sorted(per):
+        st = {n: per[tid].get(n, "absent") for n in names}
+        if len(set(st.values())) > 1:
+            out.append((tid, st))
+    # pass/fail divergences first, then those where only skips (or absence) differ
+    out.sort(key=lambda x: (not any(s in ("failed", "error", "xpassed", "xfailed") for s in x[1].values()),
+                            x[0]))
+    return out
+
+
 def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
     per_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for t in doc["tests"]:
@@ -27,6 +56,23 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         lines.append(f"  {area:<10}" + "".join(f"{per_area[area][c]:>9}" for c in shown))
     total = doc["counts"]
     lines.append(f"  {'total':<10}" + "".join(f"{total.get(c, 0):>9}" for c in shown))
+    names = _targets(doc)
+    if len(names) > 1:
+        lines.append(f"  {'target':<32}" + "".join(f"{c:>9}" for c in shown) + "  kernel")
+        for name in names:
+            ts = [t for t in doc["tests"] if _target(t, doc) == name]
+            env_t = (doc.get("targets") or {}).get(name, {})
+            lines.append(f"  {name[:32]:<32}" + "".join(f"{sum(1 for t in ts if t['status'] == c):>9}"
+                                                        for c in shown)
+                         + f"  {env_t.get('kernel_release', '?')}"
+                         + (f" ({env_t['wall_s']:.1f} s)" if env_t.get("wall_s") is not None else ""))
+        div = divergences(doc)
+        if div:
+            lines.append(f"divergences between targets: {len(div)} tests (see report.html)")
+            for tid, st in div[:15]:
+                lines.append(f"  {tid}: " + ", ".join(f"{n}={s}" for n, s in st.items()))
+            if len(div) > 15:
+                lines.append(f"  ... and {len(div) - 15} more")
     tests = sorted(doc["tests"], key=lambda t: t["duration_s"], reverse=True)[:slowest]
     if tests:
         lines.append("slowest tests:")
@@ -38,7 +84,8 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         for t in bad[:50]:
             rules = ", ".join(t["rules"]) or "-"
             msg = t["message"].splitlines()[0][:160] if t["message"] else ""
-            lines.append(f"  {t['status'].upper():7} {t['id']}  [rules: {rules}]")
+            where = f"  [target {_target(t, doc)}]" if len(names) > 1 else ""
+            lines.append(f"  {t['status'].upper():7} {t['id']}  [rules: {rules}]{where}")
             if msg:
                 lines.append(f"          {msg}")
         if len(bad) > 50:
@@ -51,7 +98,7 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         lines.append("skip reasons:")
         for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:8]:
             lines.append(f"  {n:4} x {r[:150]}")
-    lines.append(f"reports: {results_dir}/results.json, {results_dir}/junit.xml")
+    lines.append(f"reports: {results_dir}/results.json, {results_dir}/junit.xml, {results_dir}/report.html")
     lines.append(f"{total.get('passed', 0)} passed, {total.get('failed', 0) + total.get('error', 0)} failed, "
                  f"{total.get('skipped', 0)} skipped")
     return "\n".join(lines)

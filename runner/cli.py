@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import bench_cmd, catalogue, deps, inject_cmd, workspace
+from runner import bench_cmd, catalogue, deps, inject_cmd, report_cmd, workspace
+from runner import expectations as expectations_mod
+from runner import targets as targets_mod
 from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,26 @@ def _positive_float(text):
     return v
 
 
+def _shard(text):
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not I/N: {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"shard index must be in 0..N-1: {text!r}")
+    return (i, n)
+
+
+def _env_shard():
+    total, index = os.environ.get("GTEST_TOTAL_SHARDS"), os.environ.get("GTEST_SHARD_INDEX")
+    if not total and not index:
+        return None
+    try:
+        return _shard(f"{index or 0}/{total or 1}")
+    except argparse.ArgumentTypeError as e:
+        raise UsageError(f"GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS: {e}") from None
+
+
 def _add_run_options(p):
     p.add_argument("--filter", action="append", default=[], metavar="GLOB",
                    help="run only tests whose id (area/Suite.Name) or name matches GLOB; may repeat, or "
@@ -61,6 +83,17 @@ def _add_run_options(p):
     p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("-k", metavar="EXPR", help="pytest -k expression")
+    p.add_argument("--target", action="append", default=[], metavar="T[,T...]",
+                   help="where to run: host (default), userns, bwrap, qemu:<kernel image>; several give one "
+                        "report with a column per target")
+    p.add_argument("--expectations", action="append", default=[], metavar="FILE",
+                   help="known divergences (in addition to expectations/*.txt)")
+    p.add_argument("--no-expectations", action="store_true", help="ignore expectations/*.txt")
+    p.add_argument("--shard", metavar="I/N", type=_shard,
+                   help="run only shard I of N (0-based) of the selected tests, e.g. one CI machine's share; "
+                        "default from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS; ./ipcsuite merge combines shards")
+    p.add_argument("--qemu-accel", choices=("auto", "kvm", "tcg"), default="auto",
+                   help="qemu targets: KVM, TCG, or KVM when a probe boot works (default)")
 
 
 def make_parser():
@@ -76,6 +109,11 @@ def make_parser():
     ru.add_argument("--check", action="store_true", help="exit 1 if the catalogue and the tests disagree")
     ls = sub.add_parser("list", help="list the tests with their rules")
     ls.add_argument("--filter", action="append", default=[], metavar="GLOB")
+    sub.add_parser("targets", help="list the targets and whether each is available here (and why not)")
+    fk = sub.add_parser("fetch-kernel", help="download Debian's kernel package for the qemu target")
+    fk.add_argument("--package", default="linux-image-amd64",
+                    help="Debian package (default linux-image-amd64, i.e. the current 6.1 kernel)")
+    report_cmd.add_parsers(sub)
     inject_cmd.add_parser(sub)
     bench_cmd.add_parser(sub)
     return p
@@ -139,13 +177,48 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+
+
+def _pytest(cmd, env, run) -> int:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=_set_pdeathsig,
+                            start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def load_expectations(args):
+    try:
+        return expectations_mod.load(args.expectations, use_default=not args.no_expectations)
+    except expectations_mod.ExpectationError as e:
+        raise UsageError(f"expectations: {e}") from None
+
+
 def cmd_run(args, selftest: bool) -> int:
     preload = None
     if args.preload:
         preload = Path(args.preload).resolve()
         if not preload.is_file():
             raise UsageError(f"--preload: no such file: {args.preload}")
+    tlist = targets_mod.parse_list(args.target)
+    exps = load_expectations(args)
+    if preload and any(t.kind == "qemu" for t in tlist):
+        raise UsageError("--preload cannot be used with a qemu target (its binaries are statically linked)")
     bdir = _prepare(args)
+    for t in tlist:
+        t.ensure()
     removed = workspace.sweep_leftovers()
     for what in removed:
         print(f"ipcsuite: removed leftovers of an earlier run: {what}", file=sys.stderr)
@@ -158,63 +231,117 @@ def cmd_run(args, selftest: bool) -> int:
                                          for p in pats)]
         if not tests:
             raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
-    binaries = sorted({str(t.binary) for t in tests})
+    shard = args.shard or _env_shard()
+    if shard and shard[1] > 1:
+        ordered = sorted(tests, key=lambda t: t.id)
+        tests = [t for k, t in enumerate(ordered) if k % shard[1] == shard[0]]
+        if not tests:
+            raise UsageError(f"shard {shard[0]}/{shard[1]} has no test")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
 
     run = workspace.Run.create(Path(args.results_dir))
-    print(f"ipcsuite: run {run.run_id}, seed {seed}, {len(tests)} tests in {len(binaries)} binaries, "
-          f"{args.jobs} jobs", flush=True)
-    cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
-           "-p", "runner.plugin", "--ipcsuite-manifest", str(bdir / "ipcsuite-manifest.tsv"),
-           "--ipcsuite-results", str(run.dir / "results.json"), "--junitxml", str(run.dir / "junit.xml"),
-           "--ipcsuite-seed", str(seed), "--ipcsuite-test-timeout", str(args.test_timeout),
-           "-o", "console_output_style=count", "--tb=short", "-q", "-rN"]
-    if preload:
-        cmd += ["--ipcsuite-preload", str(preload)]
-    for p in pats:
-        cmd += ["--ipcsuite-filter", p]
-    if args.jobs > 1:
-        cmd += ["-n", str(args.jobs)]
-    if args.exitfirst:
-        cmd += ["-x"]
-    if args.k:
-        cmd += ["-k", args.k]
-    cmd += binaries
-    if selftest:
-        cmd.append(str(ROOT / "runner" / "tests"))
+    names = ",".join(t.name for t in tlist)
+    print(f"ipcsuite: run {run.run_id}, seed {seed}, {len(tests)} tests in "
+          f"{len({str(t.binary) for t in tests})} binaries, {args.jobs} jobs"
+          + (f", targets {names}" if len(tlist) > 1 or tlist[0].kind != "host" else "")
+          + (f", shard {shard[0]}/{shard[1]}" if shard and shard[1] > 1 else ""), flush=True)
     env = dict(os.environ, IPCSUITE_RUN_TMPDIR=str(run.tmp), IPCSUITE_RUN_ID=run.run_id,
                IPCSUITE_SEED=str(seed), IPCSUITE_COMMAND_LINE="./ipcsuite " + " ".join(sys.argv[1:]),
                IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT))
     env.pop("LD_PRELOAD", None)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=_set_pdeathsig,
-                            start_new_session=True)
+    parts, rcs, walls = [], [], {}
     try:
-        rc = proc.wait()
+        for i, target in enumerate(tlist):
+            ttests = tests if target.kind == "host" else [t for t in tests
+                                                           if t.area not in catalogue.SELF_AREAS]
+            if target.kind == "qemu":
+                from runner.qemu import vm
+                for area, why in vm.DYNAMIC_ONLY_AREAS.items():
+                    if any(t.area == area for t in ttests):
+                        print(f"ipcsuite: target {target.name}: not running area {area}: {why}",
+                              file=sys.stderr, flush=True)
+                ttests = [t for t in ttests if t.area not in vm.DYNAMIC_ONLY_AREAS]
+            if not ttests:
+                continue
+            binaries = sorted({str(t.binary) for t in ttests})
+            part = run.dir / "targets" / _safe(target.name)
+            part.mkdir(parents=True, exist_ok=True)
+            started = time.monotonic()
+            if len(tlist) > 1:
+                print(f"ipcsuite: target {target.name}: {len(ttests)} tests", flush=True)
+            cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
+                   "-p", "runner.plugin", "--ipcsuite-manifest", str(bdir / "ipcsuite-manifest.tsv"),
+                   "--ipcsuite-results", str(part / "results.json"), "--junitxml", str(part / "junit.xml"),
+                   "--ipcsuite-seed", str(seed), "--ipcsuite-test-timeout", str(args.test_timeout),
+                   "--ipcsuite-target", target.spec,
+                   "-o", "console_output_style=count", "--tb=short", "-q", "-rN"]
+            guest_env = None
+            if target.kind == "qemu":
+                guest_env = _run_qemu(target, bdir, ttests, args, part)
+                cmd += ["--ipcsuite-replay", str(part / "guest.json")]
+            if preload:
+                cmd += ["--ipcsuite-preload", str(preload)]
+            if shard and shard[1] > 1:
+                (part / "selected.txt").write_text("".join(t.id + "\n" for t in ttests))
+                cmd += ["--ipcsuite-select", str(part / "selected.txt")]
+            for p in pats:
+                cmd += ["--ipcsuite-filter", p]
+            if args.jobs > 1 and target.kind != "qemu":
+                cmd += ["-n", str(args.jobs)]
+            if args.exitfirst:
+                cmd += ["-x"]
+            if args.k:
+                cmd += ["-k", args.k]
+            cmd += binaries
+            if selftest and i == 0:
+                cmd.append(str(ROOT / "runner" / "tests"))
+            rc = _pytest(cmd, env, run)
+            rcs.append(rc)
+            walls[target.name] = round(time.monotonic() - started, 3)
+            results = part / "results.json"
+            if not results.exists():
+                raise SetupError(f"pytest exited {rc} without writing {results}")
+            from reports import results as results_mod
+            pdoc = results_mod.load(results)
+            if guest_env:
+                pdoc["environment"].update(guest_env)
+            pdoc["environment"]["wall_s"] = walls[target.name]
+            parts.append(pdoc)
+            if args.exitfirst and rc == 1:
+                break
     except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
         run.finish()
         print("ipcsuite: interrupted", file=sys.stderr)
         return 130
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     run.finish()
-    results = run.dir / "results.json"
-    if not results.exists():
-        raise SetupError(f"pytest exited {rc} without writing {results}")
     from reports import results as results_mod, summary
-    doc = results_mod.load(results)
+    doc, _notes = results_mod.merge_docs(parts, run.run_id)
+    expectations_mod.apply(doc, exps)
+    report_cmd.write_reports(run.dir, doc)
     print(summary.render(doc, str(run.dir)), flush=True)
-    if summary.unexpected(doc) or rc == 1:
+    if summary.unexpected(doc):
         return 1
-    if rc not in (0, 1):
-        raise SetupError(f"pytest exited with status {rc}")
+    for rc in rcs:
+        if rc not in (0, 1):
+            raise SetupError(f"pytest exited with status {rc}")
     return 0
+
+
+def _run_qemu(target, bdir, tests, args, part) -> dict:
+    """Runs the planned tests in the guest; writes part/guest.json for the plugin; returns the guest env."""
+    from runner.qemu import vm
+    area_bin = {area: name for name, area, _path in catalogue.read_manifest(bdir)
+                if area not in catalogue.SELF_AREAS and area not in vm.DYNAMIC_ONLY_AREAS}
+    plan = [(t.area, t.name) for t in tests if t.area in area_bin]
+    out = vm.run_guest(target, area_bin, plan, jobs=args.jobs, timeout=args.test_timeout,
+                       accel_mode=args.qemu_accel, out_dir=part)
+    doc = {"problem": out["problem"], "environment": out["environment"],
+           "results": [dict(r, area=a) for (a, _t), r in out["results"].items()]}
+    (part / "guest.json").write_text(json.dumps(doc) + "\n")
+    if out["problem"]:
+        print(f"ipcsuite: qemu target {target.name}: {out['problem']}", file=sys.stderr, flush=True)
+    env = {k: v for k, v in out["environment"].items() if k != "tests"}
+    return env
 
 
 def main(argv=None) -> int:
@@ -229,6 +356,13 @@ def main(argv=None) -> int:
             return cmd_rules(args)
         if args.command == "list":
             return cmd_list(args)
+        if args.command == "targets":
+            return targets_mod.cmd_targets(args)
+        if args.command == "fetch-kernel":
+            from runner.qemu import vm
+            return vm.cmd_fetch_kernel(args)
+        if args.command in report_cmd.COMMANDS:
+            return report_cmd.run(args)
         if args.command == "inject":
             return inject_cmd.run(args)
         if args.command == "bench":

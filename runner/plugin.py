@@ -43,13 +43,26 @@ def pytest_addoption(parser):
     g.addoption("--ipcsuite-results", default="", help="write results.json here")
     g.addoption("--ipcsuite-test-timeout", type=float, default=60.0, help="deadline per test process (s)")
     g.addoption("--ipcsuite-seed", default="", help="seed recorded in the results")
-    g.addoption("--ipcsuite-target", default="host")
+    g.addoption("--ipcsuite-target", default="host",
+                help="where test processes run: host, userns, bwrap, qemu:<kernel> (see runner/targets.py)")
+    g.addoption("--ipcsuite-select", default="",
+                help="file with the test ids to run, one a line (this machine's shard); others are deselected")
+    g.addoption("--ipcsuite-replay", default="",
+                help="JSON of per-test outcomes recorded elsewhere (the qemu guest): replay them, run nothing")
 
 
 def pytest_configure(config):
     if hasattr(config, "workerinput"):
         set_pdeathsig()
     config._ipcsuite_records = {}
+    from runner import targets
+    config._ipcsuite_target = targets.parse(config.getoption("--ipcsuite-target"))
+    config._ipcsuite_replay = None
+    replay = config.getoption("--ipcsuite-replay")
+    if replay:
+        doc = json.loads(Path(replay).read_text())
+        config._ipcsuite_replay = {(r["area"], r["test"]): r for r in doc["results"]}
+        config._ipcsuite_replay_problem = doc.get("problem", "")
     manifest = config.getoption("--ipcsuite-manifest")
     config._ipcsuite_binaries = {}
     if manifest:
@@ -70,6 +83,15 @@ def _matches(patterns, test_id, name):
 
 def pytest_collection_modifyitems(config, items):
     patterns = config.getoption("--ipcsuite-filter")
+    select = config.getoption("--ipcsuite-select")
+    if select:
+        wanted = set(Path(select).read_text().split())
+        keep, drop = [], []
+        for item in items:
+            (keep if getattr(item, "test_id", None) in wanted or not hasattr(item, "test_id") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
     if not patterns:
         return
     keep, drop = [], []
@@ -107,41 +129,40 @@ class GTestItem(pytest.Item):
     def reportinfo(self):
         return self.path, None, self.test_id
 
-    def _env(self, result_file: str) -> dict:
+    def _env(self, result_file: str, tmp: str | None = None) -> dict:
         env = dict(os.environ)
         env["IPCSUITE_RESULT_FILE"] = result_file
         env.pop("LD_PRELOAD", None)
+        for k in ("GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX", "GTEST_SHARD_STATUS_FILE"):
+            env.pop(k, None)  # sharding is the runner's (--shard): each process runs exactly its one test
         preload = self.config.getoption("--ipcsuite-preload")
         if preload:
             env["LD_PRELOAD"] = preload
-        run_tmp = os.environ.get("IPCSUITE_RUN_TMPDIR")
+        run_tmp = tmp or os.environ.get("IPCSUITE_RUN_TMPDIR")
         if run_tmp:
             env["TMPDIR"] = run_tmp
         return env
 
+    def _replayed(self, timeout):
+        """(returncode, output, record) of this test as the qemu guest ran it."""
+        r = self.config._ipcsuite_replay.get((self.case.area, self.case.name))
+        if r is None:
+            problem = getattr(self.config, "_ipcsuite_replay_problem", "") or "no record"
+            self._fail(f"the guest reported no result for this test: {problem}", None)
+        output = (r.get("output") or "").encode()
+        if r.get("timed_out"):
+            self._fail(f"timed out after {timeout:g} s in the guest", output)
+        return os.waitstatus_to_exitcode(r["wait_status"]), output, r.get("record")
+
     def runtest(self):
         timeout = self.config.getoption("--ipcsuite-test-timeout")
-        tmp_base = os.environ.get("IPCSUITE_RUN_TMPDIR") or None
-        fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
-        os.close(fd)
-        cmd = [str(self.path), f"--gtest_filter={self.case.name}", "--gtest_color=no"]
-        try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, env=self._env(result_file),
-                                    start_new_session=True)
-            try:
-                output, _ = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                where = procinfo.describe_tree(proc.pid)
-                procinfo.kill_tree(proc.pid)
-                output, _ = proc.communicate()
-                self._fail(f"timed out after {timeout:g} s; {where}", output)
-            record = self._read_record(result_file)
-        finally:
-            os.unlink(result_file)
+        if self.config._ipcsuite_replay is not None:
+            returncode, output, record = self._replayed(timeout)
+        else:
+            returncode, output, record = self._execute(timeout)
         text = output.decode(errors="replace")
         if record is None:
-            self._fail(f"the test process {procinfo.describe_exit(proc.returncode)} before reporting a "
+            self._fail(f"the test process {procinfo.describe_exit(returncode)} before reporting a "
                        "result", output)
         status = record["status"]
         if status == "skipped":
@@ -153,10 +174,33 @@ class GTestItem(pytest.Item):
             failures = [f"{p['file']}:{p['line']}: {p['message']}" for p in record["parts"]
                         if p["kind"] == "failure"]
             self._fail("\n".join(failures) or "failed", None)
-        if proc.returncode != 0:
-            self._fail(f"the test passed but its process {procinfo.describe_exit(proc.returncode)}",
+        if returncode != 0:
+            self._fail(f"the test passed but its process {procinfo.describe_exit(returncode)}",
                        output)
         del text
+
+    def _execute(self, timeout):
+        target = self.config._ipcsuite_target
+        tmp_base = target.tmp_dir(os.environ.get("IPCSUITE_RUN_TMPDIR") or None)
+        fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
+        os.close(fd)
+        target.give(Path(result_file))
+        cmd = target.wrap([str(self.path), f"--gtest_filter={self.case.name}", "--gtest_color=no"], tmp_base)
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, env=self._env(result_file, tmp_base),
+                                    start_new_session=True, **target.popen_kwargs())
+            try:
+                output, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                where = procinfo.describe_tree(proc.pid)
+                procinfo.kill_tree(proc.pid)
+                output, _ = proc.communicate()
+                self._fail(f"timed out after {timeout:g} s; {where}", output)
+            record = self._read_record(result_file)
+        finally:
+            os.unlink(result_file)
+        return proc.returncode, output, record
 
     def _read_record(self, path):
         try:
@@ -209,7 +253,7 @@ def pytest_sessionfinish(session, exitstatus):
     if out:
         results_mod.write_results(
             Path(out), config._ipcsuite_records,
-            target=config.getoption("--ipcsuite-target"),
+            target=config._ipcsuite_target.name,
             seed=config.getoption("--ipcsuite-seed"),
             preload=config.getoption("--ipcsuite-preload"),
             started=config._ipcsuite_started)

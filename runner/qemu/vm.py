@@ -25,6 +25,11 @@ from runner.errors import SetupError, UsageError
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SRC = Path(__file__).resolve().parent / "init.c"
 QEMU = "qemu-system-x86_64"
+# Areas whose binaries cannot work statically linked, so the qemu target does not run them.
+DYNAMIC_ONLY_AREAS = {
+    "property": "its in-process fault agent finds the C library's functions with dlsym(RTLD_NEXT), which a "
+                "statically linked binary cannot do (the call through the null pointer crashes)",
+}
 
 
 def static_build_dir() -> Path:
@@ -152,8 +157,14 @@ def build_static(binary_names: list[str], log=sys.stderr) -> Path:
     if not (bdir / "build.ninja").exists():
         _run_logged(["cmake", "-S", ROOT, "-B", bdir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                      "-DIPCSUITE_STATIC=ON"], logf, "configuring build-static")
-    _run_logged(["cmake", "--build", bdir, "--parallel", str(os.cpu_count() or 1), "--target", *binary_names],
-                logf, "building the static test binaries")
+    try:
+        _run_logged(["cmake", "--build", bdir, "--parallel", str(os.cpu_count() or 1), "--target",
+                     *binary_names, "--", "-k", "0"], logf, "building the static test binaries")
+    except SetupError as e:
+        built = [n for n in binary_names if (bdir / "bin" / n).is_file()]
+        if not built:
+            raise
+        print(f"ipcsuite: warning: {e}", file=log, flush=True)
     return bdir / "bin"
 
 
@@ -335,9 +346,11 @@ def run_guest(target, area_binaries: dict[str, str], plan: list[tuple[str, str]]
     static_bin = build_static(sorted(set(area_binaries.values())), log)
     init = build_init(log)
     binaries = {name: static_bin / name for name in set(area_binaries.values())}
-    for name, p in binaries.items():
-        if not p.is_file():
-            raise SetupError(f"static build produced no {p}")
+    unbuilt = sorted(name for name, p in binaries.items() if not p.is_file())
+    for name in unbuilt:
+        print(f"ipcsuite: warning: no static {name}; its tests get no result in the guest", file=log)
+        del binaries[name]
+    plan = [(a, t) for a, t in plan if area_binaries[a] in binaries]
     accel, why = choose_accel(kernel, init, accel_mode, log)
     cpus = max(1, min(jobs, os.cpu_count() or 1))
     guest_plan = [(area_binaries[a], t) for a, t in plan]
@@ -377,6 +390,8 @@ def run_guest(target, area_binaries: dict[str, str], plan: list[tuple[str, str]]
         elif line.startswith("@@IPCSUITE-END"):
             finished = True
     problem = ""
+    if unbuilt:
+        problem = f"the static build of {', '.join(unbuilt)} failed (see {static_build_dir()}/ipcsuite-build.log)"
     if not env:
         tail = console.read_text(errors="replace").strip().splitlines()[-8:] if console.exists() else []
         problem = (f"the guest did not start its init (qemu {'timed out' if rc is None else f'exit {rc}'}"

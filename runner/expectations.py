@@ -1,0 +1,162 @@
+"""Expectations: known divergences of a target, recorded instead of failing the gate.
+
+File format (expectations/*.txt; `--expectations FILE` adds more, `--no-expectations` uses none):
+
+    # comments and blank lines are ignored
+    ipcsuite-expectations 1
+    TARGET_GLOB  TEST_GLOB  EXPECT  reason="why it diverges"  [bug=URL]
+
+- The first non-comment line names the format and its version (only 1 exists).
+- TARGET_GLOB matches a target name (host, userns, bwrap, qemu:vmlinuz-6.1.0-56-amd64, ...), TEST_GLOB a test
+  id (area/Suite.Name); both are shell globs (fnmatch, case-sensitive).
+- EXPECT is `fail` (the test fails or errors there: it counts as xfailed, and a pass counts as xpassed, which
+  is unexpected), `flaky` (a failure there counts as xfailed, a pass stays passed: for timing that an
+  emulator cannot keep) or `skip` (the test skips there; documentation only, a skip never fails the gate).
+- reason= is required; bug= is optional. Values with spaces are quoted (shell quoting rules).
+
+The first matching line decides. A malformed file is an error that names the file and line.
+"""
+from __future__ import annotations
+
+import fnmatch
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "expectations"
+FORMAT = "ipcsuite-expectations"
+VERSIONS = (1,)
+EXPECTS = ("fail", "flaky", "skip")
+KEYS = ("reason", "bug")
+
+
+class ExpectationError(Exception):
+    pass
+
+
+@dataclass
+class Expectation:
+    target: str
+    test: str
+    expect: str
+    reason: str
+    bug: str
+    source: str  # file:line
+
+    def matches(self, target: str, test_id: str) -> bool:
+        return fnmatch.fnmatchcase(target, self.target) and fnmatch.fnmatchcase(test_id, self.test)
+
+    def as_json(self) -> dict:
+        return {"target": self.target, "test": self.test, "expect": self.expect, "reason": self.reason,
+                "bug": self.bug or None, "source": self.source}
+
+
+def parse(text: str, name: str) -> list[Expectation]:
+    out: list[Expectation] = []
+    version = None
+    for no, raw in enumerate(text.splitlines(), 1):
+        where = f"{name}:{no}"
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as e:
+            raise ExpectationError(f"{where}: {e} (unbalanced quotes?)") from None
+        if not words:
+            continue
+        if version is None:
+            if words[0] != FORMAT or len(words) != 2:
+                raise ExpectationError(f"{where}: the first line must be '{FORMAT} 1', not {line!r}")
+            try:
+                version = int(words[1])
+            except ValueError:
+                raise ExpectationError(f"{where}: version must be a number, not {words[1]!r}") from None
+            if version not in VERSIONS:
+                raise ExpectationError(f"{where}: unsupported version {version} (this runner reads "
+                                       f"{', '.join(map(str, VERSIONS))})")
+            continue
+        if len(words) < 4:
+            raise ExpectationError(f"{where}: expected 'TARGET TEST EXPECT reason=\"...\" [bug=URL]', got "
+                                   f"{line!r}")
+        target, test, expect, *rest = words
+        if expect not in EXPECTS:
+            raise ExpectationError(f"{where}: expected status must be one of {', '.join(EXPECTS)}, "
+                                   f"not {expect!r}")
+        if "/" not in test and "*" not in test:
+            raise ExpectationError(f"{where}: test pattern {test!r} should look like area/Suite.Name "
+                                   "(globs allowed)")
+        fields: dict[str, str] = {}
+        for w in rest:
+            key, eq, value = w.partition("=")
+            if not eq:
+                raise ExpectationError(f"{where}: {w!r} is not key=value (did you forget quotes around the "
+                                       "reason?)")
+            if key not in KEYS:
+                raise ExpectationError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
+            if key in fields:
+                raise ExpectationError(f"{where}: {key} given twice")
+            fields[key] = value.strip()
+        if not fields.get("reason"):
+            raise ExpectationError(f"{where}: a reason=\"...\" is required")
+        out.append(Expectation(target=target, test=test, expect=expect, reason=fields["reason"],
+                               bug=fields.get("bug", ""), source=where))
+    if version is None and out == []:
+        return []
+    return out
+
+
+def load_file(path: Path) -> list[Expectation]:
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ExpectationError(f"{path}: {e.strerror}") from None
+    try:
+        rel = str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        rel = str(path)
+    return parse(text, rel)
+
+
+def load(paths: list[str] | None, use_default: bool = True) -> list[Expectation]:
+    out: list[Expectation] = []
+    if use_default and DEFAULT_DIR.is_dir():
+        for p in sorted(DEFAULT_DIR.glob("*.txt")):
+            out.extend(load_file(p))
+    for p in paths or []:
+        out.extend(load_file(Path(p)))
+    return out
+
+
+def find(expectations: list[Expectation], target: str, test_id: str) -> Expectation | None:
+    for e in expectations:
+        if e.matches(target, test_id):
+            return e
+    return None
+
+
+def apply(doc: dict, expectations: list[Expectation]) -> dict:
+    """Turns expected failures into xfailed and passes of expected failures into xpassed (in place).
+
+    Each affected test keeps what really happened in `actual_status` and gets an `expectation`.
+    """
+    from reports import results as results_mod
+    for t in doc["tests"]:
+        target = results_mod.target_of(t, doc)
+        status = t.get("actual_status", t["status"])
+        e = find(expectations, target, t["id"])
+        if e is None:
+            continue
+        t["expectation"] = e.as_json()
+        if e.expect in ("fail", "flaky"):
+            if status in ("failed", "error"):
+                t["actual_status"] = status
+                t["status"] = "xfailed"
+            elif status == "passed" and e.expect == "fail":
+                t["actual_status"] = status
+                t["status"] = "xpassed"
+                t["message"] = (f"expected to fail on {target} ({e.reason}) but passed; remove or narrow "
+                                f"{e.source}")
+    doc["expectations"] = [e.as_json() for e in expectations]
+    return results_mod.recount(doc)

@@ -1,0 +1,195 @@
+"""./ipcsuite report RUN, diff RUN_A RUN_B, merge RUN... : reports from results.json files.
+
+RUN is a run id under results/ (or `latest`), a run directory, or a results.json file.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from runner.errors import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ("report", "diff", "merge")
+BAD = ("failed", "error", "xpassed")
+
+
+def add_parsers(sub) -> None:
+    r = sub.add_parser("report", help="regenerate junit.xml, report.html and the summary from a results.json")
+    r.add_argument("run", metavar="RUN")
+    r.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    r.add_argument("--expectations", action="append", default=[], metavar="FILE",
+                   help="apply these expectations (and expectations/*.txt unless --no-expectations) again")
+    r.add_argument("--no-expectations", action="store_true")
+    r.add_argument("--reapply", action="store_true",
+                   help="re-apply expectations (expectations/*.txt and --expectations) to the recorded results")
+    d = sub.add_parser("diff", help="what changed between two runs; exit 1 on regressions")
+    d.add_argument("run_a", metavar="RUN_A")
+    d.add_argument("run_b", metavar="RUN_B")
+    d.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    d.add_argument("--json", action="store_true", help="print the differences as JSON")
+    d.add_argument("--by-id", action="store_true",
+                   help="compare tests by id only, ignoring the target (automatic when each run has one target)")
+    m = sub.add_parser("merge", help="combine runs (shards, machines, targets) into one report")
+    m.add_argument("runs", nargs="+", metavar="RUN")
+    m.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    m.add_argument("-o", "--output", metavar="DIR", help="where the merged run goes (default results/<new id>)")
+
+
+def resolve(text: str, results_dir: str) -> Path:
+    """A results.json path for RUN."""
+    candidates = [Path(text), Path(results_dir) / text]
+    for c in candidates:
+        if c.is_file() and c.name.endswith(".json"):
+            return c
+        if c.is_dir() and (c / "results.json").is_file():
+            return c / "results.json"
+    raise UsageError(f"no run {text!r}: not a results.json, a run directory or a run id under {results_dir}")
+
+
+def load(text: str, results_dir: str) -> tuple[dict, Path]:
+    path = resolve(text, results_dir)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path}: not a readable results.json ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
+        raise UsageError(f"{path}: not an ipcsuite results.json (no 'tests' list)")
+    for i, t in enumerate(doc["tests"]):
+        if not isinstance(t, dict) or not {"id", "status"} <= set(t):
+            raise UsageError(f"{path}: test entry {i} lacks 'id' or 'status'")
+        t.setdefault("area", t["id"].split("/", 1)[0])
+        t.setdefault("duration_s", 0.0)
+        t.setdefault("rules", [])
+        t.setdefault("message", "")
+    doc.setdefault("environment", {})
+    return doc, path
+
+
+def write_reports(out_dir: Path, doc: dict) -> None:
+    from reports import html, results as results_mod
+    results_mod.write_doc(out_dir / "results.json", doc)
+    results_mod.write_junit(out_dir / "junit.xml", doc)
+    (out_dir / "report.html").write_text(html.render(doc, catalogue_rules()))
+
+
+def catalogue_rules() -> dict:
+    try:
+        from runner import catalogue
+        return {r.id: r.as_json() for r in catalogue.load_rules().values()}
+    except Exception:  # the report still renders without the catalogue
+        return {}
+
+
+def cmd_report(args) -> int:
+    from reports import results as results_mod, summary
+    doc, path = load(args.run, args.results_dir)
+    if args.reapply or args.expectations:
+        from runner import cli
+        exps = cli.load_expectations(args)
+        for t in doc["tests"]:
+            if "actual_status" in t:
+                t["status"] = t.pop("actual_status")
+                t.pop("expectation", None)
+        from runner import expectations
+        expectations.apply(doc, exps)
+    results_mod.recount(doc)
+    write_reports(path.parent, doc)
+    print(summary.render(doc, str(path.parent)))
+    return 1 if summary.unexpected(doc) else 0
+
+
+def _key(t: dict, doc: dict, by_id: bool):
+    from reports import results as results_mod
+    return t["id"] if by_id else (results_mod.target_of(t, doc), t["id"])
+
+
+def diff_docs(a: dict, b: dict, by_id: bool | None = None) -> dict:
+    from reports import results as results_mod
+    if by_id is None:
+        by_id = len(results_mod.target_names(a)) == 1 and len(results_mod.target_names(b)) == 1
+    ta = {_key(t, a, by_id): t for t in a["tests"]}
+    tb = {_key(t, b, by_id): t for t in b["tests"]}
+    out = {"regressions": [], "fixed": [], "changed": [], "added": [], "removed": []}
+
+    def label(k):
+        return k if isinstance(k, str) else f"{k[0]}: {k[1]}"
+    for k in sorted(set(ta) | set(tb), key=label):
+        x, y = ta.get(k), tb.get(k)
+        if x is None:
+            out["added"].append({"test": label(k), "status": y["status"], "message": y.get("message", "")})
+            if y["status"] in BAD:
+                out["regressions"].append({"test": label(k), "from": None, "to": y["status"],
+                                           "message": y.get("message", "")})
+            continue
+        if y is None:
+            out["removed"].append({"test": label(k), "status": x["status"]})
+            continue
+        if x["status"] == y["status"]:
+            continue
+        entry = {"test": label(k), "from": x["status"], "to": y["status"], "message": y.get("message", "")}
+        if y["status"] in BAD and x["status"] not in BAD:
+            out["regressions"].append(entry)
+        elif x["status"] in BAD and y["status"] not in BAD:
+            out["fixed"].append(entry)
+        else:
+            out["changed"].append(entry)
+    out["by_id"] = by_id
+    return out
+
+
+def cmd_diff(args) -> int:
+    a, pa = load(args.run_a, args.results_dir)
+    b, pb = load(args.run_b, args.results_dir)
+    d = diff_docs(a, b, True if args.by_id else None)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 1 if d["regressions"] else 0
+    ea, eb = a.get("environment", {}), b.get("environment", {})
+    print(f"A: {pa.parent.name}  kernel {ea.get('kernel_release', '?')}, {ea.get('libc', '?')} "
+          f"{ea.get('libc_version', '?')}, target {ea.get('target', '?')}")
+    print(f"B: {pb.parent.name}  kernel {eb.get('kernel_release', '?')}, {eb.get('libc', '?')} "
+          f"{eb.get('libc_version', '?')}, target {eb.get('target', '?')}")
+    for title, key in (("regressions", "regressions"), ("fixed", "fixed"), ("other changes", "changed")):
+        if d[key]:
+            print(f"{title}:")
+            for e in d[key]:
+                print(f"  {e['test']}: {e['from'] or 'absent'} -> {e['to']}")
+                if e["message"] and key == "regressions":
+                    print(f"      {e['message'].splitlines()[0][:160]}")
+    if d["added"]:
+        print(f"only in B: {len(d['added'])} tests" + "".join(f"\n  {e['test']} ({e['status']})"
+                                                              for e in d["added"][:20]))
+    if d["removed"]:
+        print(f"only in A: {len(d['removed'])} tests" + "".join(f"\n  {e['test']} ({e['status']})"
+                                                                for e in d["removed"][:20]))
+    print(f"{len(d['regressions'])} regressions, {len(d['fixed'])} fixed, {len(d['changed'])} other changes, "
+          f"{len(d['added'])} added, {len(d['removed'])} removed")
+    return 1 if d["regressions"] else 0
+
+
+def cmd_merge(args) -> int:
+    from reports import results as results_mod, summary
+    docs = []
+    for r in args.runs:
+        doc, _ = load(r, args.results_dir)
+        docs.append(doc)
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    out = Path(args.output) if args.output else Path(args.results_dir) / run_id
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--output {out} exists and is not empty")
+    merged, notes = results_mod.merge_docs(docs, run_id)
+    merged["merged_from"] = [str(resolve(r, args.results_dir)) for r in args.runs]
+    for n in notes:
+        print(f"ipcsuite: merge: {n}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    write_reports(out, merged)
+    print(summary.render(merged, str(out)))
+    return 1 if summary.unexpected(merged) else 0
+
+
+def run(args) -> int:
+    return {"report": cmd_report, "diff": cmd_diff, "merge": cmd_merge}[args.command](args)

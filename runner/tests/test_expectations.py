@@ -1,0 +1,88 @@
+"""Expectations files: parsing, clear errors naming the line, and how they turn results into xfail/xpass."""
+import pytest
+
+from runner import expectations as ex
+
+GOOD = """\
+# known divergences
+ipcsuite-expectations 1
+userns  pipe/PipeMaxSize.*  fail  reason="CAP_SYS_RESOURCE of a user namespace is not enough"  bug=https://example.invalid/1
+qemu:*  'sem/Sem Ops.*'     skip  reason='guest has no X'
+"""
+
+
+def test_parse_good_file():
+    got = ex.parse(GOOD, "e.txt")
+    assert [(e.target, e.test, e.expect) for e in got] == [
+        ("userns", "pipe/PipeMaxSize.*", "fail"), ("qemu:*", "sem/Sem Ops.*", "skip")]
+    assert got[0].reason == "CAP_SYS_RESOURCE of a user namespace is not enough"
+    assert got[0].bug == "https://example.invalid/1" and got[1].bug == ""
+    assert got[0].source == "e.txt:3"
+    assert got[0].matches("userns", "pipe/PipeMaxSize.PrivilegedCallerMayExceedPipeMaxSize")
+    assert not got[0].matches("host", "pipe/PipeMaxSize.PrivilegedCallerMayExceedPipeMaxSize")
+
+
+BAD = [
+    ("userns pipe/X.Y fail reason=r\n", 1, "first line must be"),
+    ("ipcsuite-expectations 2\n", 1, "unsupported version 2"),
+    ("ipcsuite-expectations one\n", 1, "version must be a number"),
+    ("ipcsuite-expectations 1\n\nuserns pipe/X.Y maybe reason=r\n", 3, "must be one of fail, flaky, skip"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail\n", 2, "expected 'TARGET TEST EXPECT"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail bug=u\n", 2, "reason"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail reason=a b\n", 2, "not key=value"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail reason=\"a\n", 2, "quotes"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail reason=a owner=me\n", 2, "unknown key 'owner'"),
+    ("ipcsuite-expectations 1\nuserns pipe/X.Y fail reason=a reason=b\n", 2, "reason given twice"),
+    ("ipcsuite-expectations 1\nuserns PipeX fail reason=a\n", 2, "area/Suite.Name"),
+]
+
+
+@pytest.mark.parametrize("text,line,needle", BAD, ids=[b[2] for b in BAD])
+def test_malformed_files_name_the_line(text, line, needle):
+    with pytest.raises(ex.ExpectationError) as info:
+        ex.parse(text, "bad.txt")
+    assert str(info.value).startswith(f"bad.txt:{line}: "), info.value
+    assert needle in str(info.value)
+
+
+def doc(*tests):
+    return {"environment": {"target": "host"}, "tests": [
+        {"id": i, "area": i.split("/")[0], "status": s, "target": t, "duration_s": 0.0, "rules": [],
+         "message": ""} for t, i, s in tests]}
+
+
+def test_apply_turns_expected_failures_into_xfailed_and_passes_into_xpassed():
+    exps = ex.parse(GOOD, "e.txt")
+    d = doc(("userns", "pipe/PipeMaxSize.A", "failed"), ("userns", "pipe/PipeMaxSize.B", "passed"),
+            ("userns", "pipe/PipeMaxSize.C", "skipped"), ("host", "pipe/PipeMaxSize.A", "failed"),
+            ("userns", "pipe/Other.A", "error"))
+    ex.apply(d, exps)
+    st = {(t["target"], t["id"]): t["status"] for t in d["tests"]}
+    assert st == {("userns", "pipe/PipeMaxSize.A"): "xfailed", ("userns", "pipe/PipeMaxSize.B"): "xpassed",
+                  ("userns", "pipe/PipeMaxSize.C"): "skipped", ("host", "pipe/PipeMaxSize.A"): "failed",
+                  ("userns", "pipe/Other.A"): "error"}
+    a = d["tests"][0]
+    assert a["actual_status"] == "failed" and a["expectation"]["source"] == "e.txt:3"
+    assert "expected to fail on userns" in d["tests"][1]["message"]
+    assert d["counts"]["xfailed"] == 1 and d["counts"]["xpassed"] == 1
+
+
+def test_the_projects_expectation_files_parse():
+    ex.load(None, use_default=True)
+
+
+def test_cli_reports_a_malformed_file_in_one_line_and_exits_2(tmp_path):
+    from runner.tests.conftest import ipcsuite
+    bad = tmp_path / "x.txt"
+    bad.write_text("ipcsuite-expectations 1\nhost pipe/* maybe reason=r\n")
+    proc = ipcsuite("run", "--no-build", "--expectations", str(bad), "--filter", "pipe/PipeEof*", timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{bad}:2: expected status must be one of" in lines[0], proc.stderr
+
+
+def test_flaky_expectation_never_makes_a_pass_unexpected():
+    exps = ex.parse('ipcsuite-expectations 1\nqemu:* pipe/Race.* flaky reason="emulator speed"\n', "f.txt")
+    d = doc(("qemu:k", "pipe/Race.A", "failed"), ("qemu:k", "pipe/Race.B", "passed"))
+    ex.apply(d, exps)
+    assert [t["status"] for t in d["tests"]] == ["xfailed", "passed"]
