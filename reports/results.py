@@ -53,6 +53,8 @@ def record_report(records: dict, report) -> None:
             status = "xfailed" if report.skipped else ("xpassed" if report.passed else "failed")
         else:
             status = report.outcome  # passed, failed, skipped
+            if status == "failed" and props.get("verdict") == "error":
+                status = "error"  # the machine refused a setup step: not a conformance verdict
     elif report.when == "teardown" and report.failed and rec["status"] in (None, "passed"):
         status = "error"
     if status is not None:

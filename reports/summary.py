@@ -83,7 +83,7 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         lines.append("unexpected results:")
         for t in bad[:50]:
             rules = ", ".join(t["rules"]) or "-"
-            msg = t["message"].splitlines()[0][:160] if t["message"] else ""
+            msg = t["message"].splitlines()[0][:300] if t["message"] else ""
             where = f"  [target {_target(t, doc)}]" if len(names) > 1 else ""
             lines.append(f"  {t['status'].upper():7} {t['id']}  [rules: {rules}]{where}")
             if msg:

@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 
+from runner import bench_ring
 from runner import build as build_mod
 from runner.errors import SetupError, UsageError
 
@@ -40,6 +41,8 @@ def add_parser(subparsers):
     b.add_argument("--rounds", type=_rounds, default=5, metavar="R", help="side-by-side rounds (default 5)")
     b.add_argument("--no-strace", action="store_true", help="skip the strace configuration")
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
+    r = sub.add_parser("ring", help="reference shm+sem ring vs pipe vs SysV message queue throughput")
+    bench_ring.add_ring_arguments(r)
     return p
 
 
@@ -134,6 +137,8 @@ def render(doc: dict) -> str:
 
 
 def run(args) -> int:
+    if args.bench_what == "ring":
+        return bench_ring.run_ring(args)
     bdir = build_mod.build_dir()
     for name in ("ipcsuite-inject", "ipcsuite-fault-prog", "libipcsuite_fault_agent.so"):
         if not (bdir / "bin" / name).is_file():

@@ -12,6 +12,7 @@ import ctypes
 import fnmatch
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -24,6 +25,20 @@ from runner import catalogue, procinfo
 from reports import results as results_mod
 
 PR_SET_PDEATHSIG = 1
+INFRASTRUCTURE_TAG = "[infrastructure]"
+# gtest boilerplate lines that say nothing on their own in a one-line summary.
+_NOISE = re.compile(r"^(Failed|Value of: .*|Expected: (true|false)|Actual: (true|false)|Which is: .*)$")
+
+
+def compact_message(message: str, limit: int = 300) -> str:
+    """One line for summaries: the first failure's location and its informative lines."""
+    if not message:
+        return ""
+    first, _, rest = message.partition("\n")
+    lines = [first] + [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
+    text = " ".join(lines)
+    text = text.replace(str(catalogue.ROOT) + "/", "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def set_pdeathsig() -> None:
@@ -171,8 +186,12 @@ class GTestItem(pytest.Item):
             self.user_properties.append(("message", msg))
             pytest.skip(msg)
         if status == "failed":
-            failures = [f"{p['file']}:{p['line']}: {p['message']}" for p in record["parts"]
-                        if p["kind"] == "failure"]
+            parts = [p for p in record["parts"] if p["kind"] == "failure"]
+            failures = [f"{p['file']}:{p['line']}: {p['message']}" for p in parts]
+            # A setup step the machine refused (fixtures tag it "[infrastructure]": EMFILE, ENOMEM, fork
+            # EAGAIN, ...) makes the verdict `error`: the rule was not checked, so it neither passed nor failed.
+            if any(INFRASTRUCTURE_TAG in p["message"] for p in parts):
+                self.user_properties.append(("verdict", "error"))
             self._fail("\n".join(failures) or "failed", None)
         if returncode != 0:
             self._fail(f"the test passed but its process {procinfo.describe_exit(returncode)}",
@@ -219,7 +238,7 @@ class GTestItem(pytest.Item):
         if output:
             tail = output.decode(errors="replace").strip().splitlines()[-20:]
             body += "\n--- output (last lines) ---\n" + "\n".join(tail)
-        self.user_properties.append(("message", message.splitlines()[0][:500] if message else ""))
+        self.user_properties.append(("message", compact_message(message)))
         raise GTestFailure(body)
 
     def repr_failure(self, excinfo):

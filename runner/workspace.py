@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.errors import SetupError
+
 PREFIX = "ipcsuite-run-"
 
 
@@ -41,7 +43,10 @@ class Run:
     def create(cls, results_root: Path) -> "Run":
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
         rdir = results_root / run_id
-        rdir.mkdir(parents=True, exist_ok=False)
+        try:
+            rdir.mkdir(parents=True, exist_ok=False)
+        except OSError as e:
+            raise SetupError(f"cannot create the results directory {rdir}: {e.strerror}") from None
         latest = results_root / "latest"
         try:
             if latest.is_symlink() or latest.exists():
@@ -49,9 +54,12 @@ class Run:
             latest.symlink_to(run_id)
         except OSError:
             pass
-        tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
-        # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
-        tmp.chmod(0o711)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
+            # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
+            tmp.chmod(0o711)
+        except OSError as e:
+            raise SetupError(f"cannot create the run's temporary directory in {_tmp_root()}: {e.strerror}") from None
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
 
     def finish(self) -> None:

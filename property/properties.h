@@ -1,0 +1,48 @@
+// The ring's properties, parametrised by the ring's (deliberate) flaws so that the same properties
+// check the reference ring (they must pass) and each broken variant (they must fail).
+//
+// Every generated case runs in a forked child (ipc::fault::RunInChild) with a deadline: a hang is a
+// failure of that case, not a stuck test. Budgets are small by default; IPCSUITE_SOAK=N multiplies the
+// number of cases by N (IPCSUITE_SOAK=1 means x20), and RC_PARAMS (rapidcheck's own variable: seed,
+// max_success, max_size, reproduce, ...) overrides everything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "ring.h"
+
+namespace ipc::ring::prop {
+
+struct Budget {
+  int max_success = 30;
+  int max_size = 40;
+  std::chrono::milliseconds deadline{4000};  // per generated case
+  bool shrink = true;
+};
+
+// `base` cases, times the IPCSUITE_SOAK factor.
+Budget DefaultBudget(int base);
+
+struct Outcome {
+  bool passed = false;
+  int cases = 0;
+  uint64_t seed = 0;
+  std::string text;  // rapidcheck's report; on failure with the counterexample, seed and reproduce string
+};
+
+// Model-based: sequences of push/try/timed/pop/close/start-producer/start-consumer/kill-mid-operation/
+// kill-blocked/close-while-blocked/serve-while-blocked commands against a deque model.
+Outcome SequentialModel(const Flaws& flaws, const Budget& budget, const std::string& id);
+// The same commands while the fault layer injects EINTR/EAGAIN into semop/semtimedop; the fault
+// schedule is part of the generated case. No operation may take partial effect, and the ring may
+// report would-block / timed-out / interrupted without cause only as often as faults were injected.
+Outcome SequentialUnderFaults(const Flaws& flaws, const Budget& budget, const std::string& id);
+// Producers and consumers in separate processes at once; the history must be linearizable.
+Outcome Concurrent(const Flaws& flaws, const Budget& budget, const std::string& id);
+// Creation while ENOMEM/ENOSPC is injected into semget/shmget (and EEXIST for a taken key): the
+// error is returned, and nothing is left behind.
+Outcome CreationUnderFaults(const Flaws& flaws, const Budget& budget, const std::string& id);
+
+}  // namespace ipc::ring::prop

@@ -1,0 +1,89 @@
+// Properties of the reference ring (property/ring.h), checked with rapidcheck: model-based command
+// sequences across processes (with kills mid-operation), the same under injected semop/semtimedop
+// faults, concurrent histories checked for linearizability, creation under injected semget/shmget
+// failures. Each generated case runs in a forked child with a deadline. The seed and a reproduce
+// string are printed on failure; IPCSUITE_SOAK=N runs N times more cases (see properties.h).
+#include <iostream>
+
+#include "ipcsuite/fixtures.h"
+#include "linearizability.h"
+#include "properties.h"
+
+namespace ipc {
+namespace {
+
+using ring::Flaws;
+namespace prop = ring::prop;
+
+void ExpectPasses(const prop::Outcome& out, const char* what) {
+  EXPECT_TRUE(out.passed) << what << ":\n" << out.text;
+  if (out.passed) std::cout << out.text << std::endl;  // the distribution of the generated cases
+  std::cout << what << ": " << out.cases << " cases " << (out.passed ? "passed" : "FAILED") << " (seed "
+            << out.seed << ")" << std::endl;
+}
+
+IPC_TEST(RingModel, CommandSequencesMatchTheQueueModel, "property.ring-fifo", "property.ring-nonblocking",
+         "property.ring-timed", "property.semop-atomic", "property.semop-nowait-eagain",
+         "property.semtimedop-eagain", "property.ring-processes") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectPasses(prop::SequentialModel(Flaws{}, prop::DefaultBudget(150), "RingModel/CommandSequences"),
+               "model-based command sequences");
+}
+
+IPC_TEST(RingModel, KilledProcessesNeverDeadlockOrTearMessages, "property.ring-crash-safe",
+         "property.sem-undo", "property.semop-eidrm", "property.ring-close") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  // The same command generator; the kill-mid-operation and blocked-then-closed commands are among
+  // them. This second run gives them their own seed and budget.
+  ExpectPasses(prop::SequentialModel(Flaws{}, prop::DefaultBudget(100), "RingModel/Crashes"),
+               "command sequences with kills");
+}
+
+IPC_TEST(RingFaults, NoPartialEffectsUnderInjectedSemopFaults, "property.ring-faults",
+         "property.semop-eintr") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectPasses(prop::SequentialUnderFaults(Flaws{}, prop::DefaultBudget(150), "RingFaults/Semop"),
+               "command sequences under semop faults");
+}
+
+IPC_TEST(RingFaults, CreationErrorsAreReturnedAndLeaveNothingBehind, "property.ring-create-errors",
+         "property.ring-eexist") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectPasses(prop::CreationUnderFaults(Flaws{}, prop::DefaultBudget(60), "RingFaults/Creation"),
+               "creation under semget/shmget faults");
+}
+
+IPC_TEST(RingConcurrent, HistoriesAreLinearizable, "property.ring-linearizable") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectPasses(prop::Concurrent(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/Linearizable"),
+               "concurrent histories");
+}
+
+// The checker itself must reject each forbidden pattern (otherwise the concurrent property has no
+// teeth). Times: [invoke, response].
+using K = ring::lin::Op::Kind;
+std::string Lin(std::vector<ring::lin::Op> h, bool drained = true) { return ring::lin::Check(h, drained); }
+
+IPC_TEST(RingLinearizability, CheckerRejectsEachForbiddenPattern, "property.ring-linearizable") {
+  EXPECT_EQ(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPop, 1, 3, 4, 2}}), "");
+  // Overlapping pushes may be popped in either order.
+  EXPECT_EQ(
+      Lin({{K::kPush, 1, 1, 4, 1}, {K::kPush, 2, 2, 3, 2}, {K::kPop, 2, 5, 6, 3}, {K::kPop, 1, 7, 8, 3}}),
+      "");
+  EXPECT_THAT(Lin({{K::kPop, 9, 1, 2, 1}}), ::testing::StartsWith("fresh"));
+  EXPECT_THAT(Lin({{K::kPop, 1, 1, 2, 2}, {K::kPush, 1, 3, 4, 1}}), ::testing::StartsWith("fresh"));
+  EXPECT_THAT(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPop, 1, 3, 4, 2}, {K::kPop, 1, 5, 6, 3}}),
+              ::testing::StartsWith("repeat"));
+  EXPECT_THAT(Lin({{K::kPush, 1, 1, 2, 1}}), ::testing::StartsWith("lost"));
+  EXPECT_EQ(Lin({{K::kPush, 1, 1, 2, 1}}, /*drained=*/false), "");
+  EXPECT_THAT(
+      Lin({{K::kPush, 1, 1, 2, 1}, {K::kPush, 2, 3, 4, 1}, {K::kPop, 2, 5, 6, 2}, {K::kPop, 1, 7, 8, 2}}),
+      ::testing::StartsWith("order"));
+  EXPECT_THAT(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPopEmpty, 0, 3, 4, 2}, {K::kPop, 1, 5, 6, 2}}),
+              ::testing::StartsWith("empty"));
+  // An empty result that overlaps the pop of the only value is fine.
+  EXPECT_EQ(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPop, 1, 3, 6, 3}, {K::kPopEmpty, 0, 4, 5, 2}}), "");
+}
+
+}  // namespace
+}  // namespace ipc

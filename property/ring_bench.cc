@@ -1,0 +1,215 @@
+// ipcsuite-ring-bench: throughput of the reference ring against a pipe and a System V message queue,
+// moving the same messages between the same processes (P producer processes, one consumer process).
+//
+//   ipcsuite-ring-bench [--sizes 64,4096,65536] [--producers 1,2] [--rounds N] [--mib M]
+//
+// Prints one line per measurement: "transport=ring size=4096 producers=1 round=0 messages=N seconds=S".
+// Everything runs inside a private IPC namespace (unshare(CLONE_NEWIPC), needs CAP_SYS_ADMIN), so a
+// killed benchmark leaves no System V object behind; in it the message queue limits (msgmax, msgmnb)
+// are raised so that a 64 KiB message fits, without touching the host's.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ring.h"
+
+namespace {
+
+enum class Kind { kRing, kPipe, kMsg };
+const char* Name(Kind k) { return k == Kind::kRing ? "ring" : k == Kind::kPipe ? "pipe" : "msgq"; }
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "ipcsuite-ring-bench: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(2);
+}
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w, n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r, n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void SetProcSys(const char* path, long value) {
+  std::ofstream f(path);
+  f << value;
+  if (!f) Die(std::string("writing ") + path);
+}
+
+struct MsgBuf {
+  long mtype;
+  char mtext[1];
+};
+
+// One measurement: `producers` processes send `count` messages of `size` bytes in all; this process
+// receives them. Returns the seconds from releasing the producers to the last byte received.
+double Measure(Kind kind, size_t size, int producers, long count) {
+  ipc::ring::Ring* ring = nullptr;
+  ipc::PosixResult<ipc::ring::Ring> created = ipc::PosixResult<ipc::ring::Ring>::Error(0, "");
+  int pfd[2] = {-1, -1};
+  int msqid = -1;
+  if (kind == Kind::kRing) {
+    // About 1 MiB of slots (at least 4): the same order as the message queue's msgmnb below.
+    auto slots = static_cast<uint32_t>(std::clamp<size_t>((1u << 20) / size, 4, 256));
+    created = ipc::ring::Ring::Create({.slots = slots, .slot_bytes = static_cast<uint32_t>(size)});
+    if (!created.ok()) Die("creating the ring: " + created.error());
+    ring = &created.value();
+  } else if (kind == Kind::kPipe) {
+    if (pipe(pfd) != 0) Die("pipe");
+  } else {
+    msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (msqid < 0) Die("msgget");
+  }
+  int gate[2];
+  if (pipe(gate) != 0) Die("pipe");
+  std::vector<pid_t> pids;
+  const pid_t parent = getpid();
+  for (int p = 0; p < producers; ++p) {
+    long mine = count / producers + (p < count % producers ? 1 : 0);
+    pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      close(gate[1]);
+      char c;
+      while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      std::vector<char> buf(sizeof(long) + size, static_cast<char>('a' + p));
+      auto* mb = reinterpret_cast<MsgBuf*>(buf.data());
+      mb->mtype = 1;
+      std::span<const std::byte> msg(reinterpret_cast<const std::byte*>(buf.data() + sizeof(long)), size);
+      for (long i = 0; i < mine; ++i) {
+        bool ok = true;
+        if (kind == Kind::kRing)
+          ok = ring->Push(msg) == ipc::ring::Status::kOk;
+        else if (kind == Kind::kPipe)
+          ok = WriteAll(pfd[1], buf.data() + sizeof(long), size);
+        else
+          while (!(ok = msgsnd(msqid, mb, size, 0) == 0) && errno == EINTR) {
+          }
+        if (!ok) _exit(3);
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  close(gate[0]);
+  if (pfd[1] >= 0) close(pfd[1]);
+  std::vector<std::byte> out;
+  std::vector<char> buf(sizeof(long) + size);
+  auto* mb = reinterpret_cast<MsgBuf*>(buf.data());
+  const auto start = std::chrono::steady_clock::now();
+  close(gate[1]);  // go
+  for (long i = 0; i < count; ++i) {
+    if (kind == Kind::kRing) {
+      if (ring->Pop(&out) != ipc::ring::Status::kOk || out.size() != size) Die("ring pop");
+    } else if (kind == Kind::kPipe) {
+      if (!ReadAll(pfd[0], buf.data(), size)) Die("pipe read");
+    } else {
+      ssize_t n;
+      while ((n = msgrcv(msqid, mb, size, 0, 0)) < 0 && errno == EINTR) {
+      }
+      if (n != static_cast<ssize_t>(size)) Die("msgrcv");
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (pid_t pid : pids) {
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      errno = 0;
+      Die(std::string(Name(kind)) + " producer failed");
+    }
+  }
+  if (ring != nullptr) ring->Close();
+  if (pfd[0] >= 0) close(pfd[0]);
+  if (msqid >= 0) msgctl(msqid, IPC_RMID, nullptr);
+  return seconds;
+}
+
+std::vector<long> ParseList(const char* s) {
+  std::vector<long> v;
+  for (const char* p = s; *p;) {
+    char* end;
+    long x = std::strtol(p, &end, 10);
+    if (end == p || x <= 0) {
+      std::fprintf(stderr, "ipcsuite-ring-bench: bad list: %s\n", s);
+      std::exit(2);
+    }
+    v.push_back(x);
+    p = *end == ',' ? end + 1 : end;
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<long> sizes = {64, 4096, 65536}, producers = {1, 2};
+  long rounds = 3, mib = 64;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "ipcsuite-ring-bench: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    if (a == "--sizes")
+      sizes = ParseList(argv[++i]);
+    else if (a == "--producers")
+      producers = ParseList(argv[++i]);
+    else if (a == "--rounds")
+      rounds = ParseList(argv[++i])[0];
+    else if (a == "--mib")
+      mib = ParseList(argv[++i])[0];
+    else {
+      std::fprintf(stderr, "ipcsuite-ring-bench: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (unshare(CLONE_NEWIPC) != 0) Die("unshare(CLONE_NEWIPC) (needs root)");
+  // Per-namespace limits: let one 64 KiB message (and 1 MiB of them) into a message queue.
+  long biggest = *std::max_element(sizes.begin(), sizes.end());
+  SetProcSys("/proc/sys/kernel/msgmax", std::max(biggest, 8192L));
+  SetProcSys("/proc/sys/kernel/msgmnb", std::max(biggest * 4, 1L << 20));
+  for (long r = 0; r < rounds; ++r) {
+    for (long size : sizes) {
+      long count = std::clamp<long>((mib << 20) / size, 1000, 200000);
+      for (long p : producers) {
+        for (Kind k : {Kind::kRing, Kind::kPipe, Kind::kMsg}) {  // side by side in every round
+          double s = Measure(k, static_cast<size_t>(size), static_cast<int>(p), count);
+          std::printf("transport=%s size=%ld producers=%ld round=%ld messages=%ld seconds=%.6f\n", Name(k),
+                      size, p, r, count, s);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,77 @@
+// Teeth of the ring's properties: each deliberately broken variant of the reference ring (ring.h,
+// Flaws) must be caught by the property that covers its defect. A property that passed against a
+// broken ring would prove nothing about the real one.
+#include <iostream>
+
+#include "ipcsuite/fixtures.h"
+#include "properties.h"
+
+namespace ipc {
+namespace {
+
+using ring::Flaws;
+namespace prop = ring::prop;
+
+// Enough cases to find the defect reliably, a short deadline per case (the defects that deadlock
+// cost one deadline each) and no shrinking (the minimal case is not the point here).
+prop::Budget TeethBudget(int cases) {
+  prop::Budget b;
+  b.max_success = cases;
+  b.deadline = std::chrono::milliseconds(1500);
+  b.shrink = false;
+  return b;
+}
+
+void ExpectCaught(const prop::Outcome& out, const char* flaw) {
+  EXPECT_FALSE(out.passed) << "the properties did not catch the broken ring (" << flaw << ") in " << out.cases
+                           << " cases (seed " << out.seed << ")";
+  std::cout << flaw << ": " << (out.passed ? "NOT caught" : "caught") << " after " << out.cases << " cases\n"
+            << out.text.substr(0, 1500) << std::endl;
+}
+
+IPC_TEST(RingTeeth, WithoutTheLockConcurrentPushesCollide, "property.ring-linearizable") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::Concurrent(Flaws{.no_lock = true}, TeethBudget(200), "Teeth/NoLock"), "no lock");
+}
+
+IPC_TEST(RingTeeth, WithoutSemUndoAKilledProcessDeadlocksTheRing, "property.sem-undo",
+         "property.ring-crash-safe") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::SequentialModel(Flaws{.no_undo = true}, TeethBudget(200), "Teeth/NoUndo"),
+               "no SEM_UNDO");
+}
+
+IPC_TEST(RingTeeth, UncancelledSemUndoChangesTheRingWhenAProcessExits, "property.sem-undo") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::SequentialModel(Flaws{.keep_undo = true}, TeethBudget(200), "Teeth/KeepUndo"),
+               "SEM_UNDO never cancelled");
+}
+
+IPC_TEST(RingTeeth, RetryingEidrmForeverHangsAfterClose, "property.semop-eidrm", "property.ring-close") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::SequentialModel(Flaws{.retry_eidrm = true}, TeethBudget(200), "Teeth/RetryEidrm"),
+               "retry EIDRM forever");
+}
+
+IPC_TEST(RingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.ring-crash-safe") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(
+      prop::SequentialModel(Flaws{.publish_before_copy = true}, TeethBudget(200), "Teeth/PublishFirst"),
+      "publish before copy");
+}
+
+IPC_TEST(RingTeeth, AbandoningAnInterruptedCommitIsCaughtUnderFaults, "property.ring-faults") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(
+      prop::SequentialUnderFaults(Flaws{.abandon_commit = true}, TeethBudget(200), "Teeth/AbandonCommit"),
+      "abandon commit on EINTR");
+}
+
+IPC_TEST(RingTeeth, LeakingOnCreationFailureIsCaught, "property.ring-create-errors") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::CreationUnderFaults(Flaws{.leak_on_create_error = true}, TeethBudget(200), "Teeth/Leak"),
+               "leak on creation failure");
+}
+
+}  // namespace
+}  // namespace ipc

@@ -1,0 +1,85 @@
+"""The property tests of the reference ring (property/): they pass, they print their seed, each broken
+variant of the ring is caught, and a run leaves no SysV object and no process behind."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from runner.tests.conftest import BUILD, ROOT
+from runner.tests.test_leaks import descendants, sysv_objects
+
+PROPERTY_TEST = BUILD / "bin" / "property_test"
+TEETH_TEST = BUILD / "bin" / "property_teeth_test"
+FLAWS = ["no lock", "no SEM_UNDO", "SEM_UNDO never cancelled", "retry EIDRM forever", "publish before copy",
+         "abandon commit on EINTR", "leak on creation failure"]
+
+
+def run_binary(path, *args, env=None, timeout=120):
+    full = dict(os.environ)
+    full.pop("LD_PRELOAD", None)
+    full.pop("RC_PARAMS", None)
+    full.pop("IPCSUITE_SOAK", None)
+    full.update(env or {})
+    return subprocess.run([str(path), *args], cwd=ROOT, env=full, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                          check=False)
+
+
+def test_property_area_passes_in_a_run_without_leaks(run_suite):
+    before = sysv_objects()
+    r = run_suite("--filter", "property/*")
+    assert r.returncode == 0, r.stdout[-3000:]
+    tests = r.doc["tests"]
+    assert len(tests) >= 5 and all(t["area"] == "property" for t in tests)
+    assert all(t["status"] == "passed" for t in tests), [t for t in tests if t["status"] != "passed"]
+    assert sysv_objects() == before
+
+
+def test_seed_is_printed_and_rc_params_fixes_it():
+    out = run_binary(PROPERTY_TEST, "--gtest_filter=RingFaults.Creation*", env={"RC_PARAMS": "seed=4242"})
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert re.search(r"\d+ cases passed \(seed 4242\)", out.stdout), out.stdout[-2000:]
+
+
+def test_soak_multiplies_the_budget():
+    normal = run_binary(PROPERTY_TEST, "--gtest_filter=RingFaults.Creation*")
+    soak = run_binary(PROPERTY_TEST, "--gtest_filter=RingFaults.Creation*", env={"IPCSUITE_SOAK": "3"})
+    n = int(re.search(r"(\d+) cases passed", normal.stdout).group(1))
+    m = int(re.search(r"(\d+) cases passed", soak.stdout).group(1))
+    assert m == 3 * n, (n, m)
+
+
+def test_every_broken_ring_variant_is_caught_and_nothing_leaks():
+    before = sysv_objects()
+    out = run_binary(TEETH_TEST, timeout=300)
+    assert out.returncode == 0, out.stdout[-5000:]
+    for flaw in FLAWS:
+        assert f"{flaw}: caught after" in out.stdout, f"{flaw} not caught:\n" + out.stdout[-5000:]
+    assert sysv_objects() == before
+    assert not descendants(os.getpid()), "processes left behind"
+
+
+def test_bench_ring_smoke():
+    if os.geteuid() != 0:
+        pytest.skip("the benchmark needs root for its private IPC namespace")
+    before = sysv_objects()
+    out = run_binary(BUILD / "bin" / "ipcsuite-ring-bench", "--rounds", "1", "--mib", "1", "--sizes", "64,4096",
+                     "--producers", "1,2")
+    assert out.returncode == 0, out.stdout
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("transport=")]
+    assert len(lines) == 2 * 2 * 3
+    assert {re.search(r"transport=(\w+)", ln).group(1) for ln in lines} == {"ring", "pipe", "msgq"}
+    assert sysv_objects() == before
+
+
+def test_bench_ring_rejects_bad_lists():
+    import argparse
+    from runner import bench_ring
+    from runner.errors import UsageError
+    p = argparse.ArgumentParser()
+    bench_ring.add_ring_arguments(p)
+    with pytest.raises(UsageError):
+        p.parse_args(["--sizes", "64,x"])
+    with pytest.raises(UsageError):
+        p.parse_args(["--rounds", "0"])
