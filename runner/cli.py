@@ -83,6 +83,11 @@ def _add_run_options(p):
     p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("-k", metavar="EXPR", help="pytest -k expression")
+    p.add_argument("--sanitize", choices=sorted(SANITIZERS),
+                   help="build the suite with these sanitizers (in build-asan/ or build-tsan/) and run it; "
+                        "the runner's own Python tests are left out (they preload interposers)")
+    p.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
+                   help="run N times and report every test whose verdict changed (a flake report)")
     p.add_argument("--target", action="append", default=[], metavar="T[,T...]",
                    help="where to run: host (default), userns, bwrap, qemu:<kernel image>; several give one "
                         "report with a column per target")
@@ -126,10 +131,17 @@ def _set_pdeathsig():
         pass
 
 
+SANITIZERS = {"address,undefined": "asan", "thread": "tsan"}
+
+
 def _prepare(args, quiet=False) -> Path:
+    sanitize = getattr(args, "sanitize", None)
+    if sanitize:
+        # A build of its own, so that switching modes never rebuilds build/.
+        os.environ["IPCSUITE_BUILD_DIR"] = str(ROOT / f"build-{SANITIZERS[sanitize]}")
     if not getattr(args, "no_build", False):
-        deps.ensure_packages()
-        return build_mod.build()
+        deps.ensure_packages(extra=deps.TEST_PACKAGES if args.command == "test" else ())
+        return build_mod.build(extra_cmake_args=[f"-DIPCSUITE_SANITIZE={sanitize}"] if sanitize else None)
     bdir = build_mod.build_dir()
     if not (bdir / "ipcsuite-manifest.tsv").exists():
         raise SetupError(f"--no-build given but {bdir} has no build")
@@ -207,6 +219,26 @@ def load_expectations(args):
 
 
 def cmd_run(args, selftest: bool) -> int:
+    if args.repeat == 1:
+        return _run_once(args, selftest)[0]
+    runs, worst = [], 0
+    for i in range(args.repeat):
+        print(f"ipcsuite: repeat {i + 1}/{args.repeat}", flush=True)
+        rc, doc, rdir = _run_once(args, selftest)
+        if doc is None:
+            return rc
+        runs.append((rdir, doc))
+        worst = max(worst, rc)
+    from reports import flakes
+    report = flakes.compare([doc for _, doc in runs], [str(d) for d, _ in runs])
+    out = Path(args.results_dir) / f"flakes-{runs[0][0].name}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(flakes.render(report, str(out)), flush=True)
+    return 1 if report["flaky"] else worst
+
+
+def _run_once(args, selftest: bool):
+    """One run; returns (exit code, results document, results directory)."""
     preload = None
     if args.preload:
         preload = Path(args.preload).resolve()
@@ -293,7 +325,7 @@ def cmd_run(args, selftest: bool) -> int:
             if args.k:
                 cmd += ["-k", args.k]
             cmd += binaries
-            if selftest and i == 0:
+            if selftest and i == 0 and not args.sanitize:
                 cmd.append(str(ROOT / "runner" / "tests"))
             rc = _pytest(cmd, env, run)
             rcs.append(rc)
@@ -312,7 +344,7 @@ def cmd_run(args, selftest: bool) -> int:
     except KeyboardInterrupt:
         run.finish()
         print("ipcsuite: interrupted", file=sys.stderr)
-        return 130
+        return 130, None, None
     run.finish()
     from reports import results as results_mod, summary
     doc, _notes = results_mod.merge_docs(parts, run.run_id)
@@ -320,11 +352,11 @@ def cmd_run(args, selftest: bool) -> int:
     report_cmd.write_reports(run.dir, doc)
     print(summary.render(doc, str(run.dir)), flush=True)
     if summary.unexpected(doc):
-        return 1
+        return 1, doc, run.dir
     for rc in rcs:
         if rc not in (0, 1):
             raise SetupError(f"pytest exited with status {rc}")
-    return 0
+    return 0, doc, run.dir
 
 
 def _run_qemu(target, bdir, tests, args, part) -> dict:

@@ -19,9 +19,16 @@ PACKAGES = {
     "libseccomp-dev": "fault layer",
     "python3-pytest": "runner",
     "python3-pytest-xdist": "parallel runs",
-    "clang-format": "format check in ./ipcsuite test",
-    "manpages-dev": "ERRORS sections the catalogue is checked against",
     "strace": "./ipcsuite bench inject compares with strace --inject",
+}
+
+# Needed by ./ipcsuite test only (the project's own tests), on top of PACKAGES.
+TEST_PACKAGES = {
+    "clang-format": "format check",
+    "manpages-dev": "ERRORS sections the catalogue is checked against",
+    "clang": "libFuzzer targets",
+    "libclang-rt-14-dev": "libFuzzer and sanitizer runtimes for clang",
+    "util-linux": "setpriv and prlimit for the hostile-condition tests",
 }
 
 
@@ -39,9 +46,10 @@ def apt_line(packages: list[str]) -> str:
     return "apt-get update && apt-get install -y " + " ".join(packages)
 
 
-def ensure_packages(log=sys.stderr) -> None:
+def ensure_packages(log=sys.stderr, extra=()) -> None:
     """Installs missing packages as root (apt-get update once, then install); otherwise SetupError."""
-    missing = missing_packages()
+    wanted = [*PACKAGES, *extra]
+    missing = missing_packages(wanted)
     if not missing:
         return
     if os.geteuid() != 0:

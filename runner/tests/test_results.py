@@ -63,3 +63,23 @@ def test_write_and_summary(tmp_path):
     assert "write returned 1" in text
     assert text.splitlines()[-1] == "1 passed, 1 failed, 0 skipped"
     assert [t["id"] for t in summary.unexpected(loaded)] == ["pipe/T.bad"]
+
+
+def test_flake_report_lists_tests_whose_verdict_changed():
+    from reports import flakes
+
+    def doc(statuses):
+        return {"tests": [{"id": i, "target": "host", "status": s} for i, s in statuses.items()]}
+
+    report = flakes.compare([doc({"a": "passed", "b": "passed", "c": "skipped"}),
+                             doc({"a": "passed", "b": "failed", "c": "skipped"}),
+                             doc({"a": "passed", "b": "passed"})], ["r1", "r2", "r3"])
+    assert report["repeats"] == 3 and report["tests"] == 3
+    assert [f["test"] for f in report["flaky"]] == ["host:b", "host:c"]
+    assert report["flaky"][0]["counts"] == {"passed": 2, "failed": 1}
+    assert "2 changed verdict" in flakes.render(report, "x.json")
+
+
+def test_infrastructure_verdict_is_an_error():
+    recs = fold(rep("b::T.emfile", "call", "failed", props=PROPS + [("verdict", "error")], longrepr="x"))
+    assert recs["b::T.emfile"]["status"] == "error"
