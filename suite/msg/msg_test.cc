@@ -763,6 +763,9 @@ IPC_TEST(MsgInvalid, MsgsndSizeAboveMsgmaxFailsEinval, "msg.msgsnd-einval-msgsz"
 }
 
 IPC_TEST(MsgInvalid, MsgsndNegativeSizeFailsEinval, "msg.msgsnd-einval-msgsz") {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's msgsnd interceptor reads msgsz bytes of the buffer before the call";
+#endif
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   MsgBuf b(1, "x");
   // msgsz is a size_t in the prototype; the kernel treats a value with the sign bit set as negative.

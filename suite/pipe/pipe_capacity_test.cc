@@ -80,12 +80,13 @@ long DefaultCapacity() { return 16 * Page(); }
 //
 // The kernel counts the pipe pages of each user (pipe-user-pages-soft/hard). Tests whose outcome
 // depends on that count switch the child to a user id of its own (derived from its pid, so that
-// concurrent runs never share it) instead of the usual nobody (65534), whose pages other tests may be
-// using at the same time. When not root, the caller is already unprivileged and stays as it is.
+// concurrent tests do not share it) instead of the usual nobody (65534), whose pages other tests may be
+// using at the same time. The id stays below 65536 so that it exists in a container's usual uid map.
+// When not root, the caller is already unprivileged and stays as it is.
 
 bool BecomePrivateUser() {
   if (geteuid() != 0) return true;  // already unprivileged
-  const uid_t id = 0x20000000u + static_cast<uid_t>(getpid());
+  const uid_t id = 40000u + static_cast<uid_t>(getpid()) % 25000u;
   if (setgroups(0, nullptr) != 0) return false;
   if (setresgid(id, id, id) != 0) return false;
   if (setresuid(id, id, id) != 0) return false;
