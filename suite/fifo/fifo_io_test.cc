@@ -18,39 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "fifo_util.h"
 #include "ipcsuite/fixtures.h"
 
 namespace ipc {
 namespace {
 
-constexpr milliseconds kIoDeadline{5000};
-
-// Reads exactly `n` bytes within a deadline (poll(2) before each read), so a missing peer is a
-// failure and not a hang.
-::testing::AssertionResult ReadExactly(int fd, size_t n, std::string* out,
-                                       milliseconds deadline = kIoDeadline) {
-  out->clear();
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(deadline);
-  std::string buf(std::min<size_t>(n, 1 << 16), '\0');
-  while (out->size() < n) {
-    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now()).count();
-    if (left <= 0)
-      return ::testing::AssertionFailure()
-             << "timed out after reading " << out->size() << " of " << n << " bytes";
-    struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, static_cast<int>(left));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) return ::testing::AssertionFailure() << "poll failed with " << DescribeErrno(errno);
-    if (pr == 0) continue;
-    ssize_t r = read(fd, buf.data(), std::min(buf.size(), n - out->size()));
-    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r < 0) return ::testing::AssertionFailure() << "read failed with " << DescribeErrno(errno);
-    if (r == 0)
-      return ::testing::AssertionFailure() << "end of file after " << out->size() << " of " << n << " bytes";
-    out->append(buf.data(), static_cast<size_t>(r));
-  }
-  return ::testing::AssertionSuccess();
-}
+using fifo_util::ReadExactly;
 
 int SetNonblock(int fd, bool on) {
   int fl = fcntl(fd, F_GETFL);
@@ -61,22 +35,10 @@ int SetNonblock(int fd, bool on) {
 // A fresh TempDir with one FIFO (mode 0666) per test, and helpers that open its ends without ever
 // blocking the test process: the read end with O_NONBLOCK (fifo(7): succeeds without a writer), the
 // write end with O_NONBLOCK after a reader exists.
-class FifoIo : public ::testing::Test {
+class FifoIo : public fifo_util::FifoInTempDir {
  protected:
-  void SetUp() override {
-    auto d = TempDir::Create();
-    ASSERT_TRUE(d.ok()) << d.error();
-    dir_.emplace(std::move(d).value());
-    auto f = dir_->MakeFifo("fifo", 0666);
-    ASSERT_TRUE(f.ok()) << f.error();
-    fifo_ = f.value();
-  }
-
   PosixResult<FileDescriptor> OpenReader() { return Open(fifo_, O_RDONLY | O_NONBLOCK); }
   PosixResult<FileDescriptor> OpenWriter() { return Open(fifo_, O_WRONLY | O_NONBLOCK); }
-
-  std::optional<TempDir> dir_;
-  std::string fifo_;
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "fifo_util.h"
 #include "ipcsuite/fixtures.h"
 
 namespace ipc {
@@ -30,10 +31,7 @@ class Mkfifo : public ::testing::Test {
 
   // mkdir + chmod, so that the umask does not decide the mode.
   std::string MakeDir(const std::string& name, mode_t mode) {
-    std::string p = Path(name);
-    EXPECT_THAT(mkdir(p.c_str(), 0700), SyscallSucceeds()) << p;
-    EXPECT_THAT(chmod(p.c_str(), mode), SyscallSucceeds()) << p;
-    return p;
+    return fifo_util::MakeDirWithMode(*dir_, name, mode);
   }
 
   std::optional<TempDir> dir_;

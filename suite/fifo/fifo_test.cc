@@ -16,62 +16,21 @@
 #include <string>
 #include <thread>
 
+#include "fifo_util.h"
 #include "ipcsuite/fixtures.h"
 
 namespace ipc {
 namespace {
 
-constexpr milliseconds kIoDeadline{5000};
-
-// Reads exactly `n` bytes from `fd` within a deadline, waiting with poll(2) so that a peer that never
-// writes turns into a failure instead of a hang. Works for blocking and nonblocking descriptors.
-::testing::AssertionResult ReadExactly(int fd, size_t n, std::string* out,
-                                       milliseconds deadline = kIoDeadline) {
-  out->clear();
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(deadline);
-  std::string buf(n, '\0');
-  while (out->size() < n) {
-    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now()).count();
-    if (left <= 0)
-      return ::testing::AssertionFailure()
-             << "timed out after reading " << out->size() << " of " << n << " bytes";
-    struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, static_cast<int>(left));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) return ::testing::AssertionFailure() << "poll failed with " << DescribeErrno(errno);
-    if (pr == 0) continue;
-    ssize_t r = read(fd, buf.data(), n - out->size());
-    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r < 0) return ::testing::AssertionFailure() << "read failed with " << DescribeErrno(errno);
-    if (r == 0)
-      return ::testing::AssertionFailure() << "end of file after " << out->size() << " of " << n << " bytes";
-    out->append(buf.data(), static_cast<size_t>(r));
-  }
-  return ::testing::AssertionSuccess();
-}
+using fifo_util::ReadExactly;
 
 // Each test gets a fresh TempDir holding one FIFO, mode 0666.
-class FifoOpen : public ::testing::Test {
+class FifoOpen : public fifo_util::FifoInTempDir {
  protected:
-  void SetUp() override {
-    auto d = TempDir::Create();
-    ASSERT_TRUE(d.ok()) << d.error();
-    dir_.emplace(std::move(d).value());
-    auto f = dir_->MakeFifo("fifo", 0666);
-    ASSERT_TRUE(f.ok()) << f.error();
-    fifo_ = f.value();
-  }
-
   // mkdir + chmod (the umask must not decide the mode).
   std::string MakeDir(const std::string& name, mode_t mode) {
-    std::string p = dir_->Path(name);
-    EXPECT_THAT(mkdir(p.c_str(), 0700), SyscallSucceeds()) << p;
-    EXPECT_THAT(chmod(p.c_str(), mode), SyscallSucceeds()) << p;
-    return p;
+    return fifo_util::MakeDirWithMode(*dir_, name, mode);
   }
-
-  std::optional<TempDir> dir_;
-  std::string fifo_;
 };
 
 // A child that opens `path` for writing (blocking), writes `data` and closes.

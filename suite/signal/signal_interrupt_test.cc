@@ -27,48 +27,15 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "signal_util.h"
 
 namespace ipc {
 namespace {
 
-// Waits until `pid` sleeps in one of the system calls `nrs`. A C library may implement one call with
-// another (poll() with ppoll, select() with pselect6, waitpid() with wait4 or waitid), so the tests name
-// every acceptable one.
-::testing::AssertionResult WaitUntilBlockedInOneOf(pid_t pid, std::initializer_list<long> nrs) {
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
-  for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) left = milliseconds(1);
-    ::testing::AssertionResult r = WaitUntilBlockedIn(pid, kAnySyscall, left);
-    if (!r) return r;
-    std::optional<TaskState> st = ReadTaskState(pid);
-    if (st) {
-      for (long nr : nrs) {
-        if (st->syscall == nr) return ::testing::AssertionSuccess();
-      }
-    }
-    if (std::chrono::steady_clock::now() >= until) {
-      std::string names;
-      for (long nr : nrs) names += (names.empty() ? "" : " or ") + SyscallName(nr);
-      return ::testing::AssertionFailure() << "pid " << pid << " did not block in " << names
-                                           << " (last seen: " << (st ? st->Describe() : "gone") << ")";
-    }
-  }
-}
-
-// fork(2) without the Child machinery, for grandchildren whose status a Child collects itself with
-// waitpid(2). The grandchild dies with its parent and ends with _exit(body()); it makes no gtest
-// assertions (its result is its exit status).
-pid_t ForkRaw(const std::function<int()>& body) {
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    _exit(body());
-  }
-  return pid;
-}
+using signal_util::ForkRaw;
+using signal_util::ProcStatusSigset;
+using signal_util::SigBit;
+using signal_util::WaitUntilBlockedInOneOf;
 
 // Reads whatever is buffered in a pipe without blocking (leaves the descriptor's flags as they were).
 std::string DrainNonBlocking(int fd) {
@@ -400,22 +367,6 @@ IPC_TEST(SignalNeverRestarted, PauseReturnsEintrDespiteSaRestart, "signal.never-
   ASSERT_TRUE(WaitUntilBlockedInOneOf(c.pid(), {SYS_pause, SYS_rt_sigsuspend, SYS_ppoll}));
   ASSERT_THAT(c.Kill(SIGUSR1), SyscallSucceeds());
   c.ExpectExited(0);
-}
-
-// Bit of `sig` in a /proc/<pid>/status signal set ("SigBlk: 0000000000010000").
-uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
-
-// The hexadecimal signal set in field `name` of /proc/<pid>/status; nullopt when unreadable.
-std::optional<uint64_t> ProcStatusSigset(pid_t pid, const std::string& name) {
-  FileDescriptor fd(open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  size_t pos = text.find("\n" + name + ":");
-  if (pos == std::string::npos) return std::nullopt;
-  return std::strtoull(text.c_str() + pos + name.size() + 2, nullptr, 16);
 }
 
 IPC_TEST(SignalNeverRestarted, SigsuspendReturnsEintrAndRestoresTheMask, "signal.never-restarted-signal-wait",

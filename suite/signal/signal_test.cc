@@ -19,18 +19,16 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "signal_util.h"
 
 namespace ipc {
 namespace {
 
-using ::testing::HasSubstr;
+using signal_util::ProcStatusSigset;
+using signal_util::SetOf;
+using signal_util::SigBit;
 
-sigset_t SetOf(std::initializer_list<int> sigs) {
-  sigset_t s;
-  sigemptyset(&s);
-  for (int sig : sigs) sigaddset(&s, sig);
-  return s;
-}
+using ::testing::HasSubstr;
 
 // The calling thread's signal mask.
 sigset_t CurrentMask() {
@@ -38,21 +36,6 @@ sigset_t CurrentMask() {
   sigemptyset(&s);
   sigprocmask(SIG_BLOCK, nullptr, &s);
   return s;
-}
-
-uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
-
-// The hexadecimal signal set in field `name` ("SigBlk", "ShdPnd", ...) of /proc/<pid>/status.
-std::optional<uint64_t> ProcStatusSigset(pid_t pid, const std::string& name) {
-  FileDescriptor fd(open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  size_t pos = text.find("\n" + name + ":");
-  if (pos == std::string::npos) return std::nullopt;
-  return std::strtoull(text.c_str() + pos + name.size() + 2, nullptr, 16);
 }
 
 // Reads until end of file (the caller closed its own write end and the writers are gone).

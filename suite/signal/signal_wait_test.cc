@@ -20,20 +20,14 @@
 #include <string>
 
 #include "ipcsuite/fixtures.h"
+#include "signal_util.h"
 
 namespace ipc {
 namespace {
 
-pid_t ForkRaw(const std::function<int()>& body) {
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    _exit(body());
-  }
-  return pid;
-}
+using signal_util::ForkRaw;
+using signal_util::SetOf;
+using signal_util::WaitUntilBlockedInWait;
 
 // Grandchild body: wait for end of file on `fd` (after closing `close_fd`, the caller's write end),
 // then exit with `code`.
@@ -46,30 +40,6 @@ std::function<int()> ExitAfterEof(int fd, int close_fd, int code) {
     }
     return n == 0 ? code : 120;
   };
-}
-
-sigset_t SetOf(std::initializer_list<int> sigs) {
-  sigset_t s;
-  sigemptyset(&s);
-  for (int sig : sigs) sigaddset(&s, sig);
-  return s;
-}
-
-// Waits until `pid` sleeps in waitpid()/wait() (wait4, or waitid in some C libraries).
-::testing::AssertionResult WaitUntilBlockedInWait(pid_t pid) {
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
-  for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) left = milliseconds(1);
-    ::testing::AssertionResult r = WaitUntilBlockedIn(pid, kAnySyscall, left);
-    if (!r) return r;
-    std::optional<TaskState> st = ReadTaskState(pid);
-    if (st && (st->syscall == SYS_wait4 || st->syscall == SYS_waitid)) return ::testing::AssertionSuccess();
-    if (std::chrono::steady_clock::now() >= until)
-      return ::testing::AssertionFailure()
-             << "pid " << pid
-             << " did not block in wait4 or waitid (last seen: " << (st ? st->Describe() : "gone") << ")";
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+// Helpers shared by the signal area's test files (signal_test.cc, signal_interrupt_test.cc,
+// signal_wait_test.cc).
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "ipcsuite/fixtures.h"
+
+namespace ipc::signal_util {
+
+// The signal set holding exactly `sigs`.
+inline sigset_t SetOf(std::initializer_list<int> sigs) {
+  sigset_t s;
+  sigemptyset(&s);
+  for (int sig : sigs) sigaddset(&s, sig);
+  return s;
+}
+
+// fork(2) without the Child machinery, for grandchildren whose status a Child collects itself with
+// waitpid(2). The grandchild dies with its parent and ends with _exit(body()); it makes no gtest
+// assertions (its result is its exit status).
+inline pid_t ForkRaw(const std::function<int()>& body) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    _exit(body());
+  }
+  return pid;
+}
+
+// Waits until `pid` sleeps in one of the system calls `nrs`. A C library may implement one call with
+// another (poll() with ppoll, select() with pselect6, waitpid() with wait4 or waitid), so the tests name
+// every acceptable one.
+inline ::testing::AssertionResult WaitUntilBlockedInOneOf(pid_t pid, std::initializer_list<long> nrs) {
+  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
+  for (;;) {
+    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) left = milliseconds(1);
+    ::testing::AssertionResult r = WaitUntilBlockedIn(pid, kAnySyscall, left);
+    if (!r) return r;
+    std::optional<TaskState> st = ReadTaskState(pid);
+    if (st) {
+      for (long nr : nrs) {
+        if (st->syscall == nr) return ::testing::AssertionSuccess();
+      }
+    }
+    if (std::chrono::steady_clock::now() >= until) {
+      std::string names;
+      for (long nr : nrs) names += (names.empty() ? "" : " or ") + SyscallName(nr);
+      return ::testing::AssertionFailure() << "pid " << pid << " did not block in " << names
+                                           << " (last seen: " << (st ? st->Describe() : "gone") << ")";
+    }
+  }
+}
+
+// Waits until `pid` sleeps in waitpid()/wait() (wait4, or waitid in some C libraries).
+inline ::testing::AssertionResult WaitUntilBlockedInWait(pid_t pid) {
+  return WaitUntilBlockedInOneOf(pid, {SYS_wait4, SYS_waitid});
+}
+
+// Bit of `sig` in a /proc/<pid>/status signal set ("SigBlk: 0000000000010000").
+inline uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
+
+// The hexadecimal signal set in field `name` ("SigBlk", "ShdPnd", ...) of /proc/<pid>/status; nullopt
+// when unreadable.
+inline std::optional<uint64_t> ProcStatusSigset(pid_t pid, const std::string& name) {
+  FileDescriptor fd(open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  size_t pos = text.find("\n" + name + ":");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::strtoull(text.c_str() + pos + name.size() + 2, nullptr, 16);
+}
+
+}  // namespace ipc::signal_util
