@@ -24,33 +24,12 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
-
-// glibc exports capget(2)/capset(2) without declaring them (libcap's header is not a dependency).
-extern "C" int capget(cap_user_header_t header, cap_user_data_t data);
-extern "C" int capset(cap_user_header_t header, const cap_user_data_t data);
+#include "msg_util.h"
 
 namespace ipc {
 namespace {
 
-constexpr uid_t kNobody = 65534;
-
-// Whether `cap` is in this process's effective set, read from /proc/self/status (not from the IPC
-// calls under test).
-bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> cap) & 1;
-  return false;
-}
-
-// Removes `cap` from the calling process's effective set; it stays root otherwise. capset's result.
-int DropEffectiveCapability(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (capget(&header, data) != 0) return -1;
-  data[cap / 32].effective &= ~(1u << (cap % 32));
-  return capset(&header, data);
-}
+using namespace msg_util;
 
 // A message buffer laid out as msgsnd(2)/msgrcv(2) expect it: a long mtype, then `capacity` bytes
 // of mtext. The text starts filled with a marker byte so a test can see how much msgrcv wrote.
@@ -82,12 +61,6 @@ class MsgBuf {
   std::vector<char> bytes_;
 };
 
-// msgsnd(2) of one message; returns msgsnd's result with errno intact.
-int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
-  MsgBuf b(type, text);
-  return msgsnd(id, b.get(), text.size(), flags);
-}
-
 // msgrcv(2) into a buffer of `capacity` text bytes; succeeds when exactly the message (type, text)
 // comes back, msgrcv's result is its length and nothing beyond it was written.
 ::testing::AssertionResult Receives(int id, long msgtyp, int flags, long type, std::string_view text,
@@ -108,12 +81,6 @@ int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
   if (!b.UntouchedFrom(static_cast<size_t>(n)))
     return ::testing::AssertionFailure() << "msgrcv wrote past the " << n << " bytes it returned";
   return ::testing::AssertionSuccess();
-}
-
-PosixResult<msqid_ds> Stat(int id) {
-  msqid_ds ds{};
-  if (msgctl(id, IPC_STAT, &ds) != 0) return PosixResult<msqid_ds>::Error(errno, "msgctl(IPC_STAT)");
-  return ds;
 }
 
 // The queue holds exactly `qnum` messages with `cbytes` bytes of text in all.

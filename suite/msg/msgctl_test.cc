@@ -20,64 +20,23 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
-
-// glibc exports capget(2)/capset(2) without declaring them (libcap's header is not a dependency).
-extern "C" int capget(cap_user_header_t header, cap_user_data_t data);
-extern "C" int capset(cap_user_header_t header, const cap_user_data_t data);
+#include "msg_util.h"
 
 namespace ipc {
 namespace {
 
-constexpr uid_t kNobody = 65534;
-
-// Whether `cap` is in this process's effective set, read from /proc/self/status (not from the IPC
-// calls under test).
-bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> cap) & 1;
-  return false;
-}
+using namespace msg_util;
 
 #define REQUIRE_CAPABILITY(cap)                                                                         \
   do {                                                                                                  \
     if (!HasEffectiveCapability(cap)) GTEST_SKIP() << "needs " #cap " in the effective capability set"; \
   } while (0)
 
-// Removes `cap` from the calling process's effective set; it stays root otherwise. capset's result.
-int DropEffectiveCapability(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (capget(&header, data) != 0) return -1;
-  data[cap / 32].effective &= ~(1u << (cap % 32));
-  return capset(&header, data);
-}
-
-int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
-  std::vector<char> b(sizeof(long) + text.size());
-  std::memcpy(b.data(), &type, sizeof type);
-  if (!text.empty()) std::memcpy(b.data() + sizeof(long), text.data(), text.size());
-  return msgsnd(id, b.data(), text.size(), flags);
-}
-
-PosixResult<msqid_ds> Stat(int id) {
-  msqid_ds ds{};
-  if (msgctl(id, IPC_STAT, &ds) != 0) return PosixResult<msqid_ds>::Error(errno, "msgctl(IPC_STAT)");
-  return ds;
-}
-
 ::testing::AssertionResult Set(int id, const msqid_ds& ds) {
   msqid_ds copy = ds;
   if (msgctl(id, IPC_SET, &copy) != 0)
     return ::testing::AssertionFailure() << "msgctl(IPC_SET) failed with " << DescribeErrno(errno);
   return ::testing::AssertionSuccess();
-}
-
-// IPC_INFO / MSG_INFO: msgctl's result in *ret (errno intact when it is -1).
-msginfo Info(int cmd, int* ret) {
-  msginfo info{};
-  *ret = msgctl(0, cmd, reinterpret_cast<msqid_ds*>(&info));
-  return info;
 }
 
 // Removes a queue by id at scope exit (for queues not created through MsgQueue in this process).

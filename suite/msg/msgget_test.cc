@@ -20,34 +20,15 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "msg_util.h"
 
 namespace ipc {
 namespace {
 
-constexpr uid_t kNobody = 65534;
+using namespace msg_util;
+
 // Fixed keys: each test has its own (the namespace is private to this test binary anyway).
 constexpr key_t kKeyBase = 0x4d534700;
-
-// Whether `cap` is in this process's effective set, read from /proc/self/status.
-bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> cap) & 1;
-  return false;
-}
-
-int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
-  std::vector<char> b(sizeof(long) + text.size());
-  std::memcpy(b.data(), &type, sizeof type);
-  if (!text.empty()) std::memcpy(b.data() + sizeof(long), text.data(), text.size());
-  return msgsnd(id, b.data(), text.size(), flags);
-}
-
-PosixResult<msqid_ds> Stat(int id) {
-  msqid_ds ds{};
-  if (msgctl(id, IPC_STAT, &ds) != 0) return PosixResult<msqid_ds>::Error(errno, "msgctl(IPC_STAT)");
-  return ds;
-}
 
 // Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
 ::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value) {
@@ -59,12 +40,6 @@ PosixResult<msqid_ds> Stat(int id) {
     return ::testing::AssertionFailure()
            << "writing " << value << " to " << path << " failed with " << DescribeErrno(errno);
   return ::testing::AssertionSuccess();
-}
-
-msginfo Info(int cmd, int* ret) {
-  msginfo info{};
-  *ret = msgctl(0, cmd, reinterpret_cast<msqid_ds*>(&info));
-  return info;
 }
 
 // ---------------------------------------------------------------------------------------------
