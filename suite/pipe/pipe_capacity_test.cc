@@ -13,38 +13,14 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "pipe_util.h"
 
 namespace ipc {
 namespace {
 
-int Fionread(int fd) {
-  int n = -1;
-  if (ioctl(fd, FIONREAD, &n) != 0) return -1;
-  return n;
-}
-
-std::string Pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 29 + seed * 13 + (i >> 10)) & 0xff);
-  return s;
-}
-
-// Reads exactly n bytes from a non-blocking descriptor that holds at least n bytes.
-std::string ReadNow(int fd, size_t n) {
-  std::string out(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, out.data() + got, n - got);
-    if (r <= 0) {
-      ADD_FAILURE() << "read returned " << r << (r < 0 ? " with " + DescribeErrno(errno) : "") << " after "
-                    << got << " of " << n << " bytes";
-      out.resize(got);
-      return out;
-    }
-    got += static_cast<size_t>(r);
-  }
-  return out;
-}
+using pipe_util::Fionread;
+using pipe_util::Pattern;
+using pipe_util::ReadNow;
 
 long Page() { return limits::PageSize(); }
 

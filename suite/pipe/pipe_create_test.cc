@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "pipe_util.h"
 
 // The flag pipe2(2) documents for notification pipes (linux/watch_queue.h, which cannot be included
 // together with glibc's <fcntl.h>); it is O_EXCL's value.
@@ -24,24 +25,8 @@
 namespace ipc {
 namespace {
 
-// Waits (bounded) until `fd` is readable or hung up, then reads once. A broken implementation makes
-// the test fail with ETIMEDOUT instead of hanging it.
-ssize_t ReadReady(int fd, void* buf, size_t n) {
-  struct pollfd pfd = {fd, POLLIN, 0};
-  int r;
-  do {
-    r = poll(&pfd, 1, static_cast<int>(ScaledDeadline(milliseconds(5000)).count()));
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) errno = ETIMEDOUT;
-  if (r <= 0) return -1;
-  return read(fd, buf, n);
-}
-
-int Fionread(int fd) {
-  int n = -1;
-  if (ioctl(fd, FIONREAD, &n) != 0) return -1;
-  return n;
-}
+using pipe_util::Fionread;
+using pipe_util::ReadReady;
 
 // The lowest descriptor number that is free right now (the one the next open(2) would get).
 int LowestFreeFd() {

@@ -11,21 +11,13 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "pipe_util.h"
 
 namespace ipc {
 namespace {
 
-int Fionread(int fd) {
-  int n = -1;
-  if (ioctl(fd, FIONREAD, &n) != 0) return -1;
-  return n;
-}
-
-std::string Pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 17 + seed * 53 + (i >> 7)) & 0xff);
-  return s;
-}
+using pipe_util::Fionread;
+using pipe_util::Pattern;
 
 // All packet-mode pipes here are non-blocking, so a missing packet is EAGAIN instead of a hang.
 constexpr int kPacketFlags = O_DIRECT | O_NONBLOCK;

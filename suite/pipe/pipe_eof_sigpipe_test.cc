@@ -13,20 +13,12 @@
 #include <string>
 
 #include "ipcsuite/fixtures.h"
+#include "pipe_util.h"
 
 namespace ipc {
 namespace {
 
-ssize_t ReadReady(int fd, void* buf, size_t n) {
-  struct pollfd pfd = {fd, POLLIN, 0};
-  int r;
-  do {
-    r = poll(&pfd, 1, static_cast<int>(ScaledDeadline(milliseconds(5000)).count()));
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) errno = ETIMEDOUT;
-  if (r <= 0) return -1;
-  return read(fd, buf, n);
-}
+using pipe_util::ReadReady;
 
 // --- end of file ------------------------------------------------------------------------------------
 

@@ -13,20 +13,14 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "pipe_util.h"
 
 namespace ipc {
 namespace {
 
-ssize_t ReadReady(int fd, void* buf, size_t n) {
-  struct pollfd pfd = {fd, POLLIN, 0};
-  int r;
-  do {
-    r = poll(&pfd, 1, static_cast<int>(ScaledDeadline(milliseconds(5000)).count()));
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) errno = ETIMEDOUT;
-  if (r <= 0) return -1;
-  return read(fd, buf, n);
-}
+using pipe_util::Fionread;
+using pipe_util::Pattern;
+using pipe_util::ReadReady;
 
 // Reads until end of file with bounded waits; stops (returning what it has) on an error.
 std::string ReadToEof(int fd, size_t chunk = 65536) {
@@ -41,19 +35,6 @@ std::string ReadToEof(int fd, size_t chunk = 65536) {
     }
     out.append(buf.data(), static_cast<size_t>(n));
   }
-}
-
-int Fionread(int fd) {
-  int n = -1;
-  if (ioctl(fd, FIONREAD, &n) != 0) return -1;
-  return n;
-}
-
-// A byte pattern that differs for every offset and seed, so misplaced bytes are noticed.
-std::string Pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + (i >> 8)) & 0xff);
-  return s;
 }
 
 // A signal handler that reports its run through a pipe, so the parent knows the handler has run
