@@ -623,17 +623,7 @@ IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-e
   c.ExpectExited(0);
 }
 
-// Whether capability `cap` is in this process's effective set (CapEff in /proc/self/status).
-bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("CapEff:", 0) != 0) continue;
-    unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
-    return (mask >> cap) & 1ULL;
-  }
-  return false;
-}
+using isolation::HasEffectiveCapability;
 
 // fcntl(2) F_SETPIPE_SZ: a privileged process (CAP_SYS_RESOURCE) can go above pipe-max-size. Root
 // without CAP_SYS_RESOURCE (a container may withhold it) is unprivileged here: skipped.

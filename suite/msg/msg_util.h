@@ -23,14 +23,7 @@ namespace ipc::msg_util {
 // The uid/gid isolation::DropPrivileges() switches to.
 inline constexpr uid_t kNobody = 65534;
 
-// Whether `cap` is in this process's effective set, read from /proc/self/status (not from the IPC
-// calls under test).
-inline bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> cap) & 1;
-  return false;
-}
+using isolation::HasEffectiveCapability;
 
 // Removes `cap` from the calling process's effective set; it stays root otherwise. capset's result.
 inline int DropEffectiveCapability(int cap) {

@@ -26,17 +26,7 @@ long Page() { return limits::PageSize(); }
 
 // Whether capability `cap` is in this process's effective set (CapEff in /proc/self/status).
 constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE in linux/capability.h
-bool HasEffectiveCapability(int cap) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("CapEff:", 0) == 0) {
-      unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
-      return (mask >> cap) & 1;
-    }
-  }
-  return false;
-}
+using isolation::HasEffectiveCapability;
 
 // The documented default capacity: 16 pages (pipe(7) "Pipe capacity").
 long DefaultCapacity() { return 16 * Page(); }
