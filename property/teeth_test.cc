@@ -31,7 +31,7 @@ void ExpectCaught(const prop::Outcome& out, const char* flaw) {
 
 IPC_TEST(RingTeeth, WithoutTheLockConcurrentPushesCollide, "property.ring-linearizable") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  ExpectCaught(prop::Concurrent(Flaws{.no_lock = true}, TeethBudget(200), "Teeth/NoLock"), "no lock");
+  ExpectCaught(prop::Concurrent(Flaws{.no_lock = true}, TeethBudget(1000), "Teeth/NoLock"), "no lock");
 }
 
 IPC_TEST(RingTeeth, WithoutSemUndoAKilledProcessDeadlocksTheRing, "property.sem-undo",
