@@ -279,7 +279,8 @@ def _run_once(args, selftest: bool):
             raise UsageError(f"shard {shard[0]}/{shard[1]} has no test")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
 
-    run = workspace.Run.create(Path(args.results_dir))
+    # absolute: pytest workers and targets run elsewhere and read the run directory by this path
+    run = workspace.Run.create(Path(args.results_dir).absolute())
     names = ",".join(t.name for t in tlist)
     print(f"ipcsuite: run {run.run_id}, seed {seed}, {len(tests)} tests in "
           f"{len({str(t.binary) for t in tests})} binaries, {args.jobs} jobs"

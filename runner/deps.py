@@ -29,6 +29,7 @@ TEST_PACKAGES = {
     "clang": "libFuzzer targets",
     "libclang-rt-14-dev": "libFuzzer and sanitizer runtimes for clang",
     "util-linux": "setpriv and prlimit for the hostile-condition tests",
+    "python3-yaml": "reading docs/ci-matrix.yml, whose steps test_ci_example.py runs",
 }
 
 
