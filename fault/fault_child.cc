@@ -26,6 +26,7 @@ FaultRun RunInChild(const Plan& plan, std::function<int()> body, ChildOptions op
   run.log = std::move(out.log);
   run.agent_calls = out.agent_calls;
   run.supervisor_calls = out.supervisor_calls;
+  run.supervisor_restarts = out.supervisor_restarts;
   run.log_text = std::move(out.log_text);
   return run;
 }

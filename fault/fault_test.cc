@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -149,6 +150,69 @@ IPC_TEST(FaultRun, RestartedCallIsCountedOnce, "fault.restart-counted-once") {
   EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
   ASSERT_EQ(run.log.size(), 1u);
   EXPECT_EQ(run.log[0].index, 2u);
+}
+
+// Whether thread `tid` of this process sleeps inside system call `nr` itself, not in seccomp's wait for
+// the supervisor's answer (/proc/.../wchan names the kernel function it sleeps in; "0" while it runs).
+bool SleepsInCall(pid_t tid, long nr) {
+  auto slurp = [&](const char* what) {
+    std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/" + what);
+    std::string s;
+    std::getline(f, s);
+    return s;
+  };
+  std::string stat = slurp("stat"), wchan = slurp("wchan");
+  size_t paren = stat.rfind(')');
+  return atol(slurp("syscall").c_str()) == nr && paren != std::string::npos && paren + 2 < stat.size() &&
+         stat[paren + 2] == 'S' && !wchan.empty() && wchan != "0" &&
+         wchan.find("seccomp") == std::string::npos;
+}
+
+IPC_TEST(FaultRun, RawCallRestartedAfterTheSupervisorLetItThroughIsCountedOnce,
+         "fault.restart-counted-once") {
+  // A raw read(2) bypasses the agent: the supervisor decides it (user notification). Each signal
+  // arrives once the supervisor has let the read through and the read sleeps: the kernel restarts
+  // the call and the filter sends it to the supervisor again, which must recognise it.
+  ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
+  int rfd = p.read.get(), wfd = p.write.get();
+  fault::FaultRun run = fault::RunInChild(MakePlan({"read[fd=" + std::to_string(rfd) + "]=EIO@2"}), [&] {
+    SignalCounter usr1(SIGUSR1, SA_RESTART);
+    std::atomic<pid_t> tid{0};
+    std::atomic<bool> done{false};
+    long first = -2;
+    std::thread reader([&] {
+      tid = static_cast<pid_t>(syscall(SYS_gettid));
+      char c;
+      first = syscall(SYS_read, rfd, &c, 1);
+      done = true;
+    });
+    while (tid == 0) std::this_thread::yield();
+    auto wait = [&](auto cond) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!cond() && !done && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      return cond();
+    };
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; ++i) {
+      if (!wait([&] { return SleepsInCall(tid, SYS_read); }))
+        rc = 20;  // (or the read returned early: counted twice, it failed with the fault)
+      else if (syscall(SYS_tgkill, getpid(), tid.load(), SIGUSR1) != 0 ||
+               !wait([&] { return usr1.count() == i + 1; }))
+        rc = 21;
+    }
+    if (rc == 0 && !wait([&] { return SleepsInCall(tid, SYS_read); })) rc = 22;
+    // Two bytes: the first read (if still waiting) and the second one never block.
+    if (syscall(SYS_write, wfd, "ab", 2) != 2 && rc == 0) rc = 23;
+    reader.join();
+    char c;
+    long second = syscall(SYS_read, rfd, &c, 1);
+    if (rc != 0) return rc;
+    return first == 1 && second == -1 && errno == EIO ? 0 : 24;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  ASSERT_EQ(run.log.size(), 1u);
+  EXPECT_EQ(run.log[0].index, 2u);
+  EXPECT_EQ(run.supervisor_restarts, 3u);  // each signal made the kernel re-send the read
 }
 
 IPC_TEST(FaultRun, SemopRuleDoesNotSeeTimedCalls, "fault.names") {

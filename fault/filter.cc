@@ -7,12 +7,16 @@
 //   nr with only unconditional rules    -> ERRNO(e) of the first rule whose conditions hold, else ALLOW
 //   nr with a counted/probabilistic rule -> USER_NOTIF (the supervisor decides; the agent's wrappers
 //                                          decide in-process and never get here)
+//   rt_sigreturn, when any call is decided -> USER_NOTIF (always let through: the supervisor reads the
+//                                          signal frame to recognise a call the kernel is about to
+//                                          restart, so that it is not counted twice; see launch.cc)
 #include "fault/filter.h"
 
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 
 #include <map>
 #include <set>
@@ -100,6 +104,9 @@ std::vector<int> DecidedSyscalls(const State& s) {
 std::vector<sock_filter> BuildFilter(const State& s) {
   Asm a;
   std::map<int, bool> groups = Groups(s);
+  // A rule on rt_sigreturn keeps its own meaning; otherwise the call is sent to the supervisor, which
+  // finds no rule for it and lets it through after looking at the frame.
+  if (NeedsDecisions(s) && groups.count(SYS_rt_sigreturn) == 0) groups[SYS_rt_sigreturn] = true;
   a.Ld(kArch);
   a.JumpIf(BPF_JEQ, AUDIT_ARCH_X86_64, "allow", /*negate=*/true);
   a.Ld(kNr);

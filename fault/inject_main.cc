@@ -1,10 +1,11 @@
 // ipcsuite-inject: run a program under a fault plan (./ipcsuite inject is a front end for it).
 //
-//   ipcsuite-inject [--check] [--fail SPEC]... [--plan FILE] [--replay LOG] [--seed N] [--log FILE]
-//                   [--count tree|process] [--agent LIB] -- PROGRAM [ARGS...]
+//   ipcsuite-inject [--check | --dump-filter] [--fail SPEC]... [--plan FILE] [--replay LOG] [--seed N]
+//                   [--log FILE] [--count tree|process] [--agent LIB] -- PROGRAM [ARGS...]
 //
 // Exit status: the program's (128+N when killed by signal N); 2 with one line on stderr for bad input
-// (--check: validate only, exit 0 when the command line is good).
+// (--check: validate only, exit 0 when the command line is good; --dump-filter: the same, then print
+// the plan's seccomp filter on stdout, one BPF instruction a line: "code jt jf k", decimal).
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "fault/filter.h"
 #include "ipcsuite/fault.h"
 
 namespace {
@@ -92,7 +94,7 @@ std::string SelfDir() {
 
 int main(int argc, char** argv) {
   using namespace ipc::fault;
-  bool check = false;
+  bool check = false, dump_filter = false;
   std::vector<std::string> specs, plan_files;
   std::string replay, log_path, agent = SelfDir() + "/libipcsuite_fault_agent.so", count = "tree";
   bool have_seed = false;
@@ -110,6 +112,8 @@ int main(int argc, char** argv) {
     }
     if (a == "--check")
       check = true;
+    else if (a == "--dump-filter")
+      dump_filter = check = true;
     else if (a == "--fail")
       specs.push_back(value("--fail"));
     else if (a == "--plan")
@@ -163,6 +167,12 @@ int main(int argc, char** argv) {
     std::string dir = log_path.substr(0, log_path.rfind('/') == std::string::npos ? 0 : log_path.rfind('/'));
     if (!dir.empty() && access(dir.c_str(), W_OK) != 0) Usage("--log: cannot write in " + dir);
   }
+  if (dump_filter) {
+    State* state = new State();
+    if (!Compile(plan, state, &error)) Usage(error);
+    for (const sock_filter& f : BuildFilter(*state)) printf("%u %u %u %u\n", f.code, f.jt, f.jf, f.k);
+    delete state;
+  }
   if (check) return 0;
 
   if (!have_seed) {
@@ -202,9 +212,13 @@ int main(int argc, char** argv) {
   }
   fprintf(
       stderr,
-      "ipcsuite inject: %zu faults injected (calls decided: %llu in-process, %llu by the supervisor)%s%s\n",
+      "ipcsuite inject: %zu faults injected (calls decided: %llu in-process, %llu by the supervisor%s)%s%s\n",
       out.log.size() + out.dropped, static_cast<unsigned long long>(out.agent_calls),
       static_cast<unsigned long long>(out.supervisor_calls),
+      out.supervisor_restarts
+          ? (", " + std::to_string(out.supervisor_restarts) + " restarted by the kernel, not counted again")
+                .c_str()
+          : "",
       log_path.empty() ? "" : "; log: ", log_path.c_str());
   bool kernel_rules = false;
   {

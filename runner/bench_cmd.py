@@ -5,11 +5,18 @@ start-up): `bench-semop N` (N semop() calls) and `bench-pipe N` (N one-byte pipe
 back). Each runs under four configurations, interleaved round by round so that drifts of the machine
 hit all of them alike:
   plain      the program alone
+  floor      the program under a one-instruction seccomp filter (RET_ALLOW) that it installs itself
+             before the timed loop: what any seccomp filter costs, whatever it contains (an installed
+             filter sends every system call through the kernel's seccomp entry work; the kernel's action
+             cache then skips running the filter for calls it proved always allowed, as ours are)
   unrelated  ipcsuite inject with one counted rule on a system call the workload never makes
   counted    ipcsuite inject with a counted rule on the hot call (fails every 1000th, @1000+1000)
   strace     strace -f -e inject=<hot syscall>:error=EAGAIN:when=1000+1000 (Debian's strace)
-Reported: the median cost per call of each, the unrelated rule's overhead over plain (goal <= 5 %) and
-how many times cheaper the counted rule is than strace's equivalent (goal >= 10x).
+Reported: the median cost per call of each (wall clock; and the program's CPU time in the loop, less
+disturbed by other work on the machine), the unrelated rule's overhead over plain (goal <= 5 %) next to
+the floor's (the part no filter design can remove) and the unrelated rule's over the floor (the part
+that is ours), also as medians of the ratios within each round, and how many times cheaper the counted
+rule is than strace's equivalent (goal >= 10x).
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ WORKLOADS = {
     "pipe-write": ("bench-pipe", "write", "write=EAGAIN@1000+1000"),
 }
 UNRELATED_RULE = "msgrcv=ENOMSG@1000+1000"
-CONFIGS = ("plain", "unrelated", "counted", "strace")
+CONFIGS = ("plain", "floor", "unrelated", "counted", "strace")
 
 
 def add_parser(subparsers):
@@ -66,15 +73,18 @@ def _rounds(text):
     return v
 
 
-def _run(cmd: list[str]) -> float:
+def _run(cmd: list[str]) -> tuple[float, float]:
+    """(wall-clock ns per call, the calling thread's CPU ns per call) of one timed run."""
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise SetupError(f"bench: {' '.join(cmd[:3])} ... exited {proc.returncode}: "
                          f"{proc.stderr.strip().splitlines()[-1:] or ''}")
-    for tok in proc.stdout.split():
-        if tok.startswith("ns_per_call="):
-            return float(tok.split("=", 1)[1])
+    fields = dict(tok.split("=", 1) for tok in proc.stdout.split() if "=" in tok)
+    try:
+        return float(fields["ns_per_call"]), float(fields["cpu_ns_per_call"])
+    except (KeyError, ValueError):
+        pass
     raise SetupError(f"bench: no ns_per_call in the output of {' '.join(cmd[:3])} ...: {proc.stdout.strip()}")
 
 
@@ -84,6 +94,7 @@ def commands(bdir, workload: str, calls: int, strace: str | None) -> dict[str, l
     inj = [str(bdir / "bin" / "ipcsuite-inject"), "--seed", "1"]
     cmds = {
         "plain": prog,
+        "floor": prog + ["allow-all"],
         "unrelated": inj + ["--fail", UNRELATED_RULE, "--", *prog],
         "counted": inj + ["--fail", rule, "--", *prog],
     }
@@ -101,12 +112,28 @@ def measure(bdir, calls: int, rounds: int, use_strace: bool) -> dict:
     for workload in WORKLOADS:
         cmds = commands(bdir, workload, calls, strace)
         samples: dict[str, list[float]] = {c: [] for c in cmds}
+        cpu: dict[str, list[float]] = {c: [] for c in cmds}
         for _ in range(rounds):
             for cfg, cmd in cmds.items():  # side by side: one run of each per round
-                samples[cfg].append(_run(cmd))
+                wall, cpu_ns = _run(cmd)
+                samples[cfg].append(wall)
+                cpu[cfg].append(cpu_ns)
         med = {cfg: statistics.median(v) for cfg, v in samples.items()}
+        pairs = (("floor", "plain"), ("unrelated", "plain"), ("unrelated", "floor"))
         r = {"ns_per_call": med, "samples": samples,
-             "unrelated_overhead_pct": (med["unrelated"] / med["plain"] - 1) * 100}
+             "unrelated_overhead_pct": (med["unrelated"] / med["plain"] - 1) * 100,
+             "floor_overhead_pct": (med["floor"] / med["plain"] - 1) * 100,
+             "unrelated_over_floor_pct": (med["unrelated"] / med["floor"] - 1) * 100,
+             # The same ratios taken within each round, then the median: the machine's load drifts
+             # between rounds (other work shares the cores), and a round's runs are neighbours in time.
+             "paired_pct": {f"{a}/{b}": (statistics.median(x / y for x, y in zip(samples[a], samples[b])) - 1) * 100
+                            for a, b in pairs},
+             # The program's own CPU time in the loop (the calls' cost to it, less disturbed by other work
+             # on the machine than the wall clock). Not for strace: its cost is mostly the tracer's.
+             "cpu_ns_per_call": {cfg: statistics.median(v) for cfg, v in cpu.items() if cfg != "strace"},
+             "cpu_samples": {cfg: v for cfg, v in cpu.items() if cfg != "strace"},
+             "cpu_paired_pct": {f"{a}/{b}": (statistics.median(x / y for x, y in zip(cpu[a], cpu[b])) - 1) * 100
+                                for a, b in pairs}}
         r["counted_overhead_ns"] = med["counted"] - med["plain"]
         if "strace" in med:
             r["strace_over_counted"] = med["strace"] / med["counted"]
@@ -127,7 +154,15 @@ def render(doc: dict) -> str:
     for w, r in doc["workloads"].items():
         ov = r["unrelated_overhead_pct"]
         lines.append(f"{w}: unrelated rule {ov:+.1f} % over plain (goal <= 5 %: {'met' if ov <= 5 else 'MISSED'}); "
-                     f"counted rule +{r['counted_overhead_ns']:.0f} ns/call over plain")
+                     f"floor (any filter) {r['floor_overhead_pct']:+.1f} % over plain, unrelated rule "
+                     f"{r['unrelated_over_floor_pct']:+.1f} % over the floor; "
+                     f"counted rule {r['counted_overhead_ns']:+.0f} ns/call over plain")
+        lines.append(f"{w}: per-round ratios (median): "
+                     + ", ".join(f"{k} {v:+.1f} %" for k, v in r["paired_pct"].items()))
+        cm = r["cpu_ns_per_call"]
+        lines.append(f"{w}: program CPU ns/call: " + ", ".join(f"{c} {cm[c]:.1f}" for c in CONFIGS if c in cm)
+                     + "; per-round ratios (median): "
+                     + ", ".join(f"{k} {v:+.1f} %" for k, v in r["cpu_paired_pct"].items()))
         if "strace_over_counted" in r:
             x = r["strace_over_counted"]
             lines.append(f"{w}: strace --inject costs {x:.1f}x the counted rule per call "

@@ -101,9 +101,10 @@ std::string FormatLog(const Plan& plan, const State& state);
 struct Outcome {
   int wait_status = 0;  // of the direct child
   std::vector<FaultEvent> log;
-  uint64_t dropped = 0;           // log records past kMaxLog
-  uint64_t agent_calls = 0;       // calls decided in-process (fast path)
-  uint64_t supervisor_calls = 0;  // calls decided by the supervisor (user notification)
+  uint64_t dropped = 0;              // log records past kMaxLog
+  uint64_t agent_calls = 0;          // calls decided in-process (fast path)
+  uint64_t supervisor_calls = 0;     // calls decided by the supervisor (user notification)
+  uint64_t supervisor_restarts = 0;  // the kernel's restarts of such calls, recognised, not counted again
   bool timed_out = false;
   std::string log_text;  // FormatLog()
 };

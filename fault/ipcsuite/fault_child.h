@@ -28,7 +28,7 @@ namespace ipc::fault {
 struct FaultRun {
   ExitStatus status;
   std::vector<FaultEvent> log;
-  uint64_t agent_calls = 0, supervisor_calls = 0;
+  uint64_t agent_calls = 0, supervisor_calls = 0, supervisor_restarts = 0;
   std::string log_text;  // as `ipcsuite inject --log` writes it
   std::string error;     // set-up failure (then status is meaningless)
 };

@@ -1,6 +1,7 @@
 """./ipcsuite inject against real programs: the project's ipcsuite-fault-prog, cat, sort, python3."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -173,11 +174,21 @@ def test_open_and_openat_are_told_apart(tmp_path):
 
 # --- restarts after signals ---
 
-def test_restarted_call_is_counted_once():
-    # One read() interrupted 3 times by an SA_RESTART handler is one call: @2 is the next read().
-    r = inject("--fail", "read[fd=10]=EIO@2", "--", str(PROG), "restart", "3")
+@pytest.mark.parametrize("prog", [PROG, PROG_STATIC], ids=["agent", "supervisor"])
+@pytest.mark.parametrize("mode", ["restart", "restart-late"])
+def test_restarted_call_is_counted_once(prog, mode):
+    # One read() interrupted 5 times by an SA_RESTART handler is one call: @2 is the next read().
+    # The static program has no agent: its reads are decided by the supervisor (user notification).
+    # "restart" signals the reader as soon as it sleeps in read(), on that path possibly still in the
+    # wait for the supervisor's answer; "restart-late" only once the supervisor has let the read through
+    # and the read itself sleeps, so that every signal makes the kernel restart the call and send it to
+    # the filter again.
+    r = inject("--fail", "read[fd=10]=EIO@2", "--", str(prog), mode, "5")
     assert r.returncode == 0, r.stderr
-    assert "first=1 second=EIO handled=3" in r.stdout
+    assert "first=1 second=EIO handled=5" in r.stdout, r.stdout + r.stderr
+    if prog == PROG_STATIC and mode == "restart-late":
+        # Each of the five signals made the kernel re-send the read, and the supervisor knew it.
+        assert "5 restarted by the kernel, not counted again" in r.stderr
 
 
 # --- threads and children ---
@@ -288,3 +299,79 @@ def test_supervisor_death_kills_the_program(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+# --- benchmark ---
+
+def test_bench_inject_reports_the_floor_next_to_the_unrelated_rule():
+    # Smoke test of ./ipcsuite bench inject (figures are not checked: timings are the machine's): every
+    # configuration ran, including the one-instruction filter that measures what any filter costs.
+    r = subprocess.run([str(ROOT / "ipcsuite"), "bench", "inject", "--calls", "1000", "--rounds", "1", "--no-strace",
+                        "--json"], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                       env={**{k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
+                            "IPCSUITE_BUILD_DIR": str(BUILD)}, check=False)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    for w in ("semop", "pipe-write"):
+        med = doc["workloads"][w]["ns_per_call"]
+        assert set(med) == {"plain", "floor", "unrelated", "counted"}
+        assert all(v > 0 for v in med.values())
+        assert set(doc["workloads"][w]["paired_pct"]) == {"floor/plain", "unrelated/plain", "unrelated/floor"}
+        assert set(doc["workloads"][w]["cpu_ns_per_call"]) == set(med)
+        assert all(0 < doc["workloads"][w]["cpu_ns_per_call"][c] <= 1.05 * med[c] for c in med)  # CPU <= wall
+
+
+# --- the filter and the kernel's action cache ---
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+SECCOMP_RET_ALLOW = 0x7FFF0000
+
+
+def dump_filter(*specs: str) -> list[tuple[int, int, int, int]]:
+    r = subprocess.run([str(BUILD / "bin" / "ipcsuite-inject"), "--dump-filter",
+                        *[a for s in specs for a in ("--fail", s)], "--", "true"],
+                       capture_output=True, text=True, timeout=30, check=False)
+    assert r.returncode == 0, r.stderr
+    return [tuple(int(x) for x in ln.split()) for ln in r.stdout.splitlines()]
+
+
+def constant_allow(prog, nr: int) -> bool:
+    """The kernel's seccomp_is_const_allow() (kernel/seccomp.c, 5.11+): whether the filter allows system
+    call `nr` of the native arch without looking at anything but nr and arch. Only such calls are put
+    in the action cache, which then skips running the filter for them."""
+    a, pc = 0, 0
+    while pc < len(prog):
+        code, jt, jf, k = prog[pc]
+        if code == 0x20:  # BPF_LD | BPF_W | BPF_ABS
+            if k == 0:
+                a = nr
+            elif k == 4:
+                a = AUDIT_ARCH_X86_64
+            else:
+                return False  # args or instruction_pointer: not constant
+        elif code == 0x06:  # BPF_RET | BPF_K
+            return k == SECCOMP_RET_ALLOW
+        elif code == 0x05:  # BPF_JMP | BPF_JA
+            pc += k
+        elif code in (0x15, 0x35, 0x25, 0x45):  # JEQ, JGE, JGT, JSET with K
+            res = {0x15: a == k, 0x35: a >= k, 0x25: a > k, 0x45: bool(a & k)}[code]
+            pc += jt if res else jf
+        elif code == 0x54:  # BPF_ALU | BPF_AND | BPF_K
+            a &= k
+        else:
+            return False
+        pc += 1
+    return False
+
+
+@pytest.mark.parametrize("specs, named", [
+    (["msgrcv=ENOMSG@1000+1000"], {"msgrcv", "rt_sigreturn"}),      # the benchmark's unrelated rule
+    (["msgrcv=ENOMSG"], {"msgrcv"}),                                 # unconditional: no supervisor
+    (["write[fd=3]=EIO@2", "semop=EIDRM"], {"write", "semtimedop", "semop", "rt_sigreturn"}),
+])
+def test_filter_keeps_every_other_call_in_the_kernels_action_cache(specs, named):
+    # A filter that loaded the instruction pointer or an argument before dispatching on the system call
+    # number would make every call uncacheable: the kernel would run it on every system call.
+    from runner import syscalls  # numbers to names, from the kernel headers
+    prog = dump_filter(*specs)
+    assert {syscalls.name(nr) for nr in range(512) if not constant_allow(prog, nr)} == named
