@@ -59,9 +59,9 @@ struct PrefixMax {
   }
 };
 
-}  // namespace
-
-std::string Check(const std::vector<Op>& history, bool drained) {
+// A history of complete operations (no pending ones).
+std::string CheckComplete(const std::vector<Op>& history, const Options& options) {
+  const bool drained = options.drained;
   std::unordered_map<uint32_t, Life> lives;
   std::vector<const Op*> empties;
   for (const Op& op : history) {
@@ -99,14 +99,129 @@ std::string Check(const std::vector<Op>& history, bool drained) {
              Describe(*b->pop) +
              (a->pop ? " returned before " + Describe(*a->pop) + " began" : " and a is never popped");
   }
+  std::unordered_map<int, int> excused = options.excused_empties;
   for (const Op* e : empties) {
     const Life* v = before.Latest(e->invoke);
-    if (v != nullptr && (v->pop == nullptr || v->pop->invoke > e->response))
+    if (v != nullptr && (v->pop == nullptr || v->pop->invoke > e->response)) {
+      if (excused[e->process] > 0) {
+        --excused[e->process];
+        continue;
+      }
       return "empty: " + Describe(*e) + " while " + std::to_string(v->push->value) +
              " was in the queue throughout (" + Describe(*v->push) +
              (v->pop ? ", " + Describe(*v->pop) : std::string(", never popped")) + ")";
+    }
   }
   return "";
+}
+
+// Every way the pending pops may have taken effect: pop i takes one of `candidates` not taken yet,
+// or (unless it must have) nothing. A leaf that leaves a lost value untaken is skipped.
+struct Completion {
+  const std::vector<Op>& base;
+  const std::vector<Op>& pops;    // pending pops
+  const std::vector<Op>& pushes;  // pending pushes whose value nobody popped
+  const std::vector<uint32_t>& lost;
+  const Options& options;
+  std::vector<int> choice;  // per pending pop: index into candidates, or -1
+  std::string first_failure;
+  size_t tried = 0;
+
+  size_t Candidates() const { return lost.size() + pushes.size(); }
+
+  bool Leaf() {
+    std::vector<bool> taken(Candidates(), false);
+    for (int c : choice)
+      if (c >= 0) taken[static_cast<size_t>(c)] = true;
+    for (size_t i = 0; i < lost.size(); ++i)
+      if (!taken[i]) return false;
+    std::vector<Op> h = base;
+    for (size_t i = 0; i < pops.size(); ++i) {
+      if (choice[i] < 0) continue;
+      auto c = static_cast<size_t>(choice[i]);
+      Op pop = pops[i];
+      pop.pending = false;
+      if (c < lost.size()) {
+        pop.value = lost[c];
+      } else {
+        Op push = pushes[c - lost.size()];
+        push.pending = false;
+        pop.value = push.value;
+        h.push_back(push);
+      }
+      h.push_back(pop);
+    }
+    ++tried;
+    std::string r = CheckComplete(h, options);
+    if (r.empty()) return true;
+    if (first_failure.empty()) first_failure = r;
+    return false;
+  }
+
+  bool Search(size_t i) {
+    if (i == pops.size()) return Leaf();
+    std::vector<bool> taken(Candidates(), false);
+    for (size_t j = 0; j < i; ++j)
+      if (choice[j] >= 0) taken[static_cast<size_t>(choice[j])] = true;
+    if (!pops[i].must) {
+      choice[i] = -1;
+      if (Search(i + 1)) return true;
+    }
+    for (size_t c = 0; c < Candidates(); ++c) {
+      if (taken[c]) continue;
+      choice[i] = static_cast<int>(c);
+      if (Search(i + 1)) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+std::string Check(const std::vector<Op>& history, bool drained) {
+  Options o;
+  o.drained = drained;
+  return Check(history, o);
+}
+
+std::string Check(const std::vector<Op>& history, const Options& options) {
+  std::vector<Op> base, pending_pops, unpopped_pushes;
+  std::unordered_map<uint32_t, int> popped;
+  for (const Op& op : history)
+    if (op.kind == Op::Kind::kPop && !op.pending) ++popped[op.value];
+  for (const Op& op : history) {
+    if (!op.pending) {
+      base.push_back(op);
+    } else if (op.kind == Op::Kind::kPop) {
+      pending_pops.push_back(op);
+    } else if (op.kind == Op::Kind::kPush) {
+      // Popped: it took effect, inside its window. Not popped: it did not, or a pending pop took it.
+      Op p = op;
+      p.pending = false;
+      (popped.count(op.value) ? base : unpopped_pushes).push_back(p);
+    }
+  }
+  std::vector<uint32_t> lost;
+  if (options.drained)
+    for (const Op& op : base)
+      if (op.kind == Op::Kind::kPush && !popped.count(op.value)) lost.push_back(op.value);
+  // Without pending pops, or with more lost values than pending pops could have taken, the complete
+  // part alone decides (and names the violation).
+  if (pending_pops.empty() || lost.size() > pending_pops.size()) {
+    std::string r = CheckComplete(base, options);
+    if (!r.empty() && !pending_pops.empty())
+      r += " (more values lost than the " + std::to_string(pending_pops.size()) +
+           " killed pop(s) could have taken)";
+    return r;
+  }
+  Completion c{
+      base, pending_pops, unpopped_pushes, lost, options, std::vector<int>(pending_pops.size(), -1), "", 0};
+  if (c.Search(0)) return "";
+  if (c.first_failure.empty())
+    return "the " + std::to_string(pending_pops.size()) +
+           " pop(s) cut by kills cannot account for the values never received";
+  return c.first_failure + " (in each of the " + std::to_string(c.tried) +
+         " ways the operations cut by kills may have taken effect; shown: the first)";
 }
 
 }  // namespace ipc::ring::lin

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,7 +117,11 @@ Worker Fork(const std::function<void(int)>& body) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
     close(p[0]);
-    body(p[1]);
+    try {
+      body(p[1]);
+    } catch (...) {
+      _exit(3);  // never unwind into the parent's code in the child
+    }
     _exit(0);
   }
   close(p[1]);
@@ -175,6 +180,8 @@ const char* StageName(Stage s) {
       return "half-copied";
     case Stage::kCommitted:
       return "committed";
+    case Stage::kSemopDone:
+      return "semop done";
   }
   return "?";
 }
@@ -213,6 +220,7 @@ struct CaseResult {
   std::string message;
   size_t faults = 0;  // faults the layer injected
   int spurious = 0;   // no-effect failures the ring reported in place of success
+  std::vector<fault::FaultEvent> log;
 };
 
 // Runs `body` in a forked child under `plan` with a deadline. The body returns normally when the case
@@ -237,6 +245,7 @@ CaseResult RunCase(const fault::Plan& plan, const std::function<void(Report*)>& 
   CaseResult out;
   out.faults = run.log.size();
   out.spurious = r->spurious;
+  out.log = run.log;
   if (!run.error.empty()) {
     out.ok = false;
     out.message = "could not start the case: " + run.error;
@@ -773,205 +782,25 @@ Outcome SequentialUnderFaults(const Flaws& flaws, const Budget& budget, const st
 }
 
 // --- concurrent ----------------------------------------------------------------------------------
-
-namespace {
-
-struct Event {
-  uint8_t kind;  // 0 push ok, 1 pop ok, 2 pop saw empty, 3 no effect (push or pop), 4 torn pop, 5 unexpected
-                 // status
-  uint8_t status;
-  uint16_t process;
-  uint32_t value;
-  uint64_t invoke, response;
-};
-
-constexpr size_t kMaxEvents = 16384;
-struct History {
-  uint64_t clock;
-  uint64_t count;
-  Event events[kMaxEvents];
-};
-
-uint64_t Tick(History* h) { return __atomic_add_fetch(&h->clock, 1, __ATOMIC_SEQ_CST); }
-
-void Record(History* h, const Event& e) {
-  uint64_t i = __atomic_fetch_add(&h->count, 1, __ATOMIC_SEQ_CST);
-  if (i < kMaxEvents) h->events[i] = e;
-}
-
-struct Op {
-  WaitKind kind;
-  uint32_t len;
-};
-
-void ConcurrentCase(const Flaws& flaws, uint32_t slots, uint32_t slot_bytes,
-                    const std::vector<std::vector<Op>>& producers,
-                    const std::vector<std::vector<WaitKind>>& consumers) {
-  auto created = Ring::Create({.slots = slots, .slot_bytes = slot_bytes}, flaws);
-  if (!created.ok()) Fail("creating the ring: " + created.error());
-  Ring ring = std::move(created).value();
-  void* mem = mmap(nullptr, sizeof(History), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) Fail("mmap failed");
-  auto* h = static_cast<History*>(mem);
-  std::unordered_map<uint32_t, uint32_t> lens;
-  for (size_t p = 0; p < producers.size(); ++p)
-    for (size_t i = 0; i < producers[p].size(); ++i)
-      lens[static_cast<uint32_t>((p + 1) * 1000 + i)] = producers[p][i].len;
-
-  int gate[2];
-  if (pipe2(gate, O_CLOEXEC) != 0) Fail("pipe2 failed");
-  auto wait_gate = [&] {
-    close(gate[1]);
-    char c;
-    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
-    }
-  };
-  std::vector<Worker> prod, cons;
-  for (size_t p = 0; p < producers.size(); ++p) {
-    prod.push_back(Fork([&, p](int) {
-      wait_gate();
-      for (size_t i = 0; i < producers[p].size(); ++i) {
-        const Op& op = producers[p][i];
-        auto value = static_cast<uint32_t>((p + 1) * 1000 + i);
-        Wait w = op.kind == WaitKind::kBlock    ? Wait::Block()
-                 : op.kind == WaitKind::kNoWait ? Wait::NoWait()
-                                                : Wait::For(1);
-        Bytes m = MakeMessage(value, op.len);
-        Event e{};
-        e.process = static_cast<uint16_t>(p + 1);
-        e.value = value;
-        e.invoke = Tick(h);
-        Status s = ring.Push(m, w);
-        e.response = Tick(h);
-        e.status = static_cast<uint8_t>(s);
-        e.kind = s == Status::kOk ? 0
-                 : (s == Status::kWouldBlock && op.kind == WaitKind::kNoWait) ||
-                         (s == Status::kTimedOut && op.kind == WaitKind::kTimed)
-                     ? 3
-                     : 5;
-        Record(h, e);
-      }
-    }));
-  }
-  auto pop_one = [&](uint16_t process, WaitKind kind) {
-    Wait w = kind == WaitKind::kNoWait ? Wait::NoWait() : Wait::For(1);
-    Bytes m;
-    Event e{};
-    e.process = process;
-    e.invoke = Tick(h);
-    Status s = ring.Pop(&m, w);
-    e.response = Tick(h);
-    e.status = static_cast<uint8_t>(s);
-    if (s == Status::kOk) {
-      e.value = IntactId(m, lens);
-      e.kind = e.value != 0 ? 1 : 4;
-      if (e.kind == 4 && m.size() >= kMinLen) std::memcpy(&e.value, m.data(), sizeof e.value);
-    } else {
-      // A try-pop that fails saw kFilled at 0: the queue was empty at that instant (or every message
-      // in it was being taken by a pop already under way). A timed pop that times out says less: its
-      // timeout also covers waiting for the mutex, so it is recorded without a claim of emptiness.
-      e.kind = s == Status::kWouldBlock && kind == WaitKind::kNoWait ? 2
-               : s == Status::kTimedOut && kind == WaitKind::kTimed  ? 3
-                                                                     : 5;
-    }
-    Record(h, e);
-    return s;
-  };
-  for (size_t c = 0; c < consumers.size(); ++c) {
-    cons.push_back(Fork([&, c](int) {
-      wait_gate();
-      for (WaitKind k : consumers[c]) pop_one(static_cast<uint16_t>(100 + c), k);
-    }));
-  }
-  close(gate[0]);
-  close(gate[1]);  // go
-  for (auto& w : cons) Reap(w);
-  // Drain until every producer has finished and the ring is empty.
-  for (;;) {
-    if (pop_one(200, WaitKind::kTimed) == Status::kOk) continue;
-    bool all_done = true;
-    for (auto& w : prod) {
-      if (w.pid > 0) {
-        int st;
-        if (waitpid(w.pid, &st, WNOHANG) == w.pid) {
-          close(w.fd);
-          w.pid = -1;
-        } else {
-          all_done = false;
-        }
-      }
-    }
-    if (all_done) {
-      while (pop_one(200, WaitKind::kNoWait) == Status::kOk) {
-      }
-      break;
-    }
-  }
-  ring.Close();
-
-  std::vector<lin::Op> history;
-  uint64_t n = std::min<uint64_t>(h->count, kMaxEvents);
-  std::string problem;
-  for (uint64_t i = 0; i < n && problem.empty(); ++i) {
-    const Event& e = h->events[i];
-    switch (e.kind) {
-      case 0:
-        history.push_back({lin::Op::Kind::kPush, e.value, e.invoke, e.response, e.process});
-        break;
-      case 1:
-        history.push_back({lin::Op::Kind::kPop, e.value, e.invoke, e.response, e.process});
-        break;
-      case 2:
-        history.push_back({lin::Op::Kind::kPopEmpty, 0, e.invoke, e.response, e.process});
-        break;
-      case 3:
-        break;
-      case 4:
-        problem = "torn message delivered to process " + std::to_string(e.process) + " (first bytes say id " +
-                  std::to_string(e.value) + ")";
-        break;
-      default:
-        problem = "process " + std::to_string(e.process) + " got unexpected status " +
-                  StatusName(static_cast<Status>(e.status));
-    }
-  }
-  munmap(mem, sizeof(History));
-  if (problem.empty()) problem = lin::Check(history, /*drained=*/true);
-  if (!problem.empty()) Fail(problem + " (history of " + std::to_string(history.size()) + " operations)");
-}
-
-}  // namespace
-
-Outcome Concurrent(const Flaws& flaws, const Budget& budget, const std::string& id) {
-  return CheckProperty(id, budget, [&] {
-    const uint32_t slots = *rc::gen::inRange<uint32_t>(1, 5);
-    const uint32_t slot_bytes = *rc::gen::element<uint32_t>(16, 64, 256);
-    const auto genop =
-        rc::gen::construct<Op>(rc::gen::element(WaitKind::kBlock, WaitKind::kNoWait, WaitKind::kTimed),
-                               rc::gen::inRange<uint32_t>(kMinLen, slot_bytes + 1));
-    const int nproducers = *rc::gen::inRange(1, 4);
-    const int nconsumers = *rc::gen::inRange(1, 3);
-    std::vector<std::vector<Op>> producers;
-    std::vector<std::vector<WaitKind>> consumers;
-    for (int p = 0; p < nproducers; ++p)
-      producers.push_back(*rc::gen::nonEmpty(rc::gen::container<std::vector<Op>>(genop)));
-    for (int c = 0; c < nconsumers; ++c)
-      consumers.push_back(
-          *rc::gen::container<std::vector<WaitKind>>(rc::gen::element(WaitKind::kNoWait, WaitKind::kTimed)));
-    size_t pushes = 0;
-    for (const auto& p : producers) pushes += p.size();
-    RC_CLASSIFY(producers.size() > 1, "several producers");
-    CaseResult r = RunCase(
-        fault::Plan{}, [&](Report*) { ConcurrentCase(flaws, slots, slot_bytes, producers, consumers); },
-        budget.deadline, "running producers and consumers");
-    if (!r.ok)
-      CaseFails(std::to_string(producers.size()) + " producers (" + std::to_string(pushes) + " pushes), " +
-                std::to_string(consumers.size()) + " consumers, ring of " + std::to_string(slots) +
-                " slots: " + r.message);
-  });
-}
-
-// --- creation ------------------------------------------------------------------------------------
+//
+// Producer and consumer processes run their generated operations at once; every operation records its
+// invocation and response (logical times from one shared counter) in a history that lives in memory
+// shared with the property's own process, so that it survives kills and is checked there, next to
+// the fault layer's log. Optionally, the case
+//   - injects a per-process fault schedule (semop/semtimedop EINTR/EAGAIN: "semop=EINTR@3" is the
+//     third semop call of every process of the case) and a creation fault (semget/shmget ENOMEM/ENOSPC
+//     at the first call: Create must return that errno, leave nothing behind, and work the next time);
+//   - kills processes mid-operation, one of four ways:
+//       at a stage   the process SIGKILLs itself at a stage of its k-th operation (the ring's test hook);
+//                    the outcome is then known exactly: before the commit the operation did not
+//                    happen, after it it did (a pop that committed removed a message nobody receives);
+//       after semop  it SIGKILLs itself right after the n-th successful semop call of its k-th
+//                    operation, whatever that call was (claim, commit, or part of a broken commit);
+//       when blocked once it sleeps in semtimedop (seen in /proc, with a deadline), it is SIGKILLed;
+//       at a time    a POSIX timer sends SIGKILL after a generated number of microseconds: any point;
+//     an operation cut by the last three is pending: it may or may not have taken effect (whole).
+// After the run the ring is drained, its capacity checked (exactly `slots` try-pushes fit: a crash
+// neither loses nor invents a slot), and the history checked for linearizability (linearizability.h).
 
 namespace {
 
@@ -987,7 +816,538 @@ size_t CountSysv() {
   return n;
 }
 
+enum class Side : uint8_t { kPush, kPop };
+
+struct Event {
+  uint32_t state;  // 0: reserved, 1: invoked (no response yet), 2: responded
+  Side side;
+  uint8_t wait;  // WaitKind
+  uint8_t status;
+  uint8_t torn;
+  uint16_t process;
+  uint16_t op;     // index of the operation in its process's list
+  uint32_t value;  // pushed value; popped id (if intact)
+  uint64_t invoke, response;
+};
+
+struct ProcEntry {
+  int32_t pid;
+  uint16_t process;
+  uint8_t killed;  // ended by SIGKILL
+  uint8_t other;   // ended any other way than exit 0 or SIGKILL
+  uint64_t death;  // logical time after it was reaped
+};
+
+constexpr size_t kMaxEvents = 16384;
+constexpr size_t kMaxWorkers = 8;
+struct History {
+  uint64_t clock;
+  uint64_t count;
+  uint32_t nprocs;
+  ProcEntry procs[kMaxWorkers + 1];
+  Event events[kMaxEvents];
+};
+
+class SharedHistory {
+ public:
+  SharedHistory() {
+    void* p = mmap(nullptr, sizeof(History), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
+    h_ = static_cast<History*>(p);
+  }
+  ~SharedHistory() { munmap(h_, sizeof(History)); }
+  SharedHistory(const SharedHistory&) = delete;
+  SharedHistory& operator=(const SharedHistory&) = delete;
+  History* get() const { return h_; }
+
+ private:
+  History* h_;
+};
+
+uint64_t Tick(History* h) { return __atomic_add_fetch(&h->clock, 1, __ATOMIC_SEQ_CST); }
+
+// Invocation: the record is complete before the operation starts (state 1 is stored last), so a
+// process killed at any point leaves either no record (it had not started) or a whole one.
+Event* Begin(History* h, Side side, WaitKind wait, uint16_t process, uint16_t op, uint32_t value) {
+  uint64_t i = __atomic_fetch_add(&h->count, 1, __ATOMIC_SEQ_CST);
+  if (i >= kMaxEvents) Fail("history overflow");
+  Event* e = &h->events[i];
+  e->side = side;
+  e->wait = static_cast<uint8_t>(wait);
+  e->process = process;
+  e->op = op;
+  e->value = value;
+  e->invoke = Tick(h);
+  __atomic_store_n(&e->state, 1u, __ATOMIC_SEQ_CST);
+  return e;
+}
+
+void End(History* h, Event* e, Status s, uint32_t value, bool torn) {
+  e->response = Tick(h);
+  e->status = static_cast<uint8_t>(s);
+  e->value = value;
+  e->torn = torn ? 1 : 0;
+  __atomic_store_n(&e->state, 2u, __ATOMIC_SEQ_CST);
+}
+
+struct Op {
+  WaitKind kind;
+  uint32_t len;
+};
+
+struct Kill {
+  enum class How { kAtStage, kAfterSemop, kWhenBlocked, kAfterMicros } how;
+  bool producer;
+  size_t index;  // which producer / consumer (modulo their number)
+  size_t op;     // kAtStage, kAfterSemop: which of its operations
+  Stage stage;   // kAtStage
+  int semops;    // kAfterSemop: right after the n-th semop call of the operation that succeeded
+  int micros;    // kAfterMicros
+};
+
+struct Scenario {
+  uint32_t slots = 1, slot_bytes = 16;
+  std::vector<std::vector<Op>> producers;
+  std::vector<std::vector<WaitKind>> consumers;
+  bool retry_eintr = true;
+  std::vector<FaultSpec> faults;         // counted per process
+  std::vector<FaultSpec> create_faults;  // at most one: semget/shmget @1
+  std::vector<Kill> kills;               // at most one per process
+};
+
+uint16_t ProducerId(size_t p) { return static_cast<uint16_t>(p + 1); }
+uint16_t ConsumerId(size_t c) { return static_cast<uint16_t>(100 + c); }
+constexpr uint16_t kDriverId = 200;
+uint32_t ValueOf(size_t p, size_t i) { return static_cast<uint32_t>((p + 1) * 1000 + i); }
+
+std::string ProcessName(uint16_t id) {
+  if (id == kDriverId) return "the draining process";
+  if (id >= 100) return "consumer " + std::to_string(id - 100);
+  return "producer " + std::to_string(id - 1);
+}
+
+const Kill* KillFor(const Scenario& sc, bool producer, size_t index) {
+  for (const Kill& k : sc.kills)
+    if (k.producer == producer && k.index == index) return &k;
+  return nullptr;
+}
+
+std::string ShowKill(const Kill& k) {
+  std::string who = (k.producer ? "producer " : "consumer ") + std::to_string(k.index);
+  switch (k.how) {
+    case Kill::How::kAtStage:
+      return "kill " + who + " at stage " + StageName(k.stage) + " of its operation " + std::to_string(k.op);
+    case Kill::How::kAfterSemop:
+      return "kill " + who + " right after semop call " + std::to_string(k.semops) + " of its operation " +
+             std::to_string(k.op);
+    case Kill::How::kWhenBlocked:
+      return "kill " + who + " once blocked in semtimedop";
+    case Kill::How::kAfterMicros:
+      return "kill " + who + " after " + std::to_string(k.micros) + " us";
+  }
+  return "?";
+}
+
+std::string ShowScenario(const Scenario& sc) {
+  std::ostringstream os;
+  os << "ring of " << sc.slots << " slots of " << sc.slot_bytes
+     << " bytes; retry EINTR: " << (sc.retry_eintr ? "yes" : "no") << "\n";
+  for (size_t p = 0; p < sc.producers.size(); ++p) {
+    os << "  producer " << p << ":";
+    for (size_t i = 0; i < sc.producers[p].size(); ++i)
+      os << " " << WaitName(sc.producers[p][i].kind) << "-push(" << ValueOf(p, i) << ", "
+         << sc.producers[p][i].len << " B)";
+    os << "\n";
+  }
+  for (size_t c = 0; c < sc.consumers.size(); ++c) {
+    os << "  consumer " << c << ":";
+    for (WaitKind k : sc.consumers[c]) os << " " << WaitName(k) << "-pop";
+    os << "\n";
+  }
+  if (!sc.faults.empty()) os << "  faults (per process): " << ShowFaults(sc.faults) << "\n";
+  if (!sc.create_faults.empty()) os << "  creation fault: " << ShowFaults(sc.create_faults) << "\n";
+  for (const Kill& k : sc.kills) os << "  " << ShowKill(k) << "\n";
+  return os.str();
+}
+
+// The stage kill: armed for one operation, the ring's hook kills the process at that stage (or after
+// that many semop calls).
+Stage g_kill_stage = Stage::kClaimed;
+int g_kill_semops = 0;
+bool g_kill_armed = false;
+int g_semops_seen = 0;
+void KillAtStage(Stage s) {
+  if (!g_kill_armed) return;
+  if (g_kill_semops > 0) {
+    if (s == Stage::kSemopDone && ++g_semops_seen == g_kill_semops) raise(SIGKILL);
+  } else if (s == g_kill_stage) {
+    raise(SIGKILL);
+  }
+}
+bool Armed(const Kill* k, size_t op) {
+  g_semops_seen = 0;
+  return k != nullptr && (k->how == Kill::How::kAtStage || k->how == Kill::How::kAfterSemop) && k->op == op;
+}
+
+void StartTimerKill(int micros) {
+  timer_t t;
+  sigevent se{};
+  se.sigev_notify = SIGEV_SIGNAL;
+  se.sigev_signo = SIGKILL;
+  if (timer_create(CLOCK_MONOTONIC, &se, &t) != 0) Fail("timer_create: " + std::string(strerror(errno)));
+  itimerspec its{};
+  its.it_value.tv_sec = micros / 1000000;
+  its.it_value.tv_nsec = (micros % 1000000) * 1000L + 1;  // 0 would disarm
+  if (timer_settime(t, 0, &its, nullptr) != 0) Fail("timer_settime: " + std::string(strerror(errno)));
+}
+
+Wait WaitFor(WaitKind k, bool retry_eintr) {
+  switch (k) {
+    case WaitKind::kBlock:
+      return Wait::Block(retry_eintr);
+    case WaitKind::kNoWait:
+      return Wait::NoWait();
+    case WaitKind::kTimed:
+      return Wait::For(1, retry_eintr);
+  }
+  return Wait::Block();
+}
+
+// The driver of one case (runs in the case's forked child, under the fault plan).
+void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h) {
+  const size_t baseline = CountSysv();
+  const Config config{.slots = sc.slots, .slot_bytes = sc.slot_bytes};
+  for (const FaultSpec& f : sc.create_faults) {
+    auto failed = Ring::Create(config, flaws);
+    if (failed.ok()) Fail("creating the ring succeeded although " + f.Text() + " was injected");
+    if (failed.error_number() != f.err) Fail("creating the ring under " + f.Text() + ": " + failed.error());
+    if (CountSysv() != baseline) Fail("the failed creation (" + f.Text() + ") left SysV objects behind");
+  }
+  auto created = Ring::Create(config, flaws);
+  if (!created.ok()) Fail("creating the ring: " + created.error());
+  Ring ring = std::move(created).value();
+  std::unordered_map<uint32_t, uint32_t> lens;
+  for (size_t p = 0; p < sc.producers.size(); ++p)
+    for (size_t i = 0; i < sc.producers[p].size(); ++i) lens[ValueOf(p, i)] = sc.producers[p][i].len;
+
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) Fail("pipe2 failed");
+  auto wait_gate = [&] {
+    close(gate[1]);
+    char c;
+    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    }
+  };
+  auto pop_one = [&](uint16_t process, uint16_t op, WaitKind kind, bool retry_eintr) {
+    Event* e = Begin(h, Side::kPop, kind, process, op, 0);
+    Bytes m;
+    Status s = ring.Pop(&m, WaitFor(kind, retry_eintr));
+    uint32_t id = 0;
+    bool torn = false;
+    if (s == Status::kOk) {
+      id = IntactId(m, lens);
+      torn = id == 0;
+      if (torn && m.size() >= kMinLen) std::memcpy(&id, m.data(), sizeof id);
+    } else if (s == Status::kError) {
+      torn = ring.last_errno() == EBADMSG;  // a length word no writer wrote
+    }
+    End(h, e, s, id, torn);
+    return s;
+  };
+  auto start_kill = [&](const Kill* k) {
+    if (k == nullptr) return;
+    if (k->how == Kill::How::kAfterMicros) StartTimerKill(k->micros);
+    if (k->how == Kill::How::kAtStage || k->how == Kill::How::kAfterSemop) {
+      g_kill_stage = k->how == Kill::How::kAtStage ? k->stage : Stage::kSemopDone;
+      g_kill_semops = k->how == Kill::How::kAfterSemop ? k->semops : 0;
+      SetStageHook(KillAtStage);
+    }
+  };
+  std::vector<Worker> workers;
+  for (size_t p = 0; p < sc.producers.size(); ++p) {
+    workers.push_back(Fork([&, p](int) {
+      wait_gate();
+      const Kill* k = KillFor(sc, true, p);
+      start_kill(k);
+      for (size_t i = 0; i < sc.producers[p].size(); ++i) {
+        const Op& op = sc.producers[p][i];
+        g_kill_armed = Armed(k, i);
+        Event* e = Begin(h, Side::kPush, op.kind, ProducerId(p), static_cast<uint16_t>(i), ValueOf(p, i));
+        Status s = ring.Push(MakeMessage(ValueOf(p, i), op.len), WaitFor(op.kind, sc.retry_eintr));
+        End(h, e, s, ValueOf(p, i), false);
+        g_kill_armed = false;
+      }
+    }));
+    h->procs[h->nprocs++] = {workers.back().pid, ProducerId(p), 0, 0, 0};
+  }
+  for (size_t c = 0; c < sc.consumers.size(); ++c) {
+    workers.push_back(Fork([&, c](int) {
+      wait_gate();
+      const Kill* k = KillFor(sc, false, c);
+      start_kill(k);
+      for (size_t i = 0; i < sc.consumers[c].size(); ++i) {
+        g_kill_armed = Armed(k, i);
+        pop_one(ConsumerId(c), static_cast<uint16_t>(i), sc.consumers[c][i], sc.retry_eintr);
+        g_kill_armed = false;
+      }
+    }));
+    h->procs[h->nprocs++] = {workers.back().pid, ConsumerId(c), 0, 0, 0};
+  }
+  h->procs[h->nprocs++] = {getpid(), kDriverId, 0, 0, 0};
+  auto reap = [&](size_t i, int flags) {
+    if (workers[i].pid < 0) return true;
+    int st;
+    pid_t r;
+    while ((r = waitpid(workers[i].pid, &st, flags)) < 0 && errno == EINTR) {
+    }
+    if (r != workers[i].pid) return false;
+    ProcEntry& pe = h->procs[i];
+    pe.death = Tick(h);
+    pe.killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    pe.other = !pe.killed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(workers[i].fd);
+    workers[i].pid = -1;
+    return true;
+  };
+  close(gate[0]);
+  close(gate[1]);  // go
+  // Kills when blocked: wait (bounded) until the target sleeps in semtimedop, then kill it. If it
+  // ends first, the kill finds a zombie and changes nothing.
+  for (const Kill& k : sc.kills) {
+    if (k.how != Kill::How::kWhenBlocked) continue;
+    size_t i = k.producer ? k.index : sc.producers.size() + k.index;
+    (void)WaitUntilBlockedIn(workers[i].pid, SYS_semtimedop, std::chrono::milliseconds(1000));
+    kill(workers[i].pid, SIGKILL);
+  }
+  for (size_t c = 0; c < sc.consumers.size(); ++c) reap(sc.producers.size() + c, 0);
+  // Drain while producers run; then until empty. Under faults, a would-block may be an injected
+  // EAGAIN (at most one per rule, as they are counted per process): only sc.faults.size() + 1
+  // would-blocks in a row prove the ring empty.
+  uint16_t n = 0;
+  for (;;) {
+    if (pop_one(kDriverId, n++, WaitKind::kTimed, true) == Status::kOk) continue;
+    bool all_done = true;
+    for (size_t p = 0; p < sc.producers.size(); ++p) all_done &= reap(p, WNOHANG);
+    if (all_done) break;
+  }
+  for (size_t empty = 0; empty <= sc.faults.size();)
+    empty = pop_one(kDriverId, n++, WaitKind::kNoWait, true) == Status::kOk ? 0 : empty + 1;
+
+  // Capacity: nobody else is left, the ring is empty: exactly `slots` messages fit, and come back
+  // in order. A crash that lost or invented a slot shows here.
+  auto retry = [&](const std::function<Status()>& op) {
+    Status s = Status::kWouldBlock;
+    for (size_t i = 0; i <= sc.faults.size() && s == Status::kWouldBlock; ++i) s = op();
+    return s;
+  };
+  for (uint32_t i = 0; i < sc.slots; ++i) {
+    Status s = retry([&] { return ring.Push(MakeMessage(900000 + i, kMinLen), Wait::NoWait()); });
+    if (s != Status::kOk)
+      Fail("after the run, try-push " + std::to_string(i + 1) + " of " + std::to_string(sc.slots) +
+           " into the drained ring: " + StatusName(s) + " (capacity lost)");
+  }
+  Bytes extra;
+  if (ring.Push(MakeMessage(999999, kMinLen), Wait::NoWait()) == Status::kOk)
+    Fail("after the run, the drained ring took " + std::to_string(sc.slots + 1) +
+         " messages (a slot counted twice)");
+  for (uint32_t i = 0; i < sc.slots; ++i) {
+    Bytes m;
+    Status s = retry([&] { return ring.Pop(&m, Wait::NoWait()); });
+    if (s != Status::kOk || m != MakeMessage(900000 + i, kMinLen))
+      Fail("after the run, try-pop " + std::to_string(i + 1) + ": " + StatusName(s) + " " + Show(m) +
+           ", expected <id " + std::to_string(900000 + i) + ">");
+  }
+  if (ring.Pop(&extra, Wait::NoWait()) == Status::kOk)
+    Fail("after the run, popped " + Show(extra) + " from a ring that should be empty");
+  ring.Close();
+}
+
+// Turns the recorded history into linearizability operations, judging operations cut by kills by
+// how they were killed. "" when everything holds.
+struct Judged {
+  int killed = 0, pending = 0, exact = 0;  // processes killed; operations cut, judged pending / exactly
+};
+
+std::string Judge(const Scenario& sc, const History* h, const std::vector<fault::FaultEvent>& log,
+                  Judged* stats) {
+  std::unordered_map<int, uint16_t> process_of;
+  std::unordered_map<uint16_t, const ProcEntry*> entry;
+  for (uint32_t i = 0; i < h->nprocs; ++i) {
+    process_of[h->procs[i].pid] = h->procs[i].process;
+    entry[h->procs[i].process] = &h->procs[i];
+  }
+  std::unordered_map<uint16_t, int> eintr, eagain;  // semop/semtimedop faults per process
+  for (const auto& f : log) {
+    auto it = process_of.find(f.pid);
+    if (it == process_of.end()) continue;
+    if (f.err == EINTR) ++eintr[it->second];
+    if (f.err == EAGAIN && f.name == "semop") ++eagain[it->second];  // try-pops: false "empty"
+  }
+  std::unordered_map<uint16_t, const Kill*> kill_of;
+  for (size_t p = 0; p < sc.producers.size(); ++p) kill_of[ProducerId(p)] = KillFor(sc, true, p);
+  for (size_t c = 0; c < sc.consumers.size(); ++c) kill_of[ConsumerId(c)] = KillFor(sc, false, c);
+  for (uint32_t i = 0; i < h->nprocs; ++i) {
+    const ProcEntry& pe = h->procs[i];
+    if (pe.process == kDriverId) continue;
+    stats->killed += pe.killed;
+    if (pe.other || (pe.killed && kill_of[pe.process] == nullptr))
+      return ProcessName(pe.process) + (pe.killed ? " was SIGKILLed although no kill was planned for it"
+                                                  : " ended abnormally (not exit 0, not a planned kill)");
+  }
+
+  std::vector<lin::Op> ops;
+  std::unordered_map<uint16_t, int> interrupted;
+  const uint64_t n = std::min<uint64_t>(h->count, kMaxEvents);
+  // A pop cut by a kill may hold a claimed message until the kernel undoes its claim at its death; a
+  // try-pop in that window may find nothing to claim although the message is still in the queue
+  // (whether or not the cut pop took effect). Such an "empty" claims nothing.
+  std::vector<std::pair<uint64_t, uint64_t>> held;
+  for (uint64_t i = 0; i < n; ++i) {
+    const Event& e = h->events[i];
+    const ProcEntry* pe = entry[e.process];
+    if (e.state == 1 && e.side == Side::kPop && pe != nullptr) held.push_back({e.invoke, pe->death});
+  }
+  auto during_held = [&](const Event& e) {
+    for (const auto& [from, to] : held)
+      if (e.invoke < to && from < e.response) return true;
+    return false;
+  };
+  for (uint64_t i = 0; i < n; ++i) {
+    const Event& e = h->events[i];
+    if (e.state == 0) continue;  // killed before it started
+    const std::string who = ProcessName(e.process);
+    const auto kind = static_cast<WaitKind>(e.wait);
+    const bool push = e.side == Side::kPush;
+    if (e.state == 1) {
+      const ProcEntry* pe = entry[e.process];
+      const Kill* k = kill_of[e.process];
+      if (pe == nullptr || !pe->killed || k == nullptr)
+        return who + ": an operation without a response, but the process was not killed";
+      lin::Op op{push ? lin::Op::Kind::kPush : lin::Op::Kind::kPop, e.value, e.invoke, pe->death, e.process};
+      ++(k->how == Kill::How::kAtStage ? stats->exact : stats->pending);
+      if (k->how == Kill::How::kAtStage) {
+        // Exactly known: before the commit nothing happened; after it the operation did.
+        if (k->stage != Stage::kCommitted) continue;
+        if (push) {
+          ops.push_back(op);
+        } else {
+          op.pending = op.must = true;
+          ops.push_back(op);
+        }
+      } else {
+        op.pending = true;
+        ops.push_back(op);
+      }
+      continue;
+    }
+    const auto s = static_cast<Status>(e.status);
+    const bool no_effect = (s == Status::kWouldBlock && kind == WaitKind::kNoWait) ||
+                           (s == Status::kTimedOut && kind == WaitKind::kTimed);
+    if (e.torn)
+      return "torn message delivered to " + who + " (its first bytes say id " + std::to_string(e.value) + ")";
+    if (s == Status::kInterrupted && !sc.retry_eintr) {
+      ++interrupted[e.process];
+      continue;
+    }
+    if (s == Status::kOk) {
+      ops.push_back(
+          {push ? lin::Op::Kind::kPush : lin::Op::Kind::kPop, e.value, e.invoke, e.response, e.process});
+      continue;
+    }
+    if (!no_effect)
+      return who + ": " + WaitName(kind) + (push ? "-push" : "-pop") + " returned " + StatusName(s);
+    if (!push && kind == WaitKind::kNoWait && !during_held(e))
+      ops.push_back({lin::Op::Kind::kPopEmpty, 0, e.invoke, e.response, e.process});
+  }
+  for (const auto& [process, count] : interrupted)
+    if (count > eintr[process])
+      return ProcessName(process) + " was interrupted " + std::to_string(count) + " times, but only " +
+             std::to_string(eintr[process]) + " EINTR faults were injected into it";
+  lin::Options o;
+  o.drained = true;
+  for (const auto& [process, count] : eagain) o.excused_empties[process] = count;
+  std::string problem = lin::Check(ops, o);
+  if (!problem.empty()) problem += " (history of " + std::to_string(ops.size()) + " operations)";
+  return problem;
+}
+
+Scenario GenScenario(bool faults, bool kills) {
+  Scenario sc;
+  sc.slots = *rc::gen::inRange<uint32_t>(1, 5);
+  sc.slot_bytes = *rc::gen::element<uint32_t>(16, 64, 256);
+  const auto genop =
+      rc::gen::construct<Op>(rc::gen::element(WaitKind::kBlock, WaitKind::kNoWait, WaitKind::kTimed),
+                             rc::gen::inRange<uint32_t>(kMinLen, sc.slot_bytes + 1));
+  const int nproducers = *rc::gen::inRange(1, 4);
+  const int nconsumers = *rc::gen::inRange(1, 3);
+  for (int p = 0; p < nproducers; ++p)
+    sc.producers.push_back(*rc::gen::nonEmpty(rc::gen::container<std::vector<Op>>(genop)));
+  for (int c = 0; c < nconsumers; ++c)
+    sc.consumers.push_back(
+        *rc::gen::container<std::vector<WaitKind>>(rc::gen::element(WaitKind::kNoWait, WaitKind::kTimed)));
+  if (faults) {
+    sc.retry_eintr = *rc::gen::arbitrary<bool>();
+    sc.faults = *rc::gen::container<std::vector<FaultSpec>>(
+        static_cast<size_t>(*rc::gen::element(0, 1, 2, 3, 4)),
+        rc::gen::construct<FaultSpec>(rc::gen::element<std::string>("semop", "semtimedop"),
+                                      rc::gen::element(EINTR, EAGAIN), rc::gen::inRange(1, 25)));
+    if (*rc::gen::element(false, false, false, true))
+      sc.create_faults.push_back(
+          {*rc::gen::element<std::string>("semget", "shmget"), *rc::gen::element(ENOMEM, ENOSPC), 1});
+  }
+  if (kills) {
+    const int nkills = *rc::gen::element(0, 1, 1, 2);
+    for (int i = 0; i < nkills; ++i) {
+      Kill k{};
+      k.how = *rc::gen::element(Kill::How::kAtStage, Kill::How::kAfterSemop, Kill::How::kWhenBlocked,
+                                Kill::How::kAfterMicros);
+      k.producer = *rc::gen::arbitrary<bool>();
+      k.index = *rc::gen::inRange<size_t>(0, k.producer ? sc.producers.size() : sc.consumers.size());
+      const size_t nops = k.producer ? sc.producers[k.index].size() : sc.consumers[k.index].size();
+      k.op = nops == 0 ? 0 : *rc::gen::inRange<size_t>(0, nops);
+      k.stage = *rc::gen::element(Stage::kClaimed, Stage::kHalfCopied, Stage::kCommitted);
+      k.semops = *rc::gen::element(1, 2, 3);
+      k.micros = *rc::gen::inRange(0, 400);  // a worker is active for tens to hundreds of us
+      if (KillFor(sc, k.producer, k.index) == nullptr) sc.kills.push_back(k);
+    }
+  }
+  return sc;
+}
+
+Outcome ConcurrentProperty(const Flaws& flaws, const Budget& budget, const std::string& id, bool faults,
+                           bool kills) {
+  return CheckProperty(id, budget, [&] {
+    const Scenario sc = GenScenario(faults, kills);
+    RC_CLASSIFY(!sc.faults.empty(), "faults");
+    std::vector<std::string> specs;
+    for (const auto& f : sc.faults) specs.push_back(f.Text());
+    for (const auto& f : sc.create_faults) specs.push_back(f.Text());
+    fault::Plan plan = MakePlan(specs);
+    plan.per_process = true;
+    SharedHistory history;
+    CaseResult r = RunCase(
+        plan, [&](Report*) { ConcurrentCase(flaws, sc, history.get()); }, budget.deadline,
+        "running producers and consumers");
+    Judged stats;
+    std::string problem = r.ok ? Judge(sc, history.get(), r.log, &stats) : r.message;
+    RC_TAG(stats.killed > 0 ? "processes killed" : "no process killed");
+    if (stats.exact > 0) RC_TAG("operation cut at a known stage");
+    if (stats.pending > 0) RC_TAG("operation cut pending");
+    if (!problem.empty()) CaseFails(ShowScenario(sc) + "failure: " + problem);
+  });
+}
+
 }  // namespace
+
+Outcome Concurrent(const Flaws& flaws, const Budget& budget, const std::string& id) {
+  return ConcurrentProperty(flaws, budget, id, false, false);
+}
+
+Outcome ConcurrentUnderFaultsAndKills(const Flaws& flaws, const Budget& budget, const std::string& id) {
+  return ConcurrentProperty(flaws, budget, id, true, true);
+}
+
+// --- creation ------------------------------------------------------------------------------------
 
 Outcome CreationUnderFaults(const Flaws& flaws, const Budget& budget, const std::string& id) {
   return CheckProperty(id, budget, [&] {

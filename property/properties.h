@@ -41,6 +41,12 @@ Outcome SequentialModel(const Flaws& flaws, const Budget& budget, const std::str
 Outcome SequentialUnderFaults(const Flaws& flaws, const Budget& budget, const std::string& id);
 // Producers and consumers in separate processes at once; the history must be linearizable.
 Outcome Concurrent(const Flaws& flaws, const Budget& budget, const std::string& id);
+// The same with a generated per-process fault schedule (EINTR/EAGAIN into semop/semtimedop, ENOMEM/
+// ENOSPC into the creating semget/shmget) and generated kills mid-operation (at a stage, once blocked,
+// after a time). An operation cut by a kill is judged by the crash-safety contract (ring.h): at a known
+// stage exactly, otherwise as pending (whole or not at all). After the run the drained ring must hold
+// exactly `slots` messages again.
+Outcome ConcurrentUnderFaultsAndKills(const Flaws& flaws, const Budget& budget, const std::string& id);
 // Creation while ENOMEM/ENOSPC is injected into semget/shmget (and EEXIST for a taken key): the
 // error is returned, and nothing is left behind.
 Outcome CreationUnderFaults(const Flaws& flaws, const Budget& budget, const std::string& id);

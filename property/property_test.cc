@@ -59,6 +59,14 @@ IPC_TEST(RingConcurrent, HistoriesAreLinearizable, "property.ring-linearizable")
                "concurrent histories");
 }
 
+IPC_TEST(RingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills, "property.ring-linearizable",
+         "property.ring-crash-safe", "property.ring-faults", "property.sem-undo") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectPasses(
+      prop::ConcurrentUnderFaultsAndKills(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/FaultsKills"),
+      "concurrent histories under faults and kills");
+}
+
 // The checker itself must reject each forbidden pattern (otherwise the concurrent property has no
 // teeth). Times: [invoke, response].
 using K = ring::lin::Op::Kind;
@@ -83,6 +91,51 @@ IPC_TEST(RingLinearizability, CheckerRejectsEachForbiddenPattern, "property.ring
               ::testing::StartsWith("empty"));
   // An empty result that overlaps the pop of the only value is fine.
   EXPECT_EQ(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPop, 1, 3, 6, 3}, {K::kPopEmpty, 0, 4, 5, 2}}), "");
+}
+
+// Operations cut by kills (pending): a push took effect whole or not at all, a pop may have taken one
+// value nobody receives (must: it certainly did), each inside its window [invoke, death].
+ring::lin::Op Pending(K kind, uint32_t value, uint64_t invoke, uint64_t death, int process,
+                      bool must = false) {
+  ring::lin::Op op{kind, value, invoke, death, process};
+  op.pending = true;
+  op.must = must;
+  return op;
+}
+
+IPC_TEST(RingLinearizability, CheckerJudgesOperationsCutByKills, "property.ring-linearizable",
+         "property.ring-crash-safe") {
+  // A killed push: its value may be popped once, or never.
+  EXPECT_EQ(Lin({Pending(K::kPush, 1, 1, 3, 1), {K::kPop, 1, 4, 5, 2}}), "");
+  EXPECT_EQ(Lin({Pending(K::kPush, 1, 1, 3, 1)}), "");
+  EXPECT_THAT(Lin({Pending(K::kPush, 1, 1, 3, 1), {K::kPop, 1, 4, 5, 2}, {K::kPop, 1, 6, 7, 2}}),
+              ::testing::StartsWith("repeat"));
+  // ... but not before it was invoked.
+  EXPECT_THAT(Lin({{K::kPop, 1, 1, 2, 2}, Pending(K::kPush, 1, 3, 5, 1)}), ::testing::StartsWith("fresh"));
+  // A killed pop may account for one value never received; not for two.
+  EXPECT_EQ(Lin({{K::kPush, 1, 1, 2, 1}, Pending(K::kPop, 0, 3, 5, 2)}), "");
+  EXPECT_THAT(Lin({{K::kPush, 1, 1, 2, 1}, {K::kPush, 2, 3, 4, 1}, Pending(K::kPop, 0, 5, 7, 2)}),
+              ::testing::StartsWith("lost"));
+  // Only a value it could have found: pushed before the pop's process died.
+  EXPECT_THAT(Lin({Pending(K::kPop, 0, 1, 2, 2), {K::kPush, 1, 3, 4, 1}}), ::testing::StartsWith("fresh"));
+  // In FIFO order: it cannot have taken 2 while 1 (pushed before 2) was popped after the killed pop died.
+  EXPECT_THAT(Lin({{K::kPush, 1, 1, 2, 1},
+                   {K::kPush, 2, 3, 4, 1},
+                   Pending(K::kPop, 0, 5, 6, 2),
+                   {K::kPop, 1, 7, 8, 3}}),
+              ::testing::StartsWith("order"));
+  // A pop killed after its commit took a value: with nothing left to take, that is a violation.
+  EXPECT_EQ(Lin({Pending(K::kPop, 0, 1, 2, 2)}), "");
+  EXPECT_NE(Lin({Pending(K::kPop, 0, 1, 2, 2, /*must=*/true)}), "");
+  EXPECT_EQ(Lin({Pending(K::kPush, 1, 1, 4, 1), Pending(K::kPop, 0, 2, 5, 2, /*must=*/true)}), "");
+  // Excused "empty" results (an injected EAGAIN made a try-pop fail), per process and counted.
+  std::vector<ring::lin::Op> h = {{K::kPush, 1, 1, 2, 1}, {K::kPopEmpty, 0, 3, 4, 2}, {K::kPop, 1, 5, 6, 2}};
+  ring::lin::Options o;
+  EXPECT_THAT(ring::lin::Check(h, o), ::testing::StartsWith("empty"));
+  o.excused_empties[3] = 1;
+  EXPECT_THAT(ring::lin::Check(h, o), ::testing::StartsWith("empty"));
+  o.excused_empties[2] = 1;
+  EXPECT_EQ(ring::lin::Check(h, o), "");
 }
 
 }  // namespace

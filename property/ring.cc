@@ -13,7 +13,9 @@
 namespace ipc::ring {
 namespace {
 
-enum Sem : unsigned short { kMutex, kFree, kFilled, kHead, kTail, kNumSems };
+// One lock per side: producers exclude each other (they share head), consumers too (tail); a producer
+// and a consumer never touch the same slot (one is free, the other filled), so they run in parallel.
+enum Sem : unsigned short { kPushLock, kPopLock, kFree, kFilled, kHead, kTail, kNumSems };
 
 constexpr uint64_t kMagic = 0x31474e4952435049ULL;  // "IPCRING1"
 constexpr size_t kHeaderBytes = 64;
@@ -89,7 +91,7 @@ PosixResult<Ring> Ring::Create(const Config& config, Flaws flaws) {
   if (r.semid_ < 0) return PosixResult<Ring>::Error(errno, "semget");
   // A new set's values are unspecified until set (semget(2), NOTES): set them all in one call before
   // anyone else knows the id.
-  unsigned short init[kNumSems] = {1, static_cast<unsigned short>(config.slots), 0, 0, 0};
+  unsigned short init[kNumSems] = {1, 1, static_cast<unsigned short>(config.slots), 0, 0, 0};
   SemArg arg{};
   arg.array = init;
   auto fail = [&](int err, const char* what) {
@@ -160,17 +162,17 @@ Status Ring::Fail(int err) {
   return Status::kError;
 }
 
-// The claim: one semop that takes a slot (kFree for a producer, kFilled for a consumer) and the mutex
-// together, so a process never holds the mutex while it waits for space. Only the slot operation
+// The claim: one semop that takes a slot (kFree for a producer, kFilled for a consumer) and the side's
+// lock together, so a process never holds the lock while it waits for space. Only the slot operation
 // carries IPC_NOWAIT: a non-blocking call fails when there is no slot, but waits its turn for the
-// mutex, which is held only for a bounded copy. Both carry SEM_UNDO: if this process dies before its
+// lock, which is held only for a bounded copy. Both carry SEM_UNDO: if this process dies before its
 // commit, the kernel gives both back (semop(2), SEM_UNDO).
-Status Ring::Claim(int sem, const Wait& wait) {
+Status Ring::Claim(int sem, int lock, const Wait& wait) {
   const short undo = flaws_.no_undo ? 0 : SEM_UNDO;
   sembuf ops[2] = {
       {static_cast<unsigned short>(sem), -1,
        static_cast<short>(undo | (wait.mode == Wait::Mode::kNoWait ? IPC_NOWAIT : 0))},
-      {kMutex, -1, undo},
+      {static_cast<unsigned short>(lock), -1, undo},
   };
   const size_t nops = flaws_.no_lock ? 1 : 2;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(wait.timeout.tv_sec) +
@@ -183,7 +185,10 @@ Status Ring::Claim(int sem, const Wait& wait) {
     } else {
       rc = semop(semid_, ops, nops);
     }
-    if (rc == 0) return Status::kOk;
+    if (rc == 0) {
+      Reached(Stage::kSemopDone);
+      return Status::kOk;
+    }
     const int err = errno;
     if (err == EINTR) {
       if (wait.retry_eintr) continue;
@@ -208,10 +213,10 @@ Status Ring::Claim(int sem, const Wait& wait) {
 //     unchanged, the adjustment is back to 0, and the slot stays claimed even when this process exits),
 //   - publishes the slot to the other side (kFilled or kFree +1),
 //   - moves head or tail (wrapping to 0 by subtracting slots-1),
-//   - releases the mutex (+1 with SEM_UNDO, cancelling the claim's adjustment).
+//   - releases the lock (+1 with SEM_UNDO, cancelling the claim's adjustment).
 // It never waits, so it is retried on EINTR/EAGAIN (which only an interposer or a fault injector can
-// produce here): abandoning it would keep the mutex.
-Status Ring::Commit(int give_back, int publish, int index_sem, int index) {
+// produce here): abandoning it would keep the lock.
+Status Ring::Commit(int give_back, int publish, int index_sem, int index, int lock) {
   sembuf ops[5];
   size_t n = 0;
   const auto gb = static_cast<unsigned short>(give_back);
@@ -222,9 +227,26 @@ Status Ring::Commit(int give_back, int publish, int index_sem, int index) {
   ops[n++] = {static_cast<unsigned short>(publish), +1, 0};
   const bool wrap = static_cast<uint32_t>(index) + 1 == slots_;
   ops[n++] = {static_cast<unsigned short>(index_sem), static_cast<short>(wrap ? -(index) : 1), 0};
-  if (!flaws_.no_lock) ops[n++] = {kMutex, +1, static_cast<short>(flaws_.no_undo ? 0 : SEM_UNDO)};
+  if (!flaws_.no_lock)
+    ops[n++] = {static_cast<unsigned short>(lock), +1, static_cast<short>(flaws_.no_undo ? 0 : SEM_UNDO)};
+  if (flaws_.split_commit && n == 5) {
+    // The flaw: publish and move first (ops 2 and 3), then unlock and cancel the undo (ops 0, 1, 4). A
+    // process killed between the two calls has published its slot, and the kernel then also gives
+    // the claimed slot back: one slot counted twice.
+    sembuf first[2] = {ops[2], ops[3]};
+    sembuf second[3] = {ops[0], ops[1], ops[4]};
+    if (Status s = SemopRetried(first, 2); s != Status::kOk) return s;
+    return SemopRetried(second, 3);
+  }
+  return SemopRetried(ops, n);
+}
+
+Status Ring::SemopRetried(sembuf* ops, size_t n) {
   for (;;) {
-    if (semop(semid_, ops, n) == 0) return Status::kOk;
+    if (semop(semid_, ops, n) == 0) {
+      Reached(Stage::kSemopDone);
+      return Status::kOk;
+    }
     const int err = errno;
     if (err == EINTR || err == EAGAIN) {
       if (flaws_.abandon_commit) return Status::kInterrupted;
@@ -237,29 +259,30 @@ Status Ring::Commit(int give_back, int publish, int index_sem, int index) {
 
 Status Ring::Push(std::span<const std::byte> message, Wait wait) {
   if (message.size() > slot_bytes_) return Status::kTooLarge;
-  if (Status s = Claim(kFree, wait); s != Status::kOk) return s;
+  if (Status s = Claim(kFree, kPushLock, wait); s != Status::kOk) return s;
   Reached(Stage::kClaimed);
-  // Under the mutex head cannot move; read it from the set (it lives there so that moving it is part
-  // of the atomic commit).
+  // Under the push lock head cannot move; read it from the set (it lives there so that moving it is
+  // part of the atomic commit: kept in shared memory, a producer killed between moving it and
+  // publishing would leave a hole that a consumer later reads as a message).
   const int head = semctl(semid_, kHead, GETVAL);
   if (head < 0) return Removed(errno) ? Status::kClosed : Fail(errno);
   std::byte* slot = Slot(static_cast<uint32_t>(head));
   const auto len = static_cast<uint32_t>(message.size());
   const size_t half = len / 2;
   Status committed = Status::kOk;
-  if (flaws_.publish_before_copy) committed = Commit(kFree, kFilled, kHead, head);
+  if (flaws_.publish_before_copy) committed = Commit(kFree, kFilled, kHead, head, kPushLock);
   std::memcpy(slot, &len, kLengthBytes);
   std::memcpy(slot + kLengthBytes, message.data(), half);
   Reached(Stage::kHalfCopied);
   std::memcpy(slot + kLengthBytes + half, message.data() + half, len - half);
-  if (!flaws_.publish_before_copy) committed = Commit(kFree, kFilled, kHead, head);
+  if (!flaws_.publish_before_copy) committed = Commit(kFree, kFilled, kHead, head, kPushLock);
   if (committed == Status::kOk) Reached(Stage::kCommitted);
   return committed;
 }
 
 Status Ring::Pop(std::vector<std::byte>* message, Wait wait) {
   message->clear();
-  if (Status s = Claim(kFilled, wait); s != Status::kOk) return s;
+  if (Status s = Claim(kFilled, kPopLock, wait); s != Status::kOk) return s;
   Reached(Stage::kClaimed);
   const int tail = semctl(semid_, kTail, GETVAL);
   if (tail < 0) return Removed(errno) ? Status::kClosed : Fail(errno);
@@ -272,7 +295,7 @@ Status Ring::Pop(std::vector<std::byte>* message, Wait wait) {
   message->assign(slot + kLengthBytes, slot + kLengthBytes + half);
   Reached(Stage::kHalfCopied);
   message->insert(message->end(), slot + kLengthBytes + half, slot + kLengthBytes + len);
-  Status s = Commit(kFilled, kFree, kTail, tail);
+  Status s = Commit(kFilled, kFree, kTail, tail, kPopLock);
   if (s != Status::kOk) {
     message->clear();
     return s;

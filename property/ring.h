@@ -4,22 +4,26 @@
 //
 // Semaphores of the set (all changes are made by semop(2), whose operations on one set are applied
 // atomically and in array order):
-//   kMutex   1 when nobody is inside the ring, 0 while one process copies a message in or out
+//   kPushLock  1 when no producer is inside the ring, 0 while one copies a message in
+//   kPopLock   1 when no consumer is inside the ring, 0 while one copies a message out
 //   kFree    slots a producer may claim
 //   kFilled  messages a consumer may claim
 //   kHead    index of the slot the next message goes to   (0 .. slots-1)
 //   kTail    index of the slot the next message comes from (0 .. slots-1)
 // The segment holds a header and `slots` slots of `4 + slot_bytes` bytes (length, then payload).
+// One lock per side (a two-lock queue): producers exclude each other because they share head,
+// consumers because they share tail; a producer and a consumer never touch the same slot (a claimed
+// free slot is not a filled one), so one of each copies at the same time.
 //
-// An operation is two semop calls: a *claim* (take one free/filled slot and the mutex in one call)
-// and a *commit* (release the mutex, publish the slot and move head/tail in one call). Between them the
-// caller copies the message. The claim uses SEM_UNDO for the mutex and for the claimed slot; the
-// commit cancels those adjustments. So:
+// An operation is two semop calls: a *claim* (take one free/filled slot and the side's lock in one
+// call) and a *commit* (release the lock, publish the slot and move head/tail in one call). Between
+// them the caller reads head/tail (semctl GETVAL) and copies the message. The claim uses SEM_UNDO for
+// the lock and for the claimed slot; the commit cancels those adjustments. So:
 //
 // Crash safety (what a process killed at any instruction leaves behind):
 //   - killed before its claim, or while blocked in it: nothing changed;
-//   - killed between claim and commit (holding the mutex, message half-copied): the kernel applies
-//     the SEM_UNDO adjustments at exit, which gives back the mutex and the claimed slot. head/tail did
+//   - killed between claim and commit (holding its lock, message half-copied): the kernel applies
+//     the SEM_UNDO adjustments at exit, which gives back the lock and the claimed slot. head/tail did
 //     not move, so the half-written slot is invisible and is overwritten by the next producer; a
 //     half-read message stays at the tail and the next consumer gets it whole. No torn message is
 //     ever delivered, nobody deadlocks, no capacity is lost;
@@ -41,6 +45,8 @@
 #include <vector>
 
 #include "ipcsuite/result.h"
+
+struct sembuf;  // <sys/sem.h>
 
 namespace ipc::ring {
 
@@ -75,17 +81,20 @@ struct Wait {
 
 // Deliberate defects, for the project's own tests only: each one must make a property fail.
 struct Flaws {
-  bool no_lock = false;               // claim/commit without the mutex
-  bool no_undo = false;               // no SEM_UNDO: a process killed inside leaves the mutex taken
+  bool no_lock = false;               // claim/commit without the side's lock
+  bool no_undo = false;               // no SEM_UNDO: a process killed inside leaves its lock taken
   bool keep_undo = false;             // claim with SEM_UNDO but never cancel it at commit
   bool retry_eidrm = false;           // treat EIDRM/EINVAL as transient and wait again, forever
   bool leak_on_create_error = false;  // creation failure leaves the objects made so far behind
   bool publish_before_copy = false;   // commit first, then copy the payload in
   bool abandon_commit = false;        // give up when the commit semop fails with EINTR/EAGAIN
+  bool split_commit = false;          // commit in two semops: publish + move, then unlock + cancel undo
 };
 
 // Points inside an operation where a test can stop a process (to kill it there). Not used otherwise.
-enum class Stage { kClaimed, kHalfCopied, kCommitted };
+// kSemopDone is reached after every semop call of an operation that changed the set (the claim, each
+// call of the commit), so a test can kill a process between any two of them.
+enum class Stage { kClaimed, kHalfCopied, kCommitted, kSemopDone };
 using StageHook = void (*)(Stage);
 void SetStageHook(StageHook hook);  // process-wide; nullptr: none (the default)
 
@@ -116,8 +125,9 @@ class Ring {
 
  private:
   Ring() = default;
-  Status Claim(int sem, const Wait& wait);
-  Status Commit(int give_back, int publish, int index_sem, int index);
+  Status Claim(int sem, int lock, const Wait& wait);
+  Status Commit(int give_back, int publish, int index_sem, int index, int lock);
+  Status SemopRetried(sembuf* ops, size_t n);  // a semop that never waits: retried on EINTR/EAGAIN
   Status Fail(int err);
   std::byte* Slot(uint32_t index) const;
 

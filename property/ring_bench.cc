@@ -2,8 +2,10 @@
 // moving the same messages between the same processes (P producer processes, one consumer process).
 //
 //   ipcsuite-ring-bench [--sizes 64,4096,65536] [--producers 1,2] [--rounds N] [--mib M]
+//                       [--transports ring,pipe,msgq]
 //
-// Prints one line per measurement: "transport=ring size=4096 producers=1 round=0 messages=N seconds=S".
+// Prints one line per measurement: "transport=ring size=4096 producers=1 round=0 messages=N seconds=S
+// cpu=C" (C: CPU seconds of all the measurement's processes).
 // Everything runs inside a private IPC namespace (unshare(CLONE_NEWIPC), needs CAP_SYS_ADMIN), so a
 // killed benchmark leaves no System V object behind; in it the message queue limits (msgmax, msgmnb)
 // are raised so that a 64 KiB message fits, without touching the host's.
@@ -12,6 +14,7 @@
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +32,9 @@
 namespace {
 
 enum class Kind { kRing, kPipe, kMsg };
+
+// Room for messages in flight, the same for every transport (the queue's msgmnb is set to it too).
+constexpr size_t kBufferBytes = 1u << 20;
 const char* Name(Kind k) { return k == Kind::kRing ? "ring" : k == Kind::kPipe ? "pipe" : "msgq"; }
 
 [[noreturn]] void Die(const std::string& what) {
@@ -67,21 +73,38 @@ struct MsgBuf {
   char mtext[1];
 };
 
+double CpuSeconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct Figures {
+  double seconds;  // from releasing the producers to the last byte received
+  double cpu;      // CPU time (user + system) of the consumer and the producers: what the load on a
+                   // shared machine does not change, unlike `seconds`
+};
+
 // One measurement: `producers` processes send `count` messages of `size` bytes in all; this process
-// receives them. Returns the seconds from releasing the producers to the last byte received.
-double Measure(Kind kind, size_t size, int producers, long count) {
+// receives them.
+Figures Measure(Kind kind, size_t size, int producers, long count) {
+  const double cpu_before = CpuSeconds(RUSAGE_SELF) + CpuSeconds(RUSAGE_CHILDREN);
   ipc::ring::Ring* ring = nullptr;
   ipc::PosixResult<ipc::ring::Ring> created = ipc::PosixResult<ipc::ring::Ring>::Error(0, "");
   int pfd[2] = {-1, -1};
   int msqid = -1;
   if (kind == Kind::kRing) {
-    // About 1 MiB of slots (at least 4): the same order as the message queue's msgmnb below.
-    auto slots = static_cast<uint32_t>(std::clamp<size_t>((1u << 20) / size, 4, 256));
+    // 1 MiB of slots (at least 4; at most SEMVMX, the largest semaphore value): the same buffer as the
+    // pipe and the message queue below, so no transport blocks more often for lack of room.
+    auto slots = static_cast<uint32_t>(std::clamp<size_t>(kBufferBytes / size, 4, 32767));
     created = ipc::ring::Ring::Create({.slots = slots, .slot_bytes = static_cast<uint32_t>(size)});
     if (!created.ok()) Die("creating the ring: " + created.error());
     ring = &created.value();
   } else if (kind == Kind::kPipe) {
     if (pipe(pfd) != 0) Die("pipe");
+    // 1 MiB like the others (the default is 64 KiB; 1 MiB is the default /proc/sys/fs/pipe-max-size).
+    if (fcntl(pfd[1], F_SETPIPE_SZ, static_cast<int>(kBufferBytes)) < 0) Die("fcntl(F_SETPIPE_SZ)");
   } else {
     msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     if (msqid < 0) Die("msgget");
@@ -151,7 +174,7 @@ double Measure(Kind kind, size_t size, int producers, long count) {
   if (ring != nullptr) ring->Close();
   if (pfd[0] >= 0) close(pfd[0]);
   if (msqid >= 0) msgctl(msqid, IPC_RMID, nullptr);
-  return seconds;
+  return {seconds, CpuSeconds(RUSAGE_SELF) + CpuSeconds(RUSAGE_CHILDREN) - cpu_before};
 }
 
 std::vector<long> ParseList(const char* s) {
@@ -174,6 +197,7 @@ std::vector<long> ParseList(const char* s) {
 int main(int argc, char** argv) {
   std::vector<long> sizes = {64, 4096, 65536}, producers = {1, 2};
   long rounds = 3, mib = 64;
+  std::vector<Kind> kinds = {Kind::kRing, Kind::kPipe, Kind::kMsg};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc) {
@@ -188,7 +212,23 @@ int main(int argc, char** argv) {
       rounds = ParseList(argv[++i])[0];
     else if (a == "--mib")
       mib = ParseList(argv[++i])[0];
-    else {
+    else if (a == "--transports") {
+      kinds.clear();
+      for (std::string rest = argv[++i]; !rest.empty();) {
+        std::string t = rest.substr(0, rest.find(','));
+        rest = t.size() < rest.size() ? rest.substr(t.size() + 1) : "";
+        if (t == "ring" || t == "pipe" || t == "msgq") {
+          kinds.push_back(t == "ring" ? Kind::kRing : t == "pipe" ? Kind::kPipe : Kind::kMsg);
+        } else {
+          std::fprintf(stderr, "ipcsuite-ring-bench: unknown transport %s (ring, pipe, msgq)\n", t.c_str());
+          return 2;
+        }
+      }
+      if (kinds.empty()) {
+        std::fprintf(stderr, "ipcsuite-ring-bench: --transports needs at least one of ring, pipe, msgq\n");
+        return 2;
+      }
+    } else {
       std::fprintf(stderr, "ipcsuite-ring-bench: unknown option %s\n", a.c_str());
       return 2;
     }
@@ -197,15 +237,15 @@ int main(int argc, char** argv) {
   // Per-namespace limits: let one 64 KiB message (and 1 MiB of them) into a message queue.
   long biggest = *std::max_element(sizes.begin(), sizes.end());
   SetProcSys("/proc/sys/kernel/msgmax", std::max(biggest, 8192L));
-  SetProcSys("/proc/sys/kernel/msgmnb", std::max(biggest * 4, 1L << 20));
+  SetProcSys("/proc/sys/kernel/msgmnb", std::max(biggest * 4, static_cast<long>(kBufferBytes)));
   for (long r = 0; r < rounds; ++r) {
     for (long size : sizes) {
       long count = std::clamp<long>((mib << 20) / size, 1000, 200000);
       for (long p : producers) {
-        for (Kind k : {Kind::kRing, Kind::kPipe, Kind::kMsg}) {  // side by side in every round
-          double s = Measure(k, static_cast<size_t>(size), static_cast<int>(p), count);
-          std::printf("transport=%s size=%ld producers=%ld round=%ld messages=%ld seconds=%.6f\n", Name(k),
-                      size, p, r, count, s);
+        for (Kind k : kinds) {  // side by side in every round
+          Figures f = Measure(k, static_cast<size_t>(size), static_cast<int>(p), count);
+          std::printf("transport=%s size=%ld producers=%ld round=%ld messages=%ld seconds=%.6f cpu=%.6f\n",
+                      Name(k), size, p, r, count, f.seconds, f.cpu);
           std::fflush(stdout);
         }
       }

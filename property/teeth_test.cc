@@ -67,6 +67,28 @@ IPC_TEST(RingTeeth, AbandoningAnInterruptedCommitIsCaughtUnderFaults, "property.
       "abandon commit on EINTR");
 }
 
+// Caught only by the concurrent property with kills: a process killed between the two semop calls of
+// a split commit has published its slot, and its exit gives the claimed slot back as well. The
+// sequential properties kill only at the stages (claimed, half-copied, committed), which lie outside
+// that window, and the concurrent property without kills never exits early.
+IPC_TEST(RingTeeth, SplittingTheCommitIsCaughtByKillsInConcurrentRuns, "property.ring-crash-safe",
+         "property.ring-linearizable") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(prop::ConcurrentUnderFaultsAndKills(Flaws{.split_commit = true}, TeethBudget(1000),
+                                                   "Teeth/SplitCommit"),
+               "split commit");
+}
+
+// The concurrent property's kills catch the missing SEM_UNDO as well (a killed holder of a lock
+// stops everyone), independently of the sequential model.
+IPC_TEST(RingTeeth, WithoutSemUndoAKillInAConcurrentRunDeadlocksTheRing, "property.sem-undo",
+         "property.ring-crash-safe") {
+  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  ExpectCaught(
+      prop::ConcurrentUnderFaultsAndKills(Flaws{.no_undo = true}, TeethBudget(300), "Teeth/NoUndoConcurrent"),
+      "no SEM_UNDO (concurrent, kills)");
+}
+
 IPC_TEST(RingTeeth, LeakingOnCreationFailureIsCaught, "property.ring-create-errors") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectCaught(prop::CreationUnderFaults(Flaws{.leak_on_create_error = true}, TeethBudget(200), "Teeth/Leak"),

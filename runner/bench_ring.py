@@ -3,8 +3,9 @@
 build/bin/ipcsuite-ring-bench moves the same messages (64 B, 4 KiB, 64 KiB) from 1 or 2 producer processes
 to one consumer process over each transport, side by side in every round, inside a private IPC namespace
 (a killed benchmark leaks no SysV object). Reported: the median over the rounds of messages/s and MB/s,
-and the ring's ratio to the pipe and to the message queue. Goal: ring >= pipe at 4 KiB and ring > message
-queue.
+the ring's ratio to the pipe and to the message queue, and the CPU time per message of all the
+measurement's processes (median; unlike throughput, not changed by other load on the machine).
+Goal: ring >= pipe at 4 KiB and ring > message queue.
 
 Wiring (runner/bench_cmd.py): add_ring_arguments(parser) on the `bench ring` sub-parser, run_ring(args).
 """
@@ -66,7 +67,7 @@ def measure(bdir, sizes, producers, rounds, mib) -> dict:
     for line in proc.stdout.splitlines():
         f = dict(kv.split("=", 1) for kv in line.split())
         key = (f["transport"], int(f["size"]), int(f["producers"]))
-        samples.setdefault(key, []).append((int(f["messages"]), float(f["seconds"])))
+        samples.setdefault(key, []).append((int(f["messages"]), float(f["seconds"]), float(f["cpu"])))
     rows = []
     for size in sizes:
         for p in producers:
@@ -75,9 +76,11 @@ def measure(bdir, sizes, producers, rounds, mib) -> dict:
                 runs = samples.get((t, size, p), [])
                 if not runs:
                     raise SetupError(f"bench ring: no measurement for {t} size={size} producers={p}")
-                mps = statistics.median(n / s for n, s in runs)
-                row[t] = {"messages_per_s": mps, "mb_per_s": mps * size / 1e6,
-                          "samples_s": [s for _, s in runs]}
+                mps = statistics.median(n / s for n, s, _ in runs)
+                # CPU time per message (all processes): unlike wall time, not inflated by other load.
+                cpu_us = statistics.median(c / n * 1e6 for n, _, c in runs)
+                row[t] = {"messages_per_s": mps, "mb_per_s": mps * size / 1e6, "cpu_us_per_message": cpu_us,
+                          "samples_s": [s for _, s, _ in runs]}
             row["ring_over_pipe"] = row["ring"]["messages_per_s"] / row["pipe"]["messages_per_s"]
             row["ring_over_msgq"] = row["ring"]["messages_per_s"] / row["msgq"]["messages_per_s"]
             rows.append(row)
@@ -88,11 +91,12 @@ def render(doc: dict) -> str:
     lines = [f"bench ring: median of {doc['rounds']} side-by-side rounds, {doc['mib']} MiB per measurement "
              "(1 consumer process; msg/s and MB/s)"]
     hdr = f"{'size':>7} {'prod':>4} " + " ".join(f"{t + ' msg/s':>13} {t + ' MB/s':>10}" for t in TRANSPORTS)
-    lines.append(hdr + f" {'ring/pipe':>9} {'ring/msgq':>9}")
+    lines.append(hdr + f" {'ring/pipe':>9} {'ring/msgq':>9}  CPU us/msg ring pipe msgq")
     for r in doc["rows"]:
         cells = " ".join(f"{r[t]['messages_per_s']:>13,.0f} {r[t]['mb_per_s']:>10,.1f}" for t in TRANSPORTS)
+        cpu = " ".join(f"{r[t]['cpu_us_per_message']:>5.2f}" for t in TRANSPORTS)
         lines.append(f"{r['size']:>7} {r['producers']:>4} {cells} {r['ring_over_pipe']:>9.2f} "
-                     f"{r['ring_over_msgq']:>9.2f}")
+                     f"{r['ring_over_msgq']:>9.2f}  {cpu:>26}")
     at4k = [r for r in doc["rows"] if r["size"] == 4096]
     if at4k:
         ok = all(r["ring_over_pipe"] >= 1 for r in at4k)

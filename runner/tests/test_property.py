@@ -12,7 +12,8 @@ from runner.tests.test_leaks import descendants, sysv_objects
 PROPERTY_TEST = BUILD / "bin" / "property_test"
 TEETH_TEST = BUILD / "bin" / "property_teeth_test"
 FLAWS = ["no lock", "no SEM_UNDO", "SEM_UNDO never cancelled", "retry EIDRM forever", "publish before copy",
-         "abandon commit on EINTR", "leak on creation failure"]
+         "abandon commit on EINTR", "leak on creation failure", "split commit",
+         "no SEM_UNDO (concurrent, kills)"]
 
 
 def run_binary(path, *args, env=None, timeout=120):
@@ -60,6 +61,17 @@ def test_every_broken_ring_variant_is_caught_and_nothing_leaks():
     assert not descendants(os.getpid()), "processes left behind"
 
 
+def test_concurrent_property_really_injects_faults_and_kills():
+    # The distribution rapidcheck prints: cases with faults, with processes killed, with an operation
+    # cut at a known stage (judged exactly) and with one cut anywhere else (judged as pending). A
+    # property whose kills never landed would pass without checking the crash-safety contract.
+    out = run_binary(PROPERTY_TEST, "--gtest_filter=RingConcurrent.*Kills")
+    assert out.returncode == 0, out.stdout[-3000:]
+    for tag in ("faults", "processes killed", "operation cut at a known stage", "operation cut pending"):
+        assert f'"{tag}"' in out.stdout, f"no generated case with {tag!r}:\n" + out.stdout[-3000:]
+    assert not descendants(os.getpid()), "processes left behind"
+
+
 def test_bench_ring_smoke():
     if os.geteuid() != 0:
         pytest.skip("the benchmark needs root for its private IPC namespace")
@@ -71,6 +83,13 @@ def test_bench_ring_smoke():
     assert len(lines) == 2 * 2 * 3
     assert {re.search(r"transport=(\w+)", ln).group(1) for ln in lines} == {"ring", "pipe", "msgq"}
     assert sysv_objects() == before
+
+
+def test_bench_binary_rejects_an_unknown_transport():
+    out = run_binary(BUILD / "bin" / "ipcsuite-ring-bench", "--transports", "ring,carrier-pigeon")
+    assert out.returncode == 2
+    assert out.stdout.strip().splitlines() == [
+        "ipcsuite-ring-bench: unknown transport carrier-pigeon (ring, pipe, msgq)"]
 
 
 def test_bench_ring_rejects_bad_lists():
