@@ -99,6 +99,9 @@ def _add_run_options(p):
                         "default from GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS; ./ipcsuite merge combines shards")
     p.add_argument("--qemu-accel", choices=("auto", "kvm", "tcg"), default="auto",
                    help="qemu targets: KVM, TCG, or KVM when a probe boot works (default)")
+    p.add_argument("--deadline", type=_positive_float, default=DEFAULT_DEADLINE_S, metavar="S",
+                   help=f"deadline for the whole run (all targets and repeats, after the build) in seconds "
+                        f"(default {DEFAULT_DEADLINE_S:g}); unfinished tests become errors")
 
 
 def make_parser():
@@ -132,6 +135,12 @@ def _set_pdeathsig():
 
 
 SANITIZERS = {"address,undefined": "asan", "thread": "tsan"}
+# Generous: the whole suite takes about 10 s here and ./ipcsuite test a few minutes; long soaks or fuzzing
+# (IPCSUITE_SOAK, IPCSUITE_FUZZ_SECONDS) and slow targets raise it with --deadline.
+DEFAULT_DEADLINE_S = 7200.0
+# How long pytest gets after the deadline to stop the running tests and write its results on its own
+# (the plugin kills the test that runs and fails the rest at once) before the runner kills it.
+DEADLINE_GRACE_S = 30.0
 
 
 def _prepare(args, quiet=False) -> Path:
@@ -193,18 +202,48 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
 
 
-def _pytest(cmd, env, run) -> int:
+def _stop(proc) -> None:
+    """Stops pytest and every process of its group (SIGTERM, SIGKILL after 10 s) and waits until the group
+    is empty, so that nothing of the run outlives the runner's cleanup."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # pytest and its group have just gone by themselves
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    end = time.monotonic() + 10
+    while True:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > end:
+            print(f"ipcsuite: warning: processes of group {proc.pid} are still there after SIGKILL",
+                  file=sys.stderr)
+            break
+        proc.poll()
+        time.sleep(0.05)  # polling for the group to empty (orphans are reaped by init), with a deadline
+    proc.wait()
+
+
+def _pytest(cmd, env, run, deadline=None) -> int:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=_set_pdeathsig,
                             start_new_session=True)
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if deadline is None:
+            return proc.wait()
         try:
-            proc.wait(timeout=10)
+            return proc.wait(timeout=max(deadline.at - time.monotonic(), 0) + DEADLINE_GRACE_S)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            # pytest did not stop by itself (a self-test or a target that ignores the deadline): stop it as
+            # Ctrl-C does; the test processes die with their workers (PR_SET_PDEATHSIG).
+            deadline.hit = True
+            _stop(proc)
+            return proc.returncode
+    except KeyboardInterrupt:
+        _stop(proc)
         raise
     finally:
         if proc.poll() is None:
@@ -219,8 +258,9 @@ def load_expectations(args):
 
 
 def cmd_run(args, selftest: bool) -> int:
+    args.run_deadline = workspace.RunDeadline(args.deadline)
     if args.repeat == 1:
-        return _run_once(args, selftest)[0]
+        return _deadline_line(args, _run_once(args, selftest)[0])
     runs, worst = [], 0
     for i in range(args.repeat):
         print(f"ipcsuite: repeat {i + 1}/{args.repeat}", flush=True)
@@ -229,12 +269,22 @@ def cmd_run(args, selftest: bool) -> int:
             return rc
         runs.append((rdir, doc))
         worst = max(worst, rc)
+        if args.run_deadline.passed():
+            break
     from reports import flakes
     report = flakes.compare([doc for _, doc in runs], [str(d) for d, _ in runs])
     out = Path(args.results_dir) / f"flakes-{runs[0][0].name}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(flakes.render(report, str(out)), flush=True)
-    return 1 if report["flaky"] else worst
+    return _deadline_line(args, 1 if report["flaky"] else worst)
+
+
+def _deadline_line(args, rc: int) -> int:
+    if args.run_deadline.passed():
+        print(f"ipcsuite: error: {args.run_deadline.message()}: the run was stopped, unfinished tests are "
+              "reported as errors", file=sys.stderr, flush=True)
+        return max(rc, 1)
+    return rc
 
 
 def _run_once(args, selftest: bool):
@@ -254,6 +304,8 @@ def _run_once(args, selftest: bool):
     removed = workspace.sweep_leftovers()
     for what in removed:
         print(f"ipcsuite: removed leftovers of an earlier run: {what}", file=sys.stderr)
+    deadline = args.run_deadline
+    deadline.start()
 
     import fnmatch
     pats = _filters(args)
@@ -288,9 +340,10 @@ def _run_once(args, selftest: bool):
           + (f", shard {shard[0]}/{shard[1]}" if shard and shard[1] > 1 else ""), flush=True)
     env = dict(os.environ, IPCSUITE_RUN_TMPDIR=str(run.tmp), IPCSUITE_RUN_ID=run.run_id,
                IPCSUITE_SEED=str(seed), IPCSUITE_COMMAND_LINE="./ipcsuite " + " ".join(sys.argv[1:]),
-               IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT))
+               IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT), **deadline.env())
     env.pop("LD_PRELOAD", None)
     parts, rcs, walls = [], [], {}
+    from reports import results as results_mod
     try:
         for i, target in enumerate(tlist):
             ttests = tests if target.kind == "host" else [t for t in tests
@@ -303,6 +356,12 @@ def _run_once(args, selftest: bool):
                               file=sys.stderr, flush=True)
                 ttests = [t for t in ttests if t.area not in vm.DYNAMIC_ONLY_AREAS]
             if not ttests:
+                continue
+            if deadline.passed():  # the deadline went by in an earlier target: nothing of this one runs
+                pdoc = {"environment": dict(results_mod.environment(target.name, str(seed), str(preload or "")),
+                                            wall_s=0.0), "tests": []}
+                deadline.add_unfinished(pdoc, ttests, target.name)
+                parts.append(results_mod.recount(pdoc))
                 continue
             binaries = sorted({str(t.binary) for t in ttests})
             part = run.dir / "targets" / _safe(target.name)
@@ -336,14 +395,20 @@ def _run_once(args, selftest: bool):
             cmd += binaries
             if selftest and i == 0 and not args.sanitize:
                 cmd.append(str(ROOT / "runner" / "tests"))
-            rc = _pytest(cmd, env, run)
+            rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), run, deadline)
             rcs.append(rc)
             walls[target.name] = round(time.monotonic() - started, 3)
             results = part / "results.json"
-            if not results.exists():
+            if deadline.hit and not results.exists():
+                pdoc = {"environment": results_mod.environment(target.name, str(seed), str(preload or "")),
+                        "tests": []}
+            elif not results.exists():
                 raise SetupError(f"pytest exited {rc} without writing {results}")
-            from reports import results as results_mod
-            pdoc = results_mod.load(results)
+            else:
+                pdoc = results_mod.load(results)
+            if deadline.passed():
+                deadline.add_unfinished(pdoc, ttests, target.name, part / "planned.json")
+                results_mod.recount(pdoc)
             if guest_env:
                 pdoc["environment"].update(guest_env)
             pdoc["environment"]["wall_s"] = walls[target.name]
@@ -363,7 +428,7 @@ def _run_once(args, selftest: bool):
     if summary.unexpected(doc):
         return 1, doc, run.dir
     for rc in rcs:
-        if rc not in (0, 1):
+        if rc not in (0, 1) and not deadline.hit:
             raise SetupError(f"pytest exited with status {rc}")
     return 0, doc, run.dir
 

@@ -30,6 +30,7 @@ TEST_PACKAGES = {
     "libclang-rt-14-dev": "libFuzzer and sanitizer runtimes for clang",
     "util-linux": "setpriv and prlimit for the hostile-condition tests",
     "python3-yaml": "reading docs/ci-matrix.yml, whose steps test_ci_example.py runs",
+    "libpython3.11-dev": "embedded CPython for the expectations fuzzer (runner/fuzz)",
 }
 
 

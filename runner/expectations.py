@@ -55,7 +55,9 @@ class Expectation:
 def parse(text: str, name: str) -> list[Expectation]:
     out: list[Expectation] = []
     version = None
-    for no, raw in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only, as for an editor, grep -n or sed: str.splitlines() also splits at \x0b, \x0c,
+    # \x1c-\x1e, \x85, \u2028 and \u2029, and errors then named lines the file does not have (fuzzer finding).
+    for no, raw in enumerate(text.split("\n"), 1):
         where = f"{name}:{no}"
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -109,13 +111,22 @@ def parse(text: str, name: str) -> list[Expectation]:
 
 def load_file(path: Path) -> list[Expectation]:
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as e:
         raise ExpectationError(f"{path}: {e.strerror}") from None
     try:
         rel = str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         rel = str(path)
+    # UTF-8 whatever the locale (the same file must mean the same everywhere); anything else is the user's
+    # error, named by its line (found by the fuzzer: read_text() let UnicodeDecodeError escape).
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ExpectationError(f"{rel}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at column "
+                               f"{column})") from None
     return parse(text, rel)
 
 

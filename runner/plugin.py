@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import catalogue, procinfo
+from runner import catalogue, procinfo, workspace
 from reports import results as results_mod
 
 PR_SET_PDEATHSIG = 1
@@ -38,6 +38,9 @@ def compact_message(message: str, limit: int = 300) -> str:
     lines = [first] + [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
     text = " ".join(lines)
     text = text.replace(str(catalogue.ROOT) + "/", "")
+    # A tagged result reported by a tagging assertion carries the tag twice: keep the first.
+    head, tag, tail = text.partition(INFRASTRUCTURE_TAG + " ")
+    text = head + tag + tail.replace(INFRASTRUCTURE_TAG + " ", "")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -47,6 +50,35 @@ def set_pdeathsig() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def run_deadline() -> tuple[float, str] | None:
+    """(CLOCK_MONOTONIC time, "N") of the whole run's deadline (./ipcsuite run --deadline N), or None.
+
+    Passed in the environment so that xdist workers see it too; CLOCK_MONOTONIC is one clock for every
+    process of the machine, so the controller and the workers agree on it.
+    """
+    at, seconds = os.environ.get("IPCSUITE_RUN_DEADLINE_AT"), os.environ.get("IPCSUITE_RUN_DEADLINE")
+    if not at or not seconds:
+        return None
+    try:
+        return float(at), seconds
+    except ValueError:
+        return None
+
+
+def deadline_message(seconds: str) -> str:
+    return f"run deadline of {seconds} s exceeded"
+
+
+def pytest_runtest_setup(item):
+    # A test that would start after the run's deadline does not start: it is an `error` (it was not run,
+    # so it neither passed nor failed), and the rest of the run goes by in no time.
+    deadline = run_deadline()
+    if deadline and time.monotonic() >= deadline[0]:
+        msg = deadline_message(deadline[1]) + " before this test started"
+        item.user_properties.append(("message", msg))
+        pytest.fail(msg, pytrace=False)
 
 
 def pytest_addoption(parser):
@@ -66,9 +98,17 @@ def pytest_addoption(parser):
                 help="JSON of per-test outcomes recorded elsewhere (the qemu guest): replay them, run nothing")
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 def pytest_configure(config):
     if hasattr(config, "workerinput"):
         set_pdeathsig()
+    else:
+        # The runner stops pytest with SIGTERM (Ctrl-C, or a run deadline pytest did not keep by itself):
+        # handled as an interrupt, so that pytest_sessionfinish still writes the verdicts reached so far.
+        signal.signal(signal.SIGTERM, _terminated)
     config._ipcsuite_records = {}
     from runner import targets
     config._ipcsuite_target = targets.parse(config.getoption("--ipcsuite-target"))
@@ -94,6 +134,22 @@ def pytest_collect_file(file_path, parent):
 
 def _matches(patterns, test_id, name):
     return any(fnmatch.fnmatchcase(test_id, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def planned_id(item) -> str:
+    """The id results.json gives the item (reports/results.py record_report does the same)."""
+    return getattr(item, "test_id", None) or "runner/" + item.nodeid.split("::", 1)[-1]
+
+
+def pytest_collection_finish(session):
+    """After every selection (--ipcsuite-filter/-select, -k): $IPCSUITE_RUN_PLANNED gets the ids that
+    will run, so that the runner can report the ones a run deadline left unfinished. Every xdist worker
+    collects the same items and writes the same file (atomically)."""
+    planned = os.environ.get("IPCSUITE_RUN_PLANNED")
+    if planned:
+        tmp = f"{planned}.{os.getpid()}"
+        Path(tmp).write_text(json.dumps([planned_id(i) for i in session.items]))
+        os.replace(tmp, planned)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -154,6 +210,8 @@ class GTestItem(pytest.Item):
         if preload:
             env["LD_PRELOAD"] = preload
         run_tmp = tmp or os.environ.get("IPCSUITE_RUN_TMPDIR")
+        if self.config._ipcsuite_target.kind == "host" and workspace.test_tmpdir_override():
+            run_tmp = workspace.test_tmpdir_override()
         if run_tmp:
             env["TMPDIR"] = run_tmp
         return env
@@ -174,7 +232,12 @@ class GTestItem(pytest.Item):
         if self.config._ipcsuite_replay is not None:
             returncode, output, record = self._replayed(timeout)
         else:
-            returncode, output, record = self._execute(timeout)
+            # The run's deadline cuts the test's own deadline short; a test stopped by it is an `error`.
+            deadline = run_deadline()
+            cut = None
+            if deadline and deadline[0] - time.monotonic() < timeout:
+                timeout, cut = max(deadline[0] - time.monotonic(), 0.001), deadline[1]
+            returncode, output, record = self._execute(timeout, cut)
         text = output.decode(errors="replace")
         if record is None:
             self._fail(f"the test process {procinfo.describe_exit(returncode)} before reporting a "
@@ -198,7 +261,7 @@ class GTestItem(pytest.Item):
                        output)
         del text
 
-    def _execute(self, timeout):
+    def _execute(self, timeout, deadline_cut=None):
         target = self.config._ipcsuite_target
         tmp_base = target.tmp_dir(os.environ.get("IPCSUITE_RUN_TMPDIR") or None)
         fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
@@ -215,6 +278,9 @@ class GTestItem(pytest.Item):
                 where = procinfo.describe_tree(proc.pid)
                 procinfo.kill_tree(proc.pid)
                 output, _ = proc.communicate()
+                if deadline_cut is not None:
+                    self.user_properties.append(("verdict", "error"))
+                    self._fail(f"{deadline_message(deadline_cut)} while this test ran; {where}", output)
                 self._fail(f"timed out after {timeout:g} s; {where}", output)
             record = self._read_record(result_file)
         finally:

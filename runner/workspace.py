@@ -3,9 +3,15 @@
 The temporary directory is $TMPDIR for every test process, so FIFOs and temp files of a run live there.
 Its name carries the runner's pid (ipcsuite-run-<pid>-<run-id>-XXXX); a later run removes directories
 whose runner is gone (a SIGKILLed run).
+
+IPCSUITE_TEST_TMPDIR=DIR makes DIR the tests' $TMPDIR instead (host target), while the runner keeps its own
+files (each test's result record) in the run's directory: so that the tests alone can be given a full, a
+read-only or a particular filesystem (runner/tests/test_hostile.py). The run does not remove DIR; each test
+removes what it creates there.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -79,3 +85,53 @@ def sweep_leftovers() -> list[str]:
         shutil.rmtree(d, ignore_errors=True)
         removed.append(str(d))
     return removed
+
+
+def test_tmpdir_override() -> str | None:
+    """IPCSUITE_TEST_TMPDIR, the tests' $TMPDIR when set (see the module's docstring)."""
+    return os.environ.get("IPCSUITE_TEST_TMPDIR") or None
+
+
+class RunDeadline:
+    """The whole run's deadline (--deadline), started when the first test is about to run."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at: float | None = None
+        self.hit = False
+
+    def start(self) -> None:
+        if self.at is None:
+            self.at = time.monotonic() + self.seconds
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def message(self) -> str:
+        return f"run deadline of {self.seconds:g} s exceeded"
+
+    def env(self) -> dict:
+        return {"IPCSUITE_RUN_DEADLINE_AT": repr(self.at), "IPCSUITE_RUN_DEADLINE": f"{self.seconds:g}"}
+
+    def add_unfinished(self, pdoc: dict, tests, target: str, planned: Path | None = None) -> None:
+        """Planned tests of this target with no verdict in pdoc (pytest was stopped) become errors.
+
+        `planned` is the plugin's list of the ids it selected (after --filter and -k); without it (pytest
+        was stopped before it had collected), every test the runner selected counts."""
+        by_id = {t.id: t for t in tests}
+        ids = json.loads(planned.read_text()) if planned and planned.exists() else list(by_id)
+        seen = {t["id"] for t in pdoc["tests"]}
+        for t in pdoc["tests"]:
+            if t["status"] == "error" and not t.get("message"):  # running when pytest was stopped
+                t["message"] = self.message() + " while this test ran"
+        for tid in ids:
+            if tid in seen:
+                continue
+            t = by_id.get(tid)
+            entry = {"id": tid, "area": t.area if t else tid.split("/", 1)[0], "status": "error",
+                     "duration_s": 0.0, "rules": list(t.rules) if t else [], "message": self.message(),
+                     "target": target}
+            if t:
+                entry["location"] = t.location
+            pdoc["tests"].append(entry)
+        pdoc["tests"].sort(key=lambda t: t["id"])

@@ -1,14 +1,17 @@
 """Honest verdicts under hostile conditions: the run finishes and a machine problem is never a
 conformance `failed` (it is `error` or `skipped` with a reason), and never a `passed`."""
+import fnmatch
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from runner.tests.conftest import ROOT
+from runner import catalogue
+from runner.tests.conftest import BUILD, ROOT, preload_lib
 
 
 def sysv_objects() -> set:
@@ -94,3 +97,193 @@ def test_unusable_temporary_directory_is_a_setup_error(open_dir):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "temporary directory" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def processes_with_env(marker: str) -> list[str]:
+    """Processes whose environment mentions `marker` (a run's own temporary directory)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (d / "environ").read_bytes():
+                cmdline = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append(f"{d.name} {cmdline}")
+        except OSError:
+            pass  # gone, or a kernel thread
+    return out
+
+
+def test_run_deadline_stops_the_run_cleanly_and_reports_unfinished_tests_as_errors(open_dir):
+    # Every read of a pipe or FIFO hangs; each test would get 120 s, the whole run gets 3.
+    tmp_root = open_dir / "tmp"
+    tmp_root.mkdir()
+    before = sysv_objects()
+    started = time.monotonic()
+    proc = run(["--results-dir", str(open_dir / "results"), "--filter", "pipe/PipeEof.*,fifo/FifoOpen*",
+                "--preload", str(preload_lib("break_hang_read")), "--test-timeout", "120", "--deadline", "3",
+                "-j", "2"], env={"IPCSUITE_TMP_ROOT": str(tmp_root)}, timeout=300)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert elapsed < 60, f"the run took {elapsed:.1f} s: the deadline did not stop it"
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "deadline" in ln]
+    assert lines == ["ipcsuite: error: run deadline of 3 s exceeded: the run was stopped, unfinished tests are "
+                     "reported as errors"], proc.stderr
+
+    doc = load(open_dir / "results")
+    selected = {t.id for t in catalogue.list_tests(BUILD, include_selftest=False)
+                if fnmatch.fnmatchcase(t.id, "pipe/PipeEof.*") or fnmatch.fnmatchcase(t.id, "fifo/FifoOpen*")}
+    assert {t["id"] for t in doc["tests"]} == selected  # every selected test has a verdict
+    unfinished = [t for t in doc["tests"] if t["status"] != "passed"]
+    assert unfinished and all(t["status"] == "error" for t in unfinished), \
+        [(t["id"], t["status"]) for t in unfinished]
+    assert all(t["message"].startswith("run deadline of 3 s exceeded") for t in unfinished), unfinished
+    # The tests that were hanging when the deadline came were stopped there, and say where they were.
+    stopped = [t for t in unfinished if "while this test ran" in t["message"]]
+    assert stopped and all("in pause" in t["message"] or "in poll" in t["message"] for t in stopped), stopped
+    assert any("before this test started" in t["message"] for t in unfinished)
+
+    # Nothing of the run is left: no process, no temporary file, no System V object.
+    assert processes_with_env(str(tmp_root)) == []
+    assert list(tmp_root.iterdir()) == []
+    assert sysv_objects() == before
+
+
+# The tests' own temporary directory (IPCSUITE_TEST_TMPDIR, see runner/workspace.py) on a tiny tmpfs that is
+# full (no block, no inode left) or read-only, mounted in a private mount namespace: the mount dies with the
+# run and nothing leaks. The runner's own files stay in its usable run directory.
+FILL_AND_RUN = """
+set -u
+dir=$1; mode=$2; shift 2
+if [ "$mode" = full ]; then
+  mount -t tmpfs -o size=16k,nr_inodes=8,mode=0777 ipcsuite-hostile "$dir" || exit 97
+  dd if=/dev/zero of="$dir/fill" bs=4k 2>/dev/null
+  i=0; while (: > "$dir/f$i") 2>/dev/null; do i=$((i+1)); done
+  (: > "$dir/one-more") 2>/dev/null && { echo "tmpfs is not full" >&2; exit 98; }
+else
+  mount -t tmpfs -o ro,size=16k,mode=0777 ipcsuite-hostile "$dir" || exit 97
+fi
+IPCSUITE_TEST_TMPDIR=$dir exec "$@"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs in a private mount namespace")
+@pytest.mark.parametrize("mode,errno_name", [("full", "ENOSPC"), ("read-only", "EROFS")])
+def test_full_or_read_only_temporary_directory_of_the_tests_is_an_error_not_a_failure(open_dir, mode,
+                                                                                       errno_name):
+    test_tmp = open_dir / "test-tmp"
+    test_tmp.mkdir()
+    proc = run(["--results-dir", str(open_dir / "results"), "--filter", "fifo/*,signal/*,pipe/*"],
+               prefix=("unshare", "--mount", "--propagation", "private", "sh", "-c", FILL_AND_RUN, "sh",
+                       str(test_tmp), mode))
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = load(open_dir / "results")
+    assert_honest(doc, allow_error=True)
+    errors = [t for t in doc["tests"] if t["status"] == "error"]
+    # Every FIFO test needs a directory for its FIFO: none can pass, and none may count as a failure.
+    fifo = [t for t in doc["tests"] if t["area"] == "fifo"]
+    assert fifo and all(t["status"] in ("error", "skipped") for t in fifo), \
+        [(t["id"], t["status"]) for t in fifo if t["status"] not in ("error", "skipped")]
+    assert all(t["message"].count("[infrastructure]") == 1 and errno_name in t["message"] for t in errors), \
+        [(t["id"], t["message"]) for t in errors if errno_name not in t["message"]][:5]
+    assert any(t["area"] == "signal" for t in errors)  # FIFO-using tests of other areas too
+    assert doc["counts"]["passed"] > 0  # the pipe tests need no directory
+    assert not test_tmp.is_mount() and list(test_tmp.iterdir()) == []  # the mount died with its namespace
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to a user RLIMIT_NPROC applies to")
+def test_too_few_processes_is_an_error_not_a_failure(open_dir):
+    # RLIMIT_NPROC counts every process and thread of the real uid; root is exempt, so the run is made as a
+    # uid of its own (65533: no other process of the machine counts against it). With -j1 the runner needs
+    # 3 processes (./ipcsuite, pytest, the test); 5 leaves a test one child and one grandchild, so the
+    # tests that fork two children at once meet EAGAIN in fork, in their own setup.
+    proc = run(["--results-dir", str(open_dir / "results"), "--filter", "pipe/*,fifo/*,signal/*", "-j", "1"],
+               prefix=("prlimit", "--nproc=5", "setpriv", "--reuid=65533", "--regid=65533", "--clear-groups"),
+               env={"HOME": str(open_dir)})
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = load(open_dir / "results")
+    assert doc["environment"]["uid"] == 65533
+    assert_honest(doc, allow_error=True)
+    errors = [t for t in doc["tests"] if t["status"] == "error"]
+    assert errors, "RLIMIT_NPROC=5 refused no fork: the test does not test anything"
+    assert all("[infrastructure]" in t["message"] and "fork failed with EAGAIN" in t["message"] for t in errors), \
+        [(t["id"], t["message"]) for t in errors][:5]
+    assert doc["counts"]["passed"] > 0
+
+
+# Runs argv in a new user namespace that maps uids/gids 0-65535 to themselves (so files, results and the
+# suite's uid switches work as on the host) and in which no further user namespace can be created
+# (user.max_user_namespaces = 0 there): a machine without user namespaces, as far as the run can tell.
+# unshare(1)'s --map-users needs newuidmap (package uidmap), hence this small helper.
+IN_USERNS_WITHOUT_USERNS = r"""
+import ctypes, os, sys
+CLONE_NEWUSER = 0x10000000
+libc = ctypes.CDLL(None, use_errno=True)
+r, w = os.pipe()
+r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w); os.close(r2)
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        os._exit(96)
+    os.write(w2, b"u"); os.close(w2)
+    if os.read(r, 1) != b"m":
+        os._exit(95)
+    os.setresgid(0, 0, 0); os.setresuid(0, 0, 0)  # regain the capabilities in the new namespace
+    with open("/proc/sys/user/max_user_namespaces", "w") as f:
+        f.write("0\n")
+    os.execvp(sys.argv[1], sys.argv[1:])
+os.close(r); os.close(w2)
+if os.read(r2, 1) != b"u":
+    sys.exit(f"unshare(CLONE_NEWUSER) failed: {os.waitpid(pid, 0)}")
+for name, text in (("uid_map", "0 0 65536\n"), ("setgroups", "allow\n"), ("gid_map", "0 0 65536\n")):
+    with open(f"/proc/{pid}/{name}", "w") as f:
+        f.write(text)
+os.write(w, b"m")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def in_userns_without_userns(*argv):
+    return ("/usr/bin/python3", "-c", IN_USERNS_WITHOUT_USERNS, *argv)
+
+
+def _user_namespaces_enabled() -> bool:
+    try:
+        return int(Path("/proc/sys/user/max_user_namespaces").read_text()) > 0
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to map 65536 ids into a user namespace")
+@pytest.mark.skipif(not _user_namespaces_enabled(),
+                    reason="user namespaces are disabled on this machine, so the helper cannot create one")
+def test_without_user_namespaces_the_userns_target_is_unavailable_and_the_run_stays_honest(open_dir):
+    probe = subprocess.run(in_userns_without_userns("sh", "-c", "unshare --user true"), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, check=False)
+    assert probe.returncode != 0 and "No space left on device" in probe.stdout, probe.stdout  # ENOSPC: limit 0
+
+    # The userns target: one line naming the reason, exit 2, no traceback.
+    proc = run(["--results-dir", str(open_dir / "results-userns"), "--target", "userns", "--filter", "pipe/*"],
+               prefix=in_userns_without_userns())
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "user namespaces are disabled" in lines[0], proc.stderr
+
+    # The host target runs the conformance areas. Inside a user namespace CAP_SYS_RESOURCE does not lift the limits
+    # the kernel checks in the initial namespace: those are the userns target's known divergences, which
+    # hold here too (expectations/containers.txt, applied to this run's target).
+    known = [line.replace("userns", "host", 1) for line in
+             (ROOT / "expectations" / "containers.txt").read_text().splitlines() if line.startswith("userns ")]
+    assert known
+    exp = open_dir / "in-userns.txt"
+    exp.write_text("ipcsuite-expectations 1\n" + "\n".join(known) + "\n")
+    proc = run(["--results-dir", str(open_dir / "results"), "--expectations", str(exp),
+                "--filter", "pipe/*,fifo/*,signal/*,sem/*,shm/*,msg/*"], prefix=in_userns_without_userns())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    doc = load(open_dir / "results")
+    assert_honest(doc)
+    assert doc["counts"]["xfailed"] == len(known), [t["id"] for t in doc["tests"] if t["status"] == "xfailed"]
+    assert doc["counts"]["passed"] > 0
