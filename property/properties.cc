@@ -30,6 +30,7 @@
 
 #include "ipcsuite/blocked.h"
 #include "ipcsuite/fault_child.h"
+#include "ipcsuite/result.h"
 #include "linearizability.h"
 
 namespace rc::detail {
@@ -109,10 +110,12 @@ struct Worker {
 
 Worker Fork(const std::function<void(int)>& body) {
   int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) Fail("pipe2 failed: " + std::string(strerror(errno)));
+  // A refused pipe or fork is the machine's limit, not the ring's fault: tagged so that it is an `error`.
+  if (pipe2(p, O_CLOEXEC) != 0)
+    Fail(InfrastructureTag(errno) + std::string("pipe2 failed: ") + strerror(errno));
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) Fail("fork failed: " + std::string(strerror(errno)));
+  if (pid < 0) Fail(InfrastructureTag(errno) + std::string("fork failed: ") + strerror(errno));
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);

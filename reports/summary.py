@@ -99,6 +99,9 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:8]:
             lines.append(f"  {n:4} x {r[:150]}")
     lines.append(f"reports: {results_dir}/results.json, {results_dir}/junit.xml, {results_dir}/report.html")
-    lines.append(f"{total.get('passed', 0)} passed, {total.get('failed', 0) + total.get('error', 0)} failed, "
-                 f"{total.get('skipped', 0)} skipped")
+    # `error` (the rule was not checked: the machine refused a setup step) is counted apart from `failed`
+    # (the rule was checked and broken); expected failures are shown only when there are some.
+    tail = "".join(f", {total[k]} {k}" for k in ("xfailed", "xpassed") if total.get(k))
+    lines.append(f"{total.get('passed', 0)} passed, {total.get('failed', 0)} failed, {total.get('error', 0)} errors, "
+                 f"{total.get('skipped', 0)} skipped{tail}")
     return "\n".join(lines)

@@ -255,6 +255,10 @@ class GTestItem(pytest.Item):
             # EAGAIN, ...) makes the verdict `error`: the rule was not checked, so it neither passed nor failed.
             if any(INFRASTRUCTURE_TAG in p["message"] for p in parts):
                 self.user_properties.append(("verdict", "error"))
+                # The refused setup step is the reason: it leads the message (which reports shorten), the
+                # failures it caused follow.
+                tagged = [f for f, p in zip(failures, parts) if INFRASTRUCTURE_TAG in p["message"]]
+                failures = tagged + [f for f in failures if f not in tagged]
             self._fail("\n".join(failures) or "failed", None)
         if returncode != 0:
             self._fail(f"the test passed but its process {procinfo.describe_exit(returncode)}",

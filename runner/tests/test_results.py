@@ -61,7 +61,7 @@ def test_write_and_summary(tmp_path):
     text = summary.render(loaded, "RESULTS")
     assert "FAILED  pipe/T.bad  [rules: pipe.a, pipe.b]" in text
     assert "write returned 1" in text
-    assert text.splitlines()[-1] == "1 passed, 1 failed, 0 skipped"
+    assert text.splitlines()[-1] == "1 passed, 1 failed, 0 errors, 0 skipped"
     assert [t["id"] for t in summary.unexpected(loaded)] == ["pipe/T.bad"]
 
 

@@ -605,6 +605,7 @@ IPC_TEST_F(FifoIo, SetPipeSizeBelowBufferedDataFailsEbusy, "fifo.setpipe-sz-ebus
 // fcntl(2) F_SETPIPE_SZ EPERM: an unprivileged process cannot raise a FIFO's capacity above
 // /proc/sys/fs/pipe-max-size; the capacity is unchanged.
 IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-eperm") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   if (max_size + limits::PageSize() > INT_MAX)
     GTEST_SKIP() << "pipe-max-size " << max_size << " is too large";
@@ -623,13 +624,11 @@ IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-e
   c.ExpectExited(0);
 }
 
-using isolation::HasEffectiveCapability;
-
 // fcntl(2) F_SETPIPE_SZ: a privileged process (CAP_SYS_RESOURCE) can go above pipe-max-size. Root
 // without CAP_SYS_RESOURCE (a container may withhold it) is unprivileged here: skipped.
 IPC_TEST_F(FifoIo, PrivilegedSetPipeSizeAboveMaxSucceeds, "fifo.setpipe-sz-privileged") {
-  if (!HasEffectiveCapability(CAP_SYS_RESOURCE))
-    GTEST_SKIP() << "needs CAP_SYS_RESOURCE in the effective set";
+  if (!isolation::HasCapabilityOverTheMachine(CAP_SYS_RESOURCE))
+    GTEST_SKIP() << "needs CAP_SYS_RESOURCE in the initial user namespace (the kernel checks capable())";
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   if (max_size * 2 > INT_MAX) GTEST_SKIP() << "pipe-max-size " << max_size << " is too large";
   ASSERT_OK_AND_ASSIGN(FileDescriptor rw, Open(fifo_, O_RDWR | O_NONBLOCK));

@@ -254,6 +254,7 @@ IPC_TEST_F(Mkfifo, SymlinkLoopInPathFailsEloop, "fifo.mknod-eloop") {
 // mkfifo(3) EACCES: a directory in the path prefix does not allow search permission, even though the
 // directory that would hold the FIFO is mode 0777. Search permission alone (0711) is enough.
 IPC_TEST_F(Mkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-search") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string nosearch = MakeDir("nosearch", 0777);
   std::string search = MakeDir("search", 0777);
   ASSERT_THAT(mkdir((nosearch + "/inner").c_str(), 0700), SyscallSucceeds());
@@ -279,6 +280,7 @@ IPC_TEST_F(Mkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-se
 
 // mknod(2) EACCES: the parent directory does not allow write permission (0555); a 0777 directory does.
 IPC_TEST_F(Mkfifo, NoWritePermissionOnParentFailsEacces, "fifo.mknod-eacces-write") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string ro = MakeDir("ro", 0555);
   std::string rw = MakeDir("rw", 0777);
   Child c = Child::Spawn(
@@ -447,6 +449,7 @@ IPC_TEST_F(Mkfifo, MknodModeIsMaskedByUmask, "fifo.mknod-umask") {
 // mknod(2) EPERM: only types other than regular file, FIFO and socket need privilege (CAP_MKNOD): an
 // unprivileged caller creates a FIFO, and gets EPERM for character and block devices.
 IPC_TEST_F(Mkfifo, UnprivilegedMknodOfFifoSucceedsButDevicesFailEperm, "fifo.mknod-unprivileged") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string d = MakeDir("open", 0777);
   Child c = Child::Spawn(
       [&] {
@@ -466,6 +469,7 @@ IPC_TEST_F(Mkfifo, UnprivilegedMknodOfFifoSucceedsButDevicesFailEperm, "fifo.mkn
 // mknod(2): the new node is owned by the effective user ID, and (without a set-group-ID directory) by
 // the effective group ID of the process.
 IPC_TEST_F(Mkfifo, FifoIsOwnedByEffectiveIds, "fifo.mknod-owner") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string d = MakeDir("open", 0777);
   Child c = Child::Spawn(
       [&] {
@@ -483,7 +487,7 @@ IPC_TEST_F(Mkfifo, FifoIsOwnedByEffectiveIds, "fifo.mknod-owner") {
 // mknod(2): in a directory with the set-group-ID bit, the new FIFO takes the directory's group instead
 // of the process's effective group ID. Needs root to give the directory a group the caller is not in.
 IPC_TEST_F(Mkfifo, FifoInSetgidDirectoryInheritsGroup, "fifo.mknod-setgid-group") {
-  IPC_REQUIRE_ROOT("chown(2) of a directory to another group");
+  IPC_REQUIRE_OTHER_USERS("chown(2) of a directory to another group");
   constexpr gid_t kGroup = 4242;
   ASSERT_NE(getegid(), kGroup);
   std::string sgid = MakeDir("sgid", 0777);

@@ -330,6 +330,7 @@ IPC_TEST_F(FifoOpen, BlockedWriteOpenRestartsWithSaRestart, "fifo.open-sa-restar
 // open(2) EACCES: opening for reading without read permission fails (also O_RDWR); write permission
 // alone still allows a nonblocking writer open when a reader exists.
 IPC_TEST_F(FifoOpen, OpenForReadingWithoutReadPermissionFailsEacces, "fifo.open-eacces") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   // The reader is opened before the mode drops read permission (the test may run as the owner).
   ASSERT_OK_AND_ASSIGN(FileDescriptor r, Open(fifo_, O_RDONLY | O_NONBLOCK));
   ASSERT_THAT(chmod(fifo_.c_str(), 0222), SyscallSucceeds());
@@ -351,6 +352,7 @@ IPC_TEST_F(FifoOpen, OpenForReadingWithoutReadPermissionFailsEacces, "fifo.open-
 // open(2) EACCES: opening for writing without write permission fails, although a reader exists (so it
 // is not ENXIO); read permission alone allows a read open.
 IPC_TEST_F(FifoOpen, OpenForWritingWithoutWritePermissionFailsEacces, "fifo.open-eacces") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_THAT(chmod(fifo_.c_str(), 0444), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(FileDescriptor r, Open(fifo_, O_RDONLY | O_NONBLOCK));
   Child c = Child::Spawn(
@@ -370,6 +372,7 @@ IPC_TEST_F(FifoOpen, OpenForWritingWithoutWritePermissionFailsEacces, "fifo.open
 // open(2) EACCES: search permission denied on a directory in the path prefix; the FIFO itself is
 // mode 0666. The same FIFO opens fine through a searchable directory.
 IPC_TEST_F(FifoOpen, OpenWithoutSearchPermissionOnDirectoryFailsEacces, "fifo.open-eacces-search") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string sub = MakeDir("sub", 0777);
   std::string inner = sub + "/fifo";
   ASSERT_THAT(mkfifo(inner.c_str(), 0666), SyscallSucceeds());
@@ -394,6 +397,7 @@ IPC_TEST_F(FifoOpen, OpenWithoutSearchPermissionOnDirectoryFailsEacces, "fifo.op
 // for a peer, the descriptor is not a reader (O_WRONLY|O_NONBLOCK still fails with ENXIO), fstat(2)
 // works on it and read(2) fails with EBADF.
 IPC_TEST_F(FifoOpen, OpathOpenDoesNotOpenTheFifo, "fifo.open-opath") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_THAT(chmod(fifo_.c_str(), 0), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
@@ -428,7 +432,7 @@ IPC_TEST_F(FifoOpen, OpathOpenDoesNotOpenTheFifo, "fifo.open-opath") {
 // O_CREAT, and for a FIFO the caller owns, the open always succeeds. Needs root to give the FIFO to
 // another user; the expectation follows the sysctl as configured (it is never changed here).
 IPC_TEST_F(FifoOpen, OcreatOpenOfForeignFifoInStickyDirectory, "fifo.open-eacces-protected-fifos") {
-  IPC_REQUIRE_ROOT("chown(2) of a FIFO to another user");
+  IPC_REQUIRE_OTHER_USERS("chown(2) of a FIFO to another user");
   auto level = limits::ReadProcSysLong("/proc/sys/fs/protected_fifos");
   if (!level.ok()) GTEST_SKIP() << level.error();
   struct Case {

@@ -821,7 +821,7 @@ IPC_TEST(MsgFault, MsgrcvIntoInaccessibleBufferFailsEfault, "msg.msgrcv-efault")
 // Permissions: the queue is created by root, the caller drops to uid/gid 65534 in a child.
 
 IPC_TEST(MsgPermission, SendWithoutWritePermissionFailsEacces, "msg.msgsnd-eacces") {
-  IPC_REQUIRE_ROOT("to create a queue an unprivileged child cannot write");
+  IPC_REQUIRE_OTHER_USERS("to create a queue an unprivileged child cannot write");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0604));
   Child c = Child::Spawn(
       [&] {
@@ -837,7 +837,7 @@ IPC_TEST(MsgPermission, SendWithoutWritePermissionFailsEacces, "msg.msgsnd-eacce
 }
 
 IPC_TEST(MsgPermission, ReceiveWithoutReadPermissionFailsEacces, "msg.msgrcv-eacces") {
-  IPC_REQUIRE_ROOT("to create a queue an unprivileged child cannot read");
+  IPC_REQUIRE_OTHER_USERS("to create a queue an unprivileged child cannot read");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0602));
   ASSERT_THAT(Send(q.id(), 1, "secret"), SyscallSucceeds());
   Child c = Child::Spawn(
@@ -855,7 +855,7 @@ IPC_TEST(MsgPermission, ReceiveWithoutReadPermissionFailsEacces, "msg.msgrcv-eac
 }
 
 IPC_TEST(MsgPermission, OtherPermissionBitsGrantSendAndReceive, "msg.permission-classes") {
-  IPC_REQUIRE_ROOT("to give the queue to root and act as another user");
+  IPC_REQUIRE_OTHER_USERS("to give the queue to root and act as another user");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0606));
   Child c = Child::Spawn(
       [&] {
@@ -868,7 +868,7 @@ IPC_TEST(MsgPermission, OtherPermissionBitsGrantSendAndReceive, "msg.permission-
 }
 
 IPC_TEST(MsgPermission, GroupPermissionBitsApplyToGroupMembers, "msg.permission-classes") {
-  IPC_REQUIRE_ROOT("to set the queue's group");
+  IPC_REQUIRE_OTHER_USERS("to set the queue's group");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_TRUE(SetOwnerAndMode(q.id(), 0, kNobody, 0060));
   Child c = Child::Spawn(
@@ -883,7 +883,7 @@ IPC_TEST(MsgPermission, GroupPermissionBitsApplyToGroupMembers, "msg.permission-
 
 IPC_TEST(MsgPermission, OwnerClassAppliesToOwnerEvenWhenOthersMayAccess, "msg.permission-classes",
          "msg.msgsnd-eacces", "msg.msgrcv-eacces") {
-  IPC_REQUIRE_ROOT("to give the queue to another user");
+  IPC_REQUIRE_OTHER_USERS("to give the queue to another user");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 1, "m"), SyscallSucceeds());
   // Owner 65534 gets no access; group and others get everything.

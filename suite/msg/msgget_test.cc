@@ -155,7 +155,7 @@ IPC_TEST(MsgGet, NewQueueDataStructureIsInitialised, "msg.msgget-init", "msg.ipc
 }
 
 IPC_TEST(MsgGet, OwnerAndCreatorAreTheEffectiveIds, "msg.msgget-init") {
-  IPC_REQUIRE_ROOT("to switch to other effective ids");
+  IPC_REQUIRE_OTHER_USERS("to switch to other effective ids");
   constexpr uid_t kUid = 4321;
   constexpr gid_t kGid = 1234;
   Child c = Child::Spawn(
@@ -188,7 +188,7 @@ IPC_TEST(MsgGet, ModeIsTheLowNineBitsOfMsgflg, "msg.msgget-init") {
 
 IPC_TEST(MsgGet, UnprivilegedGetWithoutPermissionFailsEacces, "msg.msgget-eacces") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  IPC_REQUIRE_ROOT("to create a queue another user may not access");
+  IPC_REQUIRE_OTHER_USERS("to create a queue another user may not access");
   const key_t key = kKeyBase + 8;
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
   Child c = Child::Spawn(
@@ -206,7 +206,7 @@ IPC_TEST(MsgGet, UnprivilegedGetWithoutPermissionFailsEacces, "msg.msgget-eacces
 
 IPC_TEST(MsgGet, UnprivilegedGetIsGrantedWhatTheModeAllows, "msg.msgget-eacces", "msg.permission-classes") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  IPC_REQUIRE_ROOT("to create a queue another user may only read");
+  IPC_REQUIRE_OTHER_USERS("to create a queue another user may only read");
   const key_t key = kKeyBase + 9;
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0604));
   Child c = Child::Spawn(

@@ -26,7 +26,7 @@ long Page() { return limits::PageSize(); }
 
 // Whether capability `cap` is in this process's effective set (CapEff in /proc/self/status).
 constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE in linux/capability.h
-using isolation::HasEffectiveCapability;
+using isolation::HasCapabilityOverTheMachine;
 
 // The documented default capacity: 16 pages (pipe(7) "Pipe capacity").
 long DefaultCapacity() { return 16 * Page(); }
@@ -37,7 +37,7 @@ long DefaultCapacity() { return 16 * Page(); }
   do {                                                                                                    \
     auto ipc_max = limits::PipeMaxSize();                                                                 \
     ASSERT_TRUE(ipc_max.ok()) << ipc_max.error();                                                         \
-    if ((bytes) > ipc_max.value() && !HasEffectiveCapability(kCapSysResource))                            \
+    if ((bytes) > ipc_max.value() && !HasCapabilityOverTheMachine(kCapSysResource))                       \
       GTEST_SKIP() << "a capacity of " << (bytes) << " bytes is above pipe-max-size (" << ipc_max.value() \
                    << ") and this process lacks CAP_SYS_RESOURCE";                                        \
   } while (0)
@@ -86,6 +86,7 @@ IPC_TEST(PipeCapacity, DefaultCapacityHoldsExactlyThatManyBytes, "pipe.default-c
 }
 
 IPC_TEST(PipeCapacity, UnprivilegedUsersGetTheDefaultCapacityToo, "pipe.default-capacity") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   if (max_size < DefaultCapacity())
     GTEST_SKIP() << "pipe-max-size (" << max_size << ") is below 16 pages, which lowers the default";
@@ -206,6 +207,7 @@ IPC_TEST(PipeSetSize, ShrinkingWithLittleBufferedDataSucceedsAndKeepsIt, "pipe.s
 // --- pipe-max-size and privilege --------------------------------------------------------------------
 
 IPC_TEST(PipeMaxSize, UnprivilegedCallerCanSetUpToPipeMaxSize, "pipe.setpipe-sz-unprivileged-range") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   Child c = Child::Spawn(
       [&] {
@@ -221,6 +223,7 @@ IPC_TEST(PipeMaxSize, UnprivilegedCallerCanSetUpToPipeMaxSize, "pipe.setpipe-sz-
 }
 
 IPC_TEST(PipeMaxSize, UnprivilegedCallerAbovePipeMaxSizeFailsWithEperm, "pipe.setpipe-sz-eperm") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   Child c = Child::Spawn(
       [&] {
@@ -237,9 +240,10 @@ IPC_TEST(PipeMaxSize, UnprivilegedCallerAbovePipeMaxSizeFailsWithEperm, "pipe.se
 }
 
 IPC_TEST(PipeMaxSize, PrivilegedCallerMayExceedPipeMaxSize, "pipe.setpipe-sz-privileged") {
-  if (!HasEffectiveCapability(kCapSysResource))
-    GTEST_SKIP() << "needs CAP_SYS_RESOURCE in the effective set to exceed pipe-max-size; this process "
-                    "(even as root) does not have it";
+  // The kernel checks capable(CAP_SYS_RESOURCE): the capability in the initial user namespace.
+  if (!HasCapabilityOverTheMachine(kCapSysResource))
+    GTEST_SKIP() << "needs CAP_SYS_RESOURCE in the initial user namespace to exceed pipe-max-size; this "
+                    "process (even as root) does not have it there";
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * max_size), SyscallSucceedsWithValue(2 * max_size));
@@ -313,6 +317,7 @@ SoftLimitSetup CheckSoftLimit() {
   if (!setup.skip.empty()) GTEST_SKIP() << setup.skip
 
 IPC_TEST(PipeUserPages, AtTheSoftLimitNewPipesGetAMinimalCapacity, "pipe.user-pages-soft-new-pipes") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   IPC_REQUIRE_REACHABLE_SOFT_LIMIT(lim);
   Child c = Child::Spawn(
       [&] {
@@ -339,6 +344,7 @@ IPC_TEST(PipeUserPages, AtTheSoftLimitNewPipesGetAMinimalCapacity, "pipe.user-pa
 }
 
 IPC_TEST(PipeUserPages, AtTheSoftLimitGrowingAPipeFailsWithEperm, "pipe.user-pages-soft-eperm") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   IPC_REQUIRE_REACHABLE_SOFT_LIMIT(lim);
   Child c = Child::Spawn(
       [&] {
@@ -360,6 +366,7 @@ IPC_TEST(PipeUserPages, AtTheSoftLimitGrowingAPipeFailsWithEperm, "pipe.user-pag
 
 // pipe(7) BUGS (b): since Linux 4.9 an unprivileged user can always decrease a pipe's capacity.
 IPC_TEST(PipeUserPages, AtTheSoftLimitShrinkingAPipeStillSucceeds, "pipe.user-pages-decrease") {
+  IPC_REQUIRE_UNPRIVILEGED_CHILD();
   IPC_REQUIRE_REACHABLE_SOFT_LIMIT(lim);
   Child c = Child::Spawn(
       [&] {
@@ -384,7 +391,7 @@ IPC_TEST(PipeUserPages, AtTheHardLimitPipeFailsWithEnfile, "pipe.enfile-user-har
   ASSERT_OK_AND_ASSIGN(long soft, limits::PipeUserPagesSoft());
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   if (hard == 0) GTEST_SKIP() << "pipe-user-pages-hard is 0: no hard limit is applied";
-  IPC_REQUIRE_ROOT("switching to a private user id");
+  IPC_REQUIRE_OTHER_USERS("switching to a private user id");
   // Pages are reached with pipes grown to pipe-max-size below the soft limit, and with minimal pipes
   // (at most two pages, at least one) above it.
   const long per_max = max_size / Page();

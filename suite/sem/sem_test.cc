@@ -282,7 +282,7 @@ std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::s
     if (!sem_skip_reason.empty()) GTEST_SKIP() << sem_skip_reason;         \
   } while (0)
 
-#define SEM_REQUIRE_OTHER_USER() IPC_REQUIRE_ROOT("switching to an unprivileged user needs root")
+#define SEM_REQUIRE_OTHER_USER() IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root")
 
 #define ASSERT_DROPPED_PRIVILEGES()                                                                    \
   do {                                                                                                 \
@@ -1798,6 +1798,7 @@ IPC_TEST(SemctlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-class
 }
 
 IPC_TEST(SemctlSet, OwnerChangeKeepsCreator, "sem.semctl-ipc-set") {
+  IPC_REQUIRE_MAPPED_IDS(kNobody, kNogroup);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2, IPC_CREAT | 0640));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
   const uid_t creator = ds.sem_perm.cuid;

@@ -422,7 +422,7 @@ IPC_TEST(ShmGet, ModeTakesOnlyTheLowNineBitsOfShmflg, "shm.get-init-ds") {
 }
 
 IPC_TEST(ShmGet, SegmentCreatedByAnotherUserRecordsItsCredentials, "shm.get-init-ds", "shm.ctl-ipc-stat") {
-  IPC_REQUIRE_ROOT("to create a segment as another user");
+  IPC_REQUIRE_OTHER_USERS("to create a segment as another user");
   SHM_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0640));
   ScopedShmId guard(id);
@@ -525,7 +525,7 @@ IPC_TEST(ShmGet, SizeLargerThanTheExistingSegmentFailsWithEinval, "shm.get-einva
 }
 
 IPC_TEST(ShmGet, UnprivilegedCallerWithoutPermissionGetsEacces, "shm.get-eacces") {
-  IPC_REQUIRE_ROOT("to look a key up as another user");
+  IPC_REQUIRE_OTHER_USERS("to look a key up as another user");
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   const key_t key = kKeyBase + 5;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0600));
@@ -541,7 +541,7 @@ IPC_TEST(ShmGet, UnprivilegedCallerWithoutPermissionGetsEacces, "shm.get-eacces"
 }
 
 IPC_TEST(ShmGet, PermissionCheckUsesTheRequestedModeBits, "shm.get-eacces", "shm.get-existing") {
-  IPC_REQUIRE_ROOT("to look a key up as another user");
+  IPC_REQUIRE_OTHER_USERS("to look a key up as another user");
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   const key_t key = kKeyBase + 6;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0604));
@@ -670,7 +670,7 @@ IPC_TEST(ShmGet, NoreserveCreatesASegmentLargerThanMemory, "shm.get-noreserve") 
 }
 
 IPC_TEST(ShmGet, HugetlbWithoutCapIpcLockFailsWithEperm, "shm.get-eperm-hugetlb") {
-  IPC_REQUIRE_ROOT("to drop CAP_IPC_LOCK in a child");
+  IPC_REQUIRE_OTHER_USERS("to drop CAP_IPC_LOCK in a child");
   const size_t huge = HugePageSize();
   if (huge == 0) GTEST_SKIP() << "the kernel has no hugetlb support (no Hugepagesize in /proc/meminfo)";
   auto group = limits::ReadProcSysLong("/proc/sys/vm/hugetlb_shm_group");
@@ -823,7 +823,7 @@ IPC_TEST(ShmAt, WriteThroughAReadOnlyAttachRaisesSigsegv, "shm.at-rdonly") {
 }
 
 IPC_TEST(ShmAt, ReadOnlyAttachNeedsOnlyReadPermission, "shm.at-rdonly-perm", "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("to attach as another user");
+  IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0644));
   Child c = Child::Spawn(
       [&] {
@@ -836,7 +836,7 @@ IPC_TEST(ShmAt, ReadOnlyAttachNeedsOnlyReadPermission, "shm.at-rdonly-perm", "sh
 }
 
 IPC_TEST(ShmAt, WritePermissionAloneAllowsNoAttach, "shm.at-rdonly-perm", "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("to attach as another user");
+  IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
@@ -849,7 +849,7 @@ IPC_TEST(ShmAt, WritePermissionAloneAllowsNoAttach, "shm.at-rdonly-perm", "shm.a
 }
 
 IPC_TEST(ShmAt, NoPermissionFailsWithEacces, "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("to attach as another user");
+  IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0660));
   Child c = Child::Spawn(
       [&] {
@@ -865,7 +865,7 @@ IPC_TEST(ShmAt, NoPermissionFailsWithEacces, "shm.at-eacces") {
 }
 
 IPC_TEST(ShmAt, OwnerIsJudgedByTheOwnerBitsOnly, "shm.at-eacces", "shm.ctl-ipc-set") {
-  IPC_REQUIRE_ROOT("to give the segment to another user");
+  IPC_REQUIRE_OTHER_USERS("to give the segment to another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0066));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   ds.shm_perm.uid = kNobody;
@@ -890,7 +890,7 @@ IPC_TEST(ShmAt, OwnerIsJudgedByTheOwnerBitsOnly, "shm.at-eacces", "shm.ctl-ipc-s
 }
 
 IPC_TEST(ShmAt, GroupMemberIsJudgedByTheGroupBits, "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("to attach as another user");
+  IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0606));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   ds.shm_perm.gid = kNogroup;
@@ -934,7 +934,7 @@ IPC_TEST(ShmAt, ShmExecMapsTheSegmentExecutable, "shm.at-exec") {
 
 // shmop(2) says SHM_EXEC needs execute permission (shmctl(2) says it does not; Linux follows shmop(2)).
 IPC_TEST(ShmAt, ShmExecNeedsExecutePermission, "shm.at-exec", "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("to attach as another user");
+  IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment rw, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0666));
   ASSERT_OK_AND_ASSIGN(ShmSegment rwx, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0777));
   Child c = Child::Spawn(
@@ -1760,6 +1760,7 @@ IPC_TEST(ShmCtl, IpcSetAttachAndDetachStampTheCurrentTime, "shm.ctl-ipc-set", "s
 }
 
 IPC_TEST(ShmCtl, IpcSetChangesOwnerGroupAndPermissionBits, "shm.ctl-ipc-set") {
+  IPC_REQUIRE_MAPPED_IDS(kOtherUid, kNogroup);
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   ds.shm_perm.uid = kOtherUid;
@@ -1806,7 +1807,7 @@ IPC_TEST(ShmCtl, IpcSetIgnoresEverythingButUidGidAndTheLowNineModeBits, "shm.ctl
 }
 
 IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
-  IPC_REQUIRE_ROOT("to give the segment to another user");
+  IPC_REQUIRE_OTHER_USERS("to give the segment to another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
   const int id = seg.Release();
   ScopedShmId guard(id);
@@ -1829,7 +1830,7 @@ IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-wh
 }
 
 IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
-  IPC_REQUIRE_ROOT("to create as one user and give the segment to another");
+  IPC_REQUIRE_OTHER_USERS("to create as one user and give the segment to another");
   SHM_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
   ScopedShmId guard(id);
@@ -1859,7 +1860,7 @@ IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-s
 }
 
 IPC_TEST(ShmCtl, IpcSetByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
-  IPC_REQUIRE_ROOT("to act as another user");
+  IPC_REQUIRE_OTHER_USERS("to act as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0666));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds before, Stat(seg.id()));
   Child c = Child::Spawn(
@@ -1880,7 +1881,7 @@ IPC_TEST(ShmCtl, IpcSetByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
 }
 
 IPC_TEST(ShmCtl, IpcRmidByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
-  IPC_REQUIRE_ROOT("to act as another user");
+  IPC_REQUIRE_OTHER_USERS("to act as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0666));
   Child c = Child::Spawn(
       [&] {
@@ -1894,7 +1895,7 @@ IPC_TEST(ShmCtl, IpcRmidByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
 }
 
 IPC_TEST(ShmCtl, PrivilegedCallerMayIpcSetAndIpcRmidAnySegment, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
-  IPC_REQUIRE_ROOT("CAP_SYS_ADMIN");
+  IPC_REQUIRE_OTHER_USERS("CAP_SYS_ADMIN");
   SHM_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
   ScopedShmId guard(id);
@@ -1908,7 +1909,7 @@ IPC_TEST(ShmCtl, PrivilegedCallerMayIpcSetAndIpcRmidAnySegment, "shm.ctl-ipc-set
 }
 
 IPC_TEST(ShmCtl, IpcStatWithoutReadPermissionFailsWithEacces, "shm.ctl-eacces", "shm.ctl-ipc-stat") {
-  IPC_REQUIRE_ROOT("to act as another user");
+  IPC_REQUIRE_OTHER_USERS("to act as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment hidden, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0662));
   ASSERT_OK_AND_ASSIGN(ShmSegment shown, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0604));
   Child c = Child::Spawn(
@@ -2100,7 +2101,7 @@ IPC_TEST(ShmCtl, ShmStatReturnsTheIdentifierAndFillsBuf, "shm.ctl-shm-stat", "sh
 
 IPC_TEST(ShmCtl, ShmStatNeedsReadPermissionButShmStatAnyDoesNot, "shm.ctl-shm-stat-any", "shm.ctl-shm-stat",
          "shm.ctl-eacces") {
-  IPC_REQUIRE_ROOT("to act as another user");
+  IPC_REQUIRE_OTHER_USERS("to act as another user");
   SHM_REQUIRE_FRESH_IPC_NAMESPACE();
   Child c = SpawnInFreshIpcNamespace(
       [] {
@@ -2159,7 +2160,7 @@ IPC_TEST(ShmCtl, ShmLockSetsAndShmUnlockClearsShmLocked, "shm.ctl-shm-lock") {
 
 IPC_TEST(ShmCtl, UnprivilegedOwnerMayLockWithinRlimitMemlock, "shm.ctl-shm-lock-unprivileged",
          "shm.ctl-shm-lock") {
-  IPC_REQUIRE_ROOT("to drop CAP_IPC_LOCK in a child");
+  IPC_REQUIRE_OTHER_USERS("to drop CAP_IPC_LOCK in a child");
   Child c = Child::Spawn(
       [&] {
         // Room for 64 pages, so that another run locking a page as the same user cannot tip it over.
@@ -2178,7 +2179,7 @@ IPC_TEST(ShmCtl, UnprivilegedOwnerMayLockWithinRlimitMemlock, "shm.ctl-shm-lock-
 }
 
 IPC_TEST(ShmCtl, UnprivilegedLockBeyondRlimitMemlockFailsWithEnomem, "shm.ctl-enomem-lock") {
-  IPC_REQUIRE_ROOT("to drop CAP_IPC_LOCK in a child");
+  IPC_REQUIRE_OTHER_USERS("to drop CAP_IPC_LOCK in a child");
   Child c = Child::Spawn(
       [&] {
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 2 * Page()));
@@ -2194,7 +2195,7 @@ IPC_TEST(ShmCtl, UnprivilegedLockBeyondRlimitMemlockFailsWithEnomem, "shm.ctl-en
 
 IPC_TEST(ShmCtl, UnprivilegedLockWithZeroRlimitMemlockFailsWithEperm, "shm.ctl-eperm-lock",
          "shm.ctl-shm-lock-unprivileged") {
-  IPC_REQUIRE_ROOT("to drop CAP_IPC_LOCK in a child");
+  IPC_REQUIRE_OTHER_USERS("to drop CAP_IPC_LOCK in a child");
   Child c = Child::Spawn(
       [&] {
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 0));
@@ -2210,7 +2211,7 @@ IPC_TEST(ShmCtl, UnprivilegedLockWithZeroRlimitMemlockFailsWithEperm, "shm.ctl-e
 }
 
 IPC_TEST(ShmCtl, LockByAnUnprivilegedNonOwnerFailsWithEperm, "shm.ctl-eperm-lock") {
-  IPC_REQUIRE_ROOT("to act as another user");
+  IPC_REQUIRE_OTHER_USERS("to act as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0666));
   ASSERT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallSucceeds());  // for the SHM_UNLOCK attempt
   Child c = Child::Spawn(

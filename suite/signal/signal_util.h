@@ -30,10 +30,17 @@ inline sigset_t SetOf(std::initializer_list<int> sigs) {
 
 // fork(2) without the Child machinery, for grandchildren whose status a Child collects itself with
 // waitpid(2). The grandchild dies with its parent and ends with _exit(body()); it makes no gtest
-// assertions (its result is its exit status).
+// assertions (its result is its exit status). A refused fork is reported here, tagged as the machine's
+// limit (EAGAIN under RLIMIT_NPROC), and -1 is returned with errno kept.
 inline pid_t ForkRaw(const std::function<int()>& body) {
   pid_t parent = getpid();
   pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    ADD_FAILURE() << InfrastructureTag(err) << "fork failed with " << DescribeErrno(err);
+    errno = err;
+    return pid;
+  }
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
