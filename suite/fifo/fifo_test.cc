@@ -275,6 +275,8 @@ void RestartHandler(int) {
 // signal(7): open(2) of a FIFO is restarted after a handler installed with SA_RESTART returns; the
 // restarted open completes when a writer arrives, and the handler ran exactly once.
 IPC_TEST_F(FifoOpen, BlockedReadOpenRestartsWithSaRestart, "fifo.open-sa-restart") {
+  IPC_SKIP_UNDER_THREAD_SANITIZER(
+      "it runs signal handlers at its own safe points, not inside the interrupted blocking call");
   ASSERT_OK_AND_ASSIGN(Pipe notify, Pipe::Create(O_CLOEXEC));
   Child c = Child::Spawn(
       [&] {
@@ -300,6 +302,8 @@ IPC_TEST_F(FifoOpen, BlockedReadOpenRestartsWithSaRestart, "fifo.open-sa-restart
 
 // signal(7): the same for an open blocked waiting for a reader.
 IPC_TEST_F(FifoOpen, BlockedWriteOpenRestartsWithSaRestart, "fifo.open-sa-restart") {
+  IPC_SKIP_UNDER_THREAD_SANITIZER(
+      "it runs signal handlers at its own safe points, not inside the interrupted blocking call");
   ASSERT_OK_AND_ASSIGN(Pipe notify, Pipe::Create(O_CLOEXEC));
   Child c = Child::Spawn(
       [&] {

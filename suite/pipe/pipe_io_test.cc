@@ -364,6 +364,8 @@ IPC_TEST(PipeSignalsIo, BlockedWriteInterruptedAfterPartialTransferReturnsTheCou
 
 // signal(7): with SA_RESTART a blocked pipe read resumes after the handler instead of failing.
 IPC_TEST(PipeSignalsIo, BlockedReadResumesAfterSaRestartHandler, "pipe.sa-restart") {
+  IPC_SKIP_UNDER_THREAD_SANITIZER(
+      "it runs signal handlers at its own safe points, not inside the interrupted blocking call");
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_OK_AND_ASSIGN(Pipe note, Pipe::Create());
   Child c = Child::Spawn(
@@ -388,6 +390,8 @@ IPC_TEST(PipeSignalsIo, BlockedReadResumesAfterSaRestartHandler, "pipe.sa-restar
 }
 
 IPC_TEST(PipeSignalsIo, BlockedWriteResumesAfterSaRestartHandler, "pipe.sa-restart") {
+  IPC_SKIP_UNDER_THREAD_SANITIZER(
+      "it runs signal handlers at its own safe points, not inside the interrupted blocking call");
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_OK_AND_ASSIGN(Pipe note, Pipe::Create());
   ASSERT_OK_AND_ASSIGN(size_t filled, FillPipe(p.write.get()));
