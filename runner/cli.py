@@ -88,6 +88,9 @@ def _add_run_options(p):
                         "the runner's own Python tests are left out (they preload interposers)")
     p.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                    help="run N times and report every test whose verdict changed (a flake report)")
+    p.add_argument("--load", action="store_true",
+                   help="run under load: stress-ng on every CPU plus I/O and memory pressure, for the whole "
+                        "run (use with --repeat for a flake report under load)")
     p.add_argument("--target", action="append", default=[], metavar="T[,T...]",
                    help="where to run: host (default), userns, bwrap, qemu:<kernel image>; several give one "
                         "report with a column per target")
@@ -259,6 +262,19 @@ def load_expectations(args):
 
 def cmd_run(args, selftest: bool) -> int:
     args.run_deadline = workspace.RunDeadline(args.deadline)
+    if getattr(args, "load", False):
+        if not args.no_build:
+            deps.ensure_packages(extra={"stress-ng": "--load"})
+        from runner.load import Load
+        # Built before the load starts (the build is not what is measured); then every repeat runs loaded.
+        _prepare(args, quiet=True)
+        args.no_build = True
+        with Load():
+            return _cmd_run(args, selftest)
+    return _cmd_run(args, selftest)
+
+
+def _cmd_run(args, selftest: bool) -> int:
     if args.repeat == 1:
         return _deadline_line(args, _run_once(args, selftest)[0])
     runs, worst = [], 0

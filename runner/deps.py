@@ -31,6 +31,7 @@ TEST_PACKAGES = {
     "util-linux": "setpriv and prlimit for the hostile-condition tests",
     "python3-yaml": "reading docs/ci-matrix.yml, whose steps test_ci_example.py runs",
     "libpython3.11-dev": "embedded CPython for the expectations fuzzer (runner/fuzz)",
+    "stress-ng": "the load of ./ipcsuite run --load, which test_leaks.py checks",
 }
 
 

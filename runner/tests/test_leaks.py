@@ -117,3 +117,47 @@ def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_p
         assert f"removed leftovers of an earlier run: {d}" in nxt.stderr
         assert not d.exists()
     assert list(tmp_root.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("stress-ng") is None, reason="stress-ng is not installed (./ipcsuite run --load "
+                    "installs it as root)")
+def test_load_runs_repeats_under_stress_ng_and_a_sigkilled_loaded_run_leaves_nothing(tmp_path, tmp_root):
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    ok = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--load", "--repeat", "2", "--results-dir",
+                         str(tmp_path / "r1"), "--filter", "pipe/PipeEof*"], cwd=ROOT, env=env,
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        timeout=300)
+    assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
+    assert "ipcsuite: load: stress-ng --cpu" in ok.stderr
+    assert "flake report: 2 runs" in ok.stdout and "0 changed verdict" in ok.stdout
+    assert list(tmp_root.iterdir()) == []
+
+    # Killed while loaded and while tests hang: stress-ng and its workers die with the runner.
+    cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--load", "--results-dir", str(tmp_path / "r2"),
+           "--preload", str(preload_lib("break_hang_read")), "--filter", "pipe/*", "--test-timeout", "60"]
+    runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def comm(pid):
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return ""
+    try:
+        wait_for(lambda: any(is_test_binary(p) for p in descendants(runner.pid)), 60, "a test process of the run")
+        tree = descendants(runner.pid)
+        assert any(comm(p).startswith("stress-ng") for p in tree), [comm(p) for p in tree]
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        wait_for(lambda: not any(alive(p) for p in tree), 30,
+                 "every process of the killed run to die: " + ", ".join(f"{p} {comm(p)}" for p in tree if alive(p)))
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "r3"),
+                          "--filter", "pipe/PipeEof*"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert nxt.returncode == 0, nxt.stdout[-3000:]
+    assert "-load-" in nxt.stderr  # the load's scratch directory was among the leftovers removed
+    assert list(tmp_root.iterdir()) == []
