@@ -22,19 +22,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void die(const char *what) {
+static void die(const char* what) {
   fprintf(stderr, "nsrun: %s: %s\n", what, strerror(errno));
   _exit(125);
 }
 
-static void write_file(const char *path, const char *text) {
+static void write_file(const char* path, const char* text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) die(path);
   if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) die(path);
   close(fd);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   long base = 100000;
   int i = 1;
   for (; i < argc; ++i) {
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: nsrun [--uid-base N] -- PROGRAM [ARGS...]\n");
     return 125;
   }
-  char **prog = argv + i;
+  char** prog = argv + i;
   uid_t outer_uid = geteuid();
   gid_t outer_gid = getegid();
 

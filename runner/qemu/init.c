@@ -46,7 +46,7 @@ struct slot {
 };
 
 static struct test tests[MAX_TESTS];
-static FILE *out;
+static FILE* out;
 
 static double now(void) {
   struct timespec ts;
@@ -54,7 +54,7 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void json_string(FILE *f, const char *s, size_t n) {
+static void json_string(FILE* f, const char* s, size_t n) {
   fputc('"', f);
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = (unsigned char)s[i];
@@ -76,11 +76,12 @@ static void json_string(FILE *f, const char *s, size_t n) {
   fputc('"', f);
 }
 
-static size_t read_file(const char *path, char *buf, size_t cap, int tail) {
+static size_t read_file(const char* path, char* buf, size_t cap, int tail) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   struct stat st;
-  if (tail && fstat(fd, &st) == 0 && (size_t)st.st_size > cap - 1) lseek(fd, st.st_size - (cap - 1), SEEK_SET);
+  if (tail && fstat(fd, &st) == 0 && (size_t)st.st_size > cap - 1)
+    lseek(fd, st.st_size - (cap - 1), SEEK_SET);
   size_t n = 0;
   ssize_t r;
   while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)r;
@@ -141,7 +142,7 @@ static pid_t start(int i, double timeout) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  execl(tests[i].binary, tests[i].binary, filter, "--gtest_color=no", (char *)NULL);
+  execl(tests[i].binary, tests[i].binary, filter, "--gtest_color=no", (char*)NULL);
   fprintf(stderr, "init: exec %s: %s\n", tests[i].binary, strerror(errno));
   _exit(127);
 }
@@ -154,7 +155,7 @@ static void report(int i, int status, int timed_out, double elapsed) {
   size_t n = read_file(res, record, sizeof record, 0);
   /* the last complete line of the record file */
   while (n > 0 && (record[n - 1] == '\n' || record[n - 1] == '\r')) record[--n] = '\0';
-  char *line = strrchr(record, '\n');
+  char* line = strrchr(record, '\n');
   line = line ? line + 1 : record;
   size_t m = read_file(log, output, sizeof output, 1);
   unlink(res);
@@ -166,7 +167,7 @@ static void report(int i, int status, int timed_out, double elapsed) {
   fprintf(out, ",\"wait_status\":%d,\"timed_out\":%s,\"elapsed_ms\":%ld,\"record\":", status,
           timed_out ? "true" : "false", (long)(elapsed * 1000));
   if (*line == '{') {
-    for (char *p = line; *p; ++p)
+    for (char* p = line; *p; ++p)
       if ((unsigned char)*p >= 0x80) *p = '?';
     fputs(line, out);
   } else {
@@ -184,13 +185,13 @@ int main(void) {
   size_t n = read_file("/plan.tsv", plan, sizeof plan, 0);
   int jobs = 1, count = 0;
   double timeout = 60;
-  char *save = NULL;
-  for (char *line = strtok_r(plan, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+  char* save = NULL;
+  for (char* line = strtok_r(plan, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (strncmp(line, "jobs\t", 5) == 0) {
       sscanf(line, "jobs\t%d\ttimeout_s\t%lf", &jobs, &timeout);
       continue;
     }
-    char *tab = strchr(line, '\t');
+    char* tab = strchr(line, '\t');
     if (!tab || count >= MAX_TESTS) continue;
     *tab = '\0';
     snprintf(tests[count].binary, sizeof tests[count].binary, "%s", line);
@@ -208,8 +209,8 @@ int main(void) {
   json_string(out, u.version, strlen(u.version));
   fprintf(out, ",\"architecture\":");
   json_string(out, u.machine, strlen(u.machine));
-  fprintf(out, ",\"libc\":\"glibc\",\"libc_version\":\"%s\",\"cpus\":%ld,\"tests\":%d}\n", gnu_get_libc_version(),
-          sysconf(_SC_NPROCESSORS_ONLN), count);
+  fprintf(out, ",\"libc\":\"glibc\",\"libc_version\":\"%s\",\"cpus\":%ld,\"tests\":%d}\n",
+          gnu_get_libc_version(), sysconf(_SC_NPROCESSORS_ONLN), count);
   fflush(out);
 
   struct slot slots[MAX_JOBS];

@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <unistd.h>
 
-ssize_t read(int fd, void *buf, size_t n) {
-  static ssize_t (*real)(int, void *, size_t);
-  if (!real) real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+ssize_t read(int fd, void* buf, size_t n) {
+  static ssize_t (*real)(int, void*, size_t);
+  if (!real) real = (ssize_t(*)(int, void*, size_t))dlsym(RTLD_NEXT, "read");
   ssize_t r = real(fd, buf, n);
   if (r < 0 && errno == EAGAIN) return 0;
   return r;

@@ -11,32 +11,32 @@ static int fix(int r) {
   return r;
 }
 
-#define OPEN_MODE(flags, mode)                                   \
-  mode_t mode = 0;                                               \
-  if ((flags) & (O_CREAT | O_TMPFILE)) {                         \
-    va_list ap;                                                  \
-    va_start(ap, flags);                                         \
-    mode = (mode_t)va_arg(ap, int);                              \
-    va_end(ap);                                                  \
+#define OPEN_MODE(flags, mode)           \
+  mode_t mode = 0;                       \
+  if ((flags) & (O_CREAT | O_TMPFILE)) { \
+    va_list ap;                          \
+    va_start(ap, flags);                 \
+    mode = (mode_t)va_arg(ap, int);      \
+    va_end(ap);                          \
   }
 
-int open(const char *path, int flags, ...) {
-  static int (*real)(const char *, int, ...);
-  if (!real) real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+int open(const char* path, int flags, ...) {
+  static int (*real)(const char*, int, ...);
+  if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, "open");
   OPEN_MODE(flags, mode);
   return fix(real(path, flags, mode));
 }
 
-int open64(const char *path, int flags, ...) {
-  static int (*real)(const char *, int, ...);
-  if (!real) real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open64");
+int open64(const char* path, int flags, ...) {
+  static int (*real)(const char*, int, ...);
+  if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, "open64");
   OPEN_MODE(flags, mode);
   return fix(real(path, flags, mode));
 }
 
-int openat(int dirfd, const char *path, int flags, ...) {
-  static int (*real)(int, const char *, int, ...);
-  if (!real) real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+int openat(int dirfd, const char* path, int flags, ...) {
+  static int (*real)(int, const char*, int, ...);
+  if (!real) real = (int (*)(int, const char*, int, ...))dlsym(RTLD_NEXT, "openat");
   OPEN_MODE(flags, mode);
   return fix(real(dirfd, path, flags, mode));
 }

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-ssize_t read(int fd, void *buf, size_t n) {
-  static ssize_t (*real)(int, void *, size_t);
-  if (!real) real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+ssize_t read(int fd, void* buf, size_t n) {
+  static ssize_t (*real)(int, void*, size_t);
+  if (!real) real = (ssize_t(*)(int, void*, size_t))dlsym(RTLD_NEXT, "read");
   struct stat st;
   if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
     for (;;) pause();

@@ -4,8 +4,8 @@
 #include <dlfcn.h>
 #include <sys/msg.h>
 
-ssize_t msgrcv(int id, void *msgp, size_t msgsz, long msgtyp, int flags) {
-  static ssize_t (*real)(int, void *, size_t, long, int);
-  if (!real) real = (ssize_t (*)(int, void *, size_t, long, int))dlsym(RTLD_NEXT, "msgrcv");
+ssize_t msgrcv(int id, void* msgp, size_t msgsz, long msgtyp, int flags) {
+  static ssize_t (*real)(int, void*, size_t, long, int);
+  if (!real) real = (ssize_t(*)(int, void*, size_t, long, int))dlsym(RTLD_NEXT, "msgrcv");
   return real(id, msgp, msgsz, msgtyp, flags & ~MSG_NOERROR);
 }

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 int pipe2(int fds[2], int flags) {
-  static int (*real)(int *, int);
-  if (!real) real = (int (*)(int *, int))dlsym(RTLD_NEXT, "pipe2");
+  static int (*real)(int*, int);
+  if (!real) real = (int (*)(int*, int))dlsym(RTLD_NEXT, "pipe2");
   return real(fds, flags & ~O_CLOEXEC);
 }

@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <sys/sem.h>
 
-int semop(int id, struct sembuf *sops, size_t nsops) {
-  static int (*real)(int, struct sembuf *, size_t);
-  if (!real) real = (int (*)(int, struct sembuf *, size_t))dlsym(RTLD_NEXT, "semop");
+int semop(int id, struct sembuf* sops, size_t nsops) {
+  static int (*real)(int, struct sembuf*, size_t);
+  if (!real) real = (int (*)(int, struct sembuf*, size_t))dlsym(RTLD_NEXT, "semop");
   int r = real(id, sops, nsops);
   if (r < 0 && errno == EIDRM) errno = EINVAL;
   return r;

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/sem.h>
 
-int semop(int id, struct sembuf *sops, size_t nsops) {
-  static int (*real)(int, struct sembuf *, size_t);
-  if (!real) real = (int (*)(int, struct sembuf *, size_t))dlsym(RTLD_NEXT, "semop");
+int semop(int id, struct sembuf* sops, size_t nsops) {
+  static int (*real)(int, struct sembuf*, size_t);
+  if (!real) real = (int (*)(int, struct sembuf*, size_t))dlsym(RTLD_NEXT, "semop");
   struct sembuf copy[nsops ? nsops : 1];
   if (sops != NULL && nsops > 0 && nsops <= 64) {
     memcpy(copy, sops, nsops * sizeof *sops);

@@ -4,8 +4,8 @@
 #include <dlfcn.h>
 #include <sys/shm.h>
 
-void *shmat(int id, const void *addr, int flags) {
-  static void *(*real)(int, const void *, int);
-  if (!real) real = (void *(*)(int, const void *, int))dlsym(RTLD_NEXT, "shmat");
+void* shmat(int id, const void* addr, int flags) {
+  static void* (*real)(int, const void*, int);
+  if (!real) real = (void* (*)(int, const void*, int))dlsym(RTLD_NEXT, "shmat");
   return real(id, addr, flags & ~SHM_RDONLY);
 }

@@ -4,9 +4,9 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
-int shmctl(int id, int cmd, struct shmid_ds *buf) {
-  static int (*real)(int, int, struct shmid_ds *);
-  if (!real) real = (int (*)(int, int, struct shmid_ds *))dlsym(RTLD_NEXT, "shmctl");
+int shmctl(int id, int cmd, struct shmid_ds* buf) {
+  static int (*real)(int, int, struct shmid_ds*);
+  if (!real) real = (int (*)(int, int, struct shmid_ds*))dlsym(RTLD_NEXT, "shmctl");
   if (cmd == IPC_RMID) {
     struct shmid_ds ds;
     return real(id, IPC_STAT, &ds) < 0 ? -1 : 0;

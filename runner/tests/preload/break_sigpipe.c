@@ -23,9 +23,9 @@ static int pending_sigpipe(void) {
   return sigismember(&p, SIGPIPE) == 1;
 }
 
-ssize_t write(int fd, const void *buf, size_t n) {
-  static ssize_t (*real)(int, const void *, size_t);
-  if (!real) real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+ssize_t write(int fd, const void* buf, size_t n) {
+  static ssize_t (*real)(int, const void*, size_t);
+  if (!real) real = (ssize_t(*)(int, const void*, size_t))dlsym(RTLD_NEXT, "write");
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGPIPE);
@@ -39,9 +39,9 @@ ssize_t write(int fd, const void *buf, size_t n) {
   return r;
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int cnt) {
-  static ssize_t (*real)(int, const struct iovec *, int);
-  if (!real) real = (ssize_t (*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
+ssize_t writev(int fd, const struct iovec* iov, int cnt) {
+  static ssize_t (*real)(int, const struct iovec*, int);
+  if (!real) real = (ssize_t(*)(int, const struct iovec*, int))dlsym(RTLD_NEXT, "writev");
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGPIPE);
