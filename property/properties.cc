@@ -197,25 +197,31 @@ struct Report {
   char text[60000];
 };
 
-class SharedReport {
+// A T in a shared anonymous mapping: written by forked workers, read by the parent after they end.
+template <typename T>
+class SharedPage {
  public:
-  SharedReport() {
-    void* p = mmap(nullptr, sizeof(Report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  SharedPage() {
+    void* p = mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
-    r_ = static_cast<Report*>(p);
+    p_ = static_cast<T*>(p);
   }
-  ~SharedReport() { munmap(r_, sizeof(Report)); }
-  SharedReport(const SharedReport&) = delete;
-  SharedReport& operator=(const SharedReport&) = delete;
-  Report* get() const { return r_; }
-  void Set(const std::string& s) const {
-    size_t n = std::min(s.size(), sizeof r_->text - 1);
-    std::memcpy(r_->text, s.data(), n);
-    r_->text[n] = '\0';
-  }
+  ~SharedPage() { munmap(p_, sizeof(T)); }
+  SharedPage(const SharedPage&) = delete;
+  SharedPage& operator=(const SharedPage&) = delete;
+  T* get() const { return p_; }
 
  private:
-  Report* r_;
+  T* p_;
+};
+
+class SharedReport : public SharedPage<Report> {
+ public:
+  void Set(const std::string& s) const {
+    size_t n = std::min(s.size(), sizeof get()->text - 1);
+    std::memcpy(get()->text, s.data(), n);
+    get()->text[n] = '\0';
+  }
 };
 
 struct CaseResult {
@@ -851,21 +857,7 @@ struct History {
   Event events[kMaxEvents];
 };
 
-class SharedHistory {
- public:
-  SharedHistory() {
-    void* p = mmap(nullptr, sizeof(History), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
-    h_ = static_cast<History*>(p);
-  }
-  ~SharedHistory() { munmap(h_, sizeof(History)); }
-  SharedHistory(const SharedHistory&) = delete;
-  SharedHistory& operator=(const SharedHistory&) = delete;
-  History* get() const { return h_; }
-
- private:
-  History* h_;
-};
+using SharedHistory = SharedPage<History>;
 
 uint64_t Tick(History* h) { return __atomic_add_fetch(&h->clock, 1, __ATOMIC_SEQ_CST); }
 
