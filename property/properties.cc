@@ -676,7 +676,7 @@ int SoakFactor() {
   const char* s = std::getenv("IPCSUITE_SOAK");
   if (s == nullptr || *s == '\0' || std::strcmp(s, "0") == 0) return 1;
   int n = std::atoi(s);
-  return n <= 1 ? 20 : n;
+  return n < 1 ? 20 : n;  // a non-number asks for "a soak": 20x
 }
 
 template <typename Testable>

@@ -3,8 +3,8 @@
 //
 // Every generated case runs in a forked child (ipc::fault::RunInChild) with a deadline: a hang is a
 // failure of that case, not a stuck test. Budgets are small by default; IPCSUITE_SOAK=N multiplies the
-// number of cases by N (IPCSUITE_SOAK=1 means x20), and RC_PARAMS (rapidcheck's own variable: seed,
-// max_success, max_size, reproduce, ...) overrides everything.
+// number of cases by N (a non-number such as IPCSUITE_SOAK=yes means x20), and RC_PARAMS (rapidcheck's own
+// variable: seed, max_success, max_size, reproduce, ...) overrides everything.
 #pragma once
 
 #include <chrono>

@@ -80,6 +80,9 @@ def environment(target: str, seed: str, preload: str) -> dict:
         "uid": os.geteuid(),
         "cpus": os.cpu_count(),
         "run_id": os.environ.get("IPCSUITE_RUN_ID", ""),
+        # conditions of the run: the property tests' soak factor (--soak) and the background load (--load)
+        "soak": int(os.environ["IPCSUITE_SOAK"]) if os.environ.get("IPCSUITE_SOAK", "").isdigit() else None,
+        "load": os.environ.get("IPCSUITE_LOAD") or None,
     }
 
 

@@ -88,6 +88,9 @@ def _add_run_options(p):
                         "the runner's own Python tests are left out (they preload interposers)")
     p.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                    help="run N times and report every test whose verdict changed (a flake report)")
+    p.add_argument("--soak", type=_positive_int, metavar="N",
+                   help="property tests: N times their default number of cases (a longer soak; the default "
+                        "budget keeps the run quick); recorded in results.json")
     p.add_argument("--load", action="store_true",
                    help="run under load: stress-ng on every CPU plus I/O and memory pressure, for the whole "
                         "run (use with --repeat for a flake report under load)")
@@ -262,6 +265,8 @@ def load_expectations(args):
 
 def cmd_run(args, selftest: bool) -> int:
     args.run_deadline = workspace.RunDeadline(args.deadline)
+    if getattr(args, "soak", None):
+        os.environ["IPCSUITE_SOAK"] = str(args.soak)  # read by property/properties.cc (SoakFactor)
     if getattr(args, "load", False):
         if not args.no_build:
             deps.ensure_packages(extra={"stress-ng": "--load"})

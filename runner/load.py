@@ -48,6 +48,7 @@ class Load:
                                              dir=workspace._tmp_root()))
         cmd = command(self.scratch, self.cpus)
         print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
+        os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_pdeathsig)
         time.sleep(0.5)  # not synchronisation: gives stress-ng time to fail fast on a bad option
@@ -73,3 +74,4 @@ class Load:
                 pass
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+        os.environ.pop("IPCSUITE_LOAD", None)

@@ -51,6 +51,18 @@ def test_soak_multiplies_the_budget():
     assert m == 3 * n, (n, m)
 
 
+def test_soak_flag_reaches_the_property_tests_and_the_report(run_suite):
+    # --soak N is IPCSUITE_SOAK=N for the test processes (that it multiplies the cases is checked on the
+    # binary by test_soak_multiplies_the_budget), and the report's environment records it.
+    r = run_suite("--soak", "3", "--filter", "property/RingFaults.Creation*", env={"IPCSUITE_SOAK": ""})
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert r.doc["environment"]["soak"] == 3
+    plain = run_suite("--filter", "property/RingFaults.Creation*", env={"IPCSUITE_SOAK": ""})
+    assert plain.doc["environment"]["soak"] is None
+    bad = run_suite("--soak", "0")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
 def test_every_broken_ring_variant_is_caught_and_nothing_leaks():
     before = sysv_objects()
     out = run_binary(TEETH_TEST, timeout=300)
