@@ -46,6 +46,7 @@ class Load:
             raise SetupError("--load needs stress-ng (Debian package stress-ng)")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{workspace.PREFIX}{os.getpid()}-load-",
                                              dir=workspace._tmp_root()))
+        workspace.mark_owner(self.scratch)
         cmd = command(self.scratch, self.cpus)
         print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
         os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment

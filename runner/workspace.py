@@ -39,6 +39,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), "" if unknown."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return text[text.rfind(")") + 2:].split()[19]
+
+
+OWNER_FILE = ".ipcsuite-owner"
+
+
+def mark_owner(d: Path) -> None:
+    """Records the creating runner (pid and start time) in `d`: pids are reused (pid_max is often 32768),
+    so a leftover is recognised by the pair, not by the pid alone."""
+    (d / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+
+
+def _owner_gone(d: Path, pid: int) -> bool:
+    if not _alive(pid):
+        return True
+    try:
+        _, started = (d / OWNER_FILE).read_text().split()
+    except (OSError, ValueError):
+        return False  # no record (being created, or an older run): judged by the pid alone
+    now = _start_time(pid)
+    return bool(now) and now != started  # the pid lives on in another process
+
+
 @dataclass
 class Run:
     run_id: str
@@ -64,6 +93,7 @@ class Run:
             tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
             # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
             tmp.chmod(0o711)
+            mark_owner(tmp)
         except OSError as e:
             raise SetupError(f"cannot create the run's temporary directory in {_tmp_root()}: {e.strerror}") from None
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
@@ -80,7 +110,7 @@ def sweep_leftovers() -> list[str]:
             pid = int(d.name[len(PREFIX):].split("-", 1)[0])
         except ValueError:
             continue  # not ours
-        if _alive(pid):
+        if not _owner_gone(d, pid):
             continue
         shutil.rmtree(d, ignore_errors=True)
         removed.append(str(d))

@@ -23,6 +23,24 @@ def sysv_objects() -> set:
     return out
 
 
+def new_sysv_objects(before: set, settle_s: float = 30.0) -> set:
+    """The SysV objects of this namespace that did not exist at `before` and stay.
+
+    Other self-tests run in parallel (xdist) and some create objects in this namespace for the length of
+    one of their tests (unprivileged runs, runs without an IPC namespace, the fault programs): those come
+    and go, a leak stays. So the new objects are watched until none of them has outlived the others'
+    churn: an object counts only if it is still there at every look, until `settle_s` has passed (ids
+    carry a sequence number, so a gone object's id does not come back meanwhile)."""
+    stay = sysv_objects() - before
+    end = time.monotonic() + settle_s
+    pause = 0.05
+    while stay and time.monotonic() < end:
+        time.sleep(pause)  # polling observable state with a deadline, not synchronising on time
+        pause = min(pause * 2, 1.0)
+        stay &= sysv_objects()
+    return stay
+
+
 def descendants(pid: int) -> set:
     kids = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -80,7 +98,7 @@ def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_root):
     r = run_suite("--filter", "fifo/*,pipe/*", env={"IPCSUITE_TMP_ROOT": str(tmp_root)})
     assert r.returncode == 0, r.stdout[-3000:]
     assert list(tmp_root.iterdir()) == []
-    assert sysv_objects() == before
+    assert not new_sysv_objects(before)
 
 
 def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path, tmp_root):
@@ -108,7 +126,7 @@ def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_p
             runner.kill()
     leftovers = list(tmp_root.glob("ipcsuite-run-*"))
     assert leftovers, "the killed run should have left its temporary directory for the next run to remove"
-    assert sysv_objects() == before
+    assert not new_sysv_objects(before)
     nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "r2"),
                           "--filter", "pipe/*"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
@@ -161,3 +179,35 @@ def test_load_runs_repeats_under_stress_ng_and_a_sigkilled_loaded_run_leaves_not
     assert nxt.returncode == 0, nxt.stdout[-3000:]
     assert "-load-" in nxt.stderr  # the load's scratch directory was among the leftovers removed
     assert list(tmp_root.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("ipcmk") is None, reason="needs ipcmk and ipcrm (util-linux)")
+def test_new_sysv_objects_sees_a_leak_and_ignores_objects_that_come_and_go():
+    before = sysv_objects()
+    made = subprocess.run(["ipcmk", "-S", "1"], stdout=subprocess.PIPE, text=True, check=True).stdout
+    semid = made.split()[-1]
+    try:
+        # An object that stays is a leak...
+        assert ("sem", semid) in new_sysv_objects(before, settle_s=0.5)
+        # ...one that another test removes meanwhile is not.
+        remover = subprocess.Popen(["sh", "-c", f"sleep 0.2; ipcrm -s {semid}"])
+        assert not new_sysv_objects(before, settle_s=10)
+        remover.wait()
+    finally:
+        subprocess.run(["ipcrm", "-s", semid], stderr=subprocess.DEVNULL, check=False)
+
+
+def test_leftover_sweep_knows_a_reused_pid_from_the_runner(tmp_root, monkeypatch):
+    from runner import workspace
+    monkeypatch.setenv("IPCSUITE_TMP_ROOT", str(tmp_root))
+    # pid 1 is alive. A directory it "owns" with its real start time is a live run's: kept. The same pid
+    # with another start time is a dead runner whose pid now belongs to someone else: removed.
+    live = tmp_root / f"{workspace.PREFIX}1-live-x"
+    reused = tmp_root / f"{workspace.PREFIX}1-reused-x"
+    for d in (live, reused):
+        d.mkdir()
+    (live / workspace.OWNER_FILE).write_text(f"1 {workspace._start_time(1)}\n")
+    (reused / workspace.OWNER_FILE).write_text("1 999999999999\n")  # not when pid 1 started
+    assert workspace._start_time(1) not in ("", "999999999999")
+    assert workspace.sweep_leftovers() == [str(reused)]
+    assert live.exists() and not reused.exists()
