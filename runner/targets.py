@@ -164,6 +164,11 @@ class Target:
         if self.kind == "bwrap":
             out = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
                    "--unshare-all", "--die-with-parent"]
+            # The private /tmp hides whatever lives under the host's /tmp: a checkout or build there (a CI
+            # clone) comes back read-only, the run's directory read-write.
+            for keep in sorted({str(ROOT), os.path.dirname(os.path.dirname(os.path.abspath(cmd[0])))}):
+                if Path(keep).is_relative_to("/tmp"):
+                    out += ["--ro-bind", keep, keep]
             if tmp:
                 out += ["--bind", tmp, tmp]
             return out + ["--", *cmd]

@@ -1,14 +1,17 @@
 """Targets: ./ipcsuite targets, and one run over several targets giving one report."""
 import json
 import os
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from runner import deps, targets
 from runner.errors import SetupError
 from runner.qemu import vm
-from runner.tests.conftest import ipcsuite
+from runner.tests.conftest import BUILD, ipcsuite
 
 
 def _provide(target) -> None:
@@ -65,6 +68,25 @@ def test_userns_wrapper_gives_fresh_namespaces_and_passes_exit_status():
     assert lines[1].split()[0] == "0"      # uid 0 inside is mapped
     killed = subprocess.run(t.wrap(["sh", "-c", "kill -TERM $$"]), timeout=30)
     assert killed.returncode == -15        # a signal death is passed through as such
+
+
+def test_bwrap_target_works_with_a_build_under_tmp(run_suite, tmp_path):
+    # bwrap gives the sandbox a private /tmp; a checkout or build under the host's /tmp (a CI clone) must
+    # still be visible in it. A build directory reached through /tmp (a symlink to the real one) shows it.
+    t = targets.parse("bwrap")
+    _provide(t)
+    ok, why = t.availability()
+    if not ok:
+        pytest.skip(why)
+    under_tmp = Path(tempfile.mkdtemp(prefix="ipcsuite-bwrap-build-", dir="/tmp"))
+    try:
+        (under_tmp / "build").symlink_to(BUILD)
+        r = run_suite("--target", "bwrap", "--filter", "pipe/PipeEof*",
+                      env={"IPCSUITE_BUILD_DIR": str(under_tmp / "build")})
+        assert r.returncode == 0, r.stdout[-3000:]
+        assert r.doc["counts"]["passed"] > 0 and r.doc["counts"]["failed"] == 0
+    finally:
+        shutil.rmtree(under_tmp, ignore_errors=True)
 
 
 def test_one_run_over_host_userns_bwrap_gives_one_report(run_suite):
