@@ -72,15 +72,21 @@ def test_userns_wrapper_gives_fresh_namespaces_and_passes_exit_status():
 
 def test_bwrap_target_works_with_a_build_under_tmp(run_suite, tmp_path):
     # bwrap gives the sandbox a private /tmp; a checkout or build under the host's /tmp (a CI clone) must
-    # still be visible in it. A build directory reached through /tmp (a symlink to the real one) shows it.
+    # still be visible in it. A build directory under /tmp whose binaries are reached by /tmp paths (its
+    # bin/ a symlink to the real one, its manifest naming /tmp paths) shows it.
     t = targets.parse("bwrap")
     _provide(t)
     ok, why = t.availability()
     if not ok:
         pytest.skip(why)
     under_tmp = Path(tempfile.mkdtemp(prefix="ipcsuite-bwrap-build-", dir="/tmp"))
+    under_tmp.chmod(0o755)  # the sandbox runs as uid 65534
     try:
-        (under_tmp / "build").symlink_to(BUILD)
+        build = under_tmp / "build"
+        build.mkdir()
+        (build / "bin").symlink_to(BUILD / "bin")
+        (build / "ipcsuite-manifest.tsv").write_text(
+            (BUILD / "ipcsuite-manifest.tsv").read_text().replace(f"{BUILD}/bin/", f"{build}/bin/"))
         r = run_suite("--target", "bwrap", "--filter", "pipe/PipeEof*",
                       env={"IPCSUITE_BUILD_DIR": str(under_tmp / "build")})
         assert r.returncode == 0, r.stdout[-3000:]
