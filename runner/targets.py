@@ -164,10 +164,14 @@ class Target:
         if self.kind == "bwrap":
             out = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
                    "--unshare-all", "--die-with-parent"]
-            # The private /tmp hides whatever lives under the host's /tmp: a checkout or build there (a CI
-            # clone) comes back read-only, the run's directory read-write.
-            for keep in sorted({str(ROOT), os.path.dirname(os.path.dirname(os.path.abspath(cmd[0])))}):
-                if Path(keep).is_relative_to("/tmp"):
+            # The private /tmp hides whatever lives under the host's /tmp: a build there (a CI clone's)
+            # comes back read-only, the run's directory read-write. The binary is named by its real path
+            # (a checkout may reach its build through symlinks the sandbox's user cannot follow), and its
+            # build directory (bin/.., which also holds the preload libraries) is bound.
+            if os.sep in cmd[0]:
+                cmd = [os.path.realpath(cmd[0]), *cmd[1:]]
+                if Path(cmd[0]).is_relative_to("/tmp"):
+                    keep = os.path.dirname(os.path.dirname(cmd[0]))
                     out += ["--ro-bind", keep, keep]
             if tmp:
                 out += ["--bind", tmp, tmp]
