@@ -15,6 +15,10 @@ namespace {
 using ring::Flaws;
 namespace prop = ring::prop;
 
+// Why the property tests cannot run under ThreadSanitizer.
+constexpr const char* kTrampolineInTsanShadow =
+    "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory";
+
 void ExpectPasses(const prop::Outcome& out, const char* what) {
   EXPECT_TRUE(out.passed) << what << ":\n" << out.text;
   if (out.passed) std::cout << out.text << std::endl;  // the distribution of the generated cases
@@ -25,8 +29,7 @@ void ExpectPasses(const prop::Outcome& out, const char* what) {
 IPC_TEST(RingModel, CommandSequencesMatchTheQueueModel, "property.ring-fifo", "property.ring-nonblocking",
          "property.ring-timed", "property.semop-atomic", "property.semop-nowait-eagain",
          "property.semtimedop-eagain", "property.ring-processes") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectPasses(prop::SequentialModel(Flaws{}, prop::DefaultBudget(150), "RingModel/CommandSequences"),
                "model-based command sequences");
@@ -34,8 +37,7 @@ IPC_TEST(RingModel, CommandSequencesMatchTheQueueModel, "property.ring-fifo", "p
 
 IPC_TEST(RingModel, KilledProcessesNeverDeadlockOrTearMessages, "property.ring-crash-safe",
          "property.sem-undo", "property.semop-eidrm", "property.ring-close") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   // The same command generator; the kill-mid-operation and blocked-then-closed commands are among
   // them. This second run gives them their own seed and budget.
@@ -45,8 +47,7 @@ IPC_TEST(RingModel, KilledProcessesNeverDeadlockOrTearMessages, "property.ring-c
 
 IPC_TEST(RingFaults, NoPartialEffectsUnderInjectedSemopFaults, "property.ring-faults",
          "property.semop-eintr") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectPasses(prop::SequentialUnderFaults(Flaws{}, prop::DefaultBudget(150), "RingFaults/Semop"),
                "command sequences under semop faults");
@@ -54,16 +55,14 @@ IPC_TEST(RingFaults, NoPartialEffectsUnderInjectedSemopFaults, "property.ring-fa
 
 IPC_TEST(RingFaults, CreationErrorsAreReturnedAndLeaveNothingBehind, "property.ring-create-errors",
          "property.ring-eexist") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectPasses(prop::CreationUnderFaults(Flaws{}, prop::DefaultBudget(60), "RingFaults/Creation"),
                "creation under semget/shmget faults");
 }
 
 IPC_TEST(RingConcurrent, HistoriesAreLinearizable, "property.ring-linearizable") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectPasses(prop::Concurrent(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/Linearizable"),
                "concurrent histories");
@@ -71,8 +70,7 @@ IPC_TEST(RingConcurrent, HistoriesAreLinearizable, "property.ring-linearizable")
 
 IPC_TEST(RingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills, "property.ring-linearizable",
          "property.ring-crash-safe", "property.ring-faults", "property.sem-undo") {
-  IPC_SKIP_UNDER_THREAD_SANITIZER(
-      "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectPasses(
       prop::ConcurrentUnderFaultsAndKills(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/FaultsKills"),
