@@ -183,6 +183,18 @@ class Target:
             return {"user": BWRAP_UID, "group": BWRAP_UID, "extra_groups": []}
         return {}
 
+    # ---- as data (the run's plan.json carries the target; nothing parses the spec again) ----
+    def to_data(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "spec": self.spec,
+                "kernel": str(self.kernel) if self.kernel is not None else None, "options": dict(self.options)}
+
+
+def from_data(d: dict) -> Target:
+    """The Target that Target.to_data() described (no spec parsing, no file lookups)."""
+    kernel = d.get("kernel")
+    return Target(name=d["name"], kind=d["kind"], spec=d.get("spec", ""),
+                  kernel=Path(kernel) if kernel else None, options=dict(d.get("options") or {}))
+
 
 def parse(spec: str) -> Target:
     spec = spec.strip()
