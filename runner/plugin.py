@@ -14,14 +14,13 @@ import json
 import os
 import re
 import signal
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from runner import catalogue, procinfo, workspace
+from runner import catalogue, executor, procinfo, targets
+from runner import plan as plan_mod
 from reports import results as results_mod
 
 PR_SET_PDEATHSIG = 1
@@ -110,8 +109,10 @@ def pytest_configure(config):
         # handled as an interrupt, so that pytest_sessionfinish still writes the verdicts reached so far.
         signal.signal(signal.SIGTERM, _terminated)
     config._ipcsuite_records = {}
-    from runner import targets
     config._ipcsuite_target = targets.parse(config.getoption("--ipcsuite-target"))
+    config._ipcsuite_plan = plan_mod.Plan(target=config._ipcsuite_target.to_data(), seed=0,
+                                          test_timeout=config.getoption("--ipcsuite-test-timeout"),
+                                          preload=config.getoption("--ipcsuite-preload"))
     config._ipcsuite_replay = None
     replay = config.getoption("--ipcsuite-replay")
     if replay:
@@ -200,22 +201,6 @@ class GTestItem(pytest.Item):
     def reportinfo(self):
         return self.path, None, self.test_id
 
-    def _env(self, result_file: str, tmp: str | None = None) -> dict:
-        env = dict(os.environ)
-        env["IPCSUITE_RESULT_FILE"] = result_file
-        env.pop("LD_PRELOAD", None)
-        for k in ("GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX", "GTEST_SHARD_STATUS_FILE"):
-            env.pop(k, None)  # sharding is the runner's (--shard): each process runs exactly its one test
-        preload = self.config.getoption("--ipcsuite-preload")
-        if preload:
-            env["LD_PRELOAD"] = preload
-        run_tmp = tmp or os.environ.get("IPCSUITE_RUN_TMPDIR")
-        if self.config._ipcsuite_target.kind == "host" and workspace.test_tmpdir_override():
-            run_tmp = workspace.test_tmpdir_override()
-        if run_tmp:
-            env["TMPDIR"] = run_tmp
-        return env
-
     def _replayed(self, timeout):
         """(returncode, output, record) of this test as the qemu guest ran it."""
         r = self.config._ipcsuite_replay.get((self.case.area, self.case.name))
@@ -266,41 +251,16 @@ class GTestItem(pytest.Item):
         del text
 
     def _execute(self, timeout, deadline_cut=None):
-        target = self.config._ipcsuite_target
-        tmp_base = target.tmp_dir(os.environ.get("IPCSUITE_RUN_TMPDIR") or None)
-        fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
-        os.close(fd)
-        target.give(Path(result_file))
-        cmd = target.wrap([str(self.path), f"--gtest_filter={self.case.name}", "--gtest_color=no"], tmp_base)
-        try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, env=self._env(result_file, tmp_base),
-                                    start_new_session=True, **target.popen_kwargs())
-            try:
-                output, _ = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                where = procinfo.describe_tree(proc.pid)
-                procinfo.kill_tree(proc.pid)
-                output, _ = proc.communicate()
-                if deadline_cut is not None:
-                    self.user_properties.append(("verdict", "error"))
-                    self._fail(f"{deadline_message(deadline_cut)} while this test ran; {where}", output)
-                self._fail(f"timed out after {timeout:g} s; {where}", output)
-            record = self._read_record(result_file)
-        finally:
-            os.unlink(result_file)
-        return proc.returncode, output, record
-
-    def _read_record(self, path):
-        try:
-            lines = Path(path).read_text().splitlines()
-        except OSError:
-            return None
-        for line in reversed(lines):
-            rec = json.loads(line)
-            if rec.get("test") == self.case.name:
-                return rec
-        return None
+        plan = self.config._ipcsuite_plan
+        tmp_base = targets.from_data(plan.target).tmp_dir(os.environ.get("IPCSUITE_RUN_TMPDIR") or None)
+        out = executor.run_test(self.case, plan=plan, timeout=timeout, env=executor.test_env(plan, tmp_base),
+                                tmp_base=tmp_base)
+        if out.timed_out:
+            if deadline_cut is not None:
+                self.user_properties.append(("verdict", "error"))
+                self._fail(f"{deadline_message(deadline_cut)} while this test ran; {out.where}", out.output)
+            self._fail(f"timed out after {timeout:g} s; {out.where}", out.output)
+        return out.returncode, out.output, out.record
 
     def _fail(self, message, output):
         rules = ", ".join(self.case.rules) or "(none)"
