@@ -7,6 +7,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 SCHEMA_VERSION = 1
 STATUSES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
@@ -39,8 +40,8 @@ def record_report(records: dict, report) -> None:
     rec["rules"] = [r for r in props.get("rules", "").split(",") if r] or rec.get("rules", [])
     if props.get("location"):
         rec["location"] = props["location"]
-    name = report.nodeid.split("::", 1)[-1]
-    rec["id"] = f"{rec['area']}/{name}"
+    # A suite test names its id (area/Suite.Name); the runner's own Python tests get runner/<name>.
+    rec["id"] = props.get("id") or f"{rec['area']}/{report.nodeid.split('::', 1)[-1]}"
     wasxfail = hasattr(report, "wasxfail")
     status = None
     if report.when == "setup":
@@ -200,7 +201,6 @@ def write_doc(path: Path, doc: dict) -> None:
 
 def write_junit(path: Path, doc: dict) -> None:
     """JUnit XML with one <testsuite> per target; each case carries area, rules, location and target."""
-    from xml.etree import ElementTree as ET
     root = ET.Element("testsuites")
     for name in target_names(doc):
         tests = [t for t in doc["tests"] if target_of(t, doc) == name]

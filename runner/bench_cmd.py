@@ -25,9 +25,10 @@ import shutil
 import statistics
 import subprocess
 
-from runner import bench_ring
+from runner import argtypes, bench_ring
 from runner import build as build_mod
-from runner.errors import SetupError, UsageError
+from runner import deps
+from runner.errors import SetupError
 
 WORKLOADS = {
     # name: (program mode, hot syscall as strace names it, our rule on the hot call)
@@ -36,6 +37,10 @@ WORKLOADS = {
 }
 UNRELATED_RULE = "msgrcv=ENOMSG@1000+1000"
 CONFIGS = ("plain", "floor", "unrelated", "counted", "strace")
+
+
+_calls = argtypes.int_at_least(1000, "bench inject: --calls")
+_rounds = argtypes.int_at_least(1, "bench inject: --rounds")
 
 
 def add_parser(subparsers):
@@ -51,26 +56,6 @@ def add_parser(subparsers):
     r = sub.add_parser("ring", help="reference shm+sem ring vs pipe vs SysV message queue throughput")
     bench_ring.add_ring_arguments(r)
     return p
-
-
-def _calls(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise UsageError(f"bench inject: --calls takes a number, not {text!r}") from None
-    if v < 1000:
-        raise UsageError(f"bench inject: --calls must be at least 1000, not {v}")
-    return v
-
-
-def _rounds(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise UsageError(f"bench inject: --rounds takes a number, not {text!r}") from None
-    if v < 1:
-        raise UsageError(f"bench inject: --rounds must be at least 1, not {v}")
-    return v
 
 
 def _run(cmd: list[str]) -> tuple[float, float]:
@@ -177,7 +162,6 @@ def run(args) -> int:
     bdir = build_mod.build_dir()
     for name in ("ipcsuite-inject", "ipcsuite-fault-prog", "libipcsuite_fault_agent.so"):
         if not (bdir / "bin" / name).is_file():
-            from runner import deps
             deps.ensure_packages()
             build_mod.build()
             break

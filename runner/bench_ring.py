@@ -15,7 +15,9 @@ import json
 import statistics
 import subprocess
 
+from runner import argtypes
 from runner import build as build_mod
+from runner import deps
 from runner.errors import SetupError, UsageError
 
 TRANSPORTS = ("ring", "pipe", "msgq")
@@ -32,24 +34,14 @@ def _int_list(text):
     return vals
 
 
-def _positive(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise UsageError(f"bench ring: expected a number, not {text!r}") from None
-    if v < 1:
-        raise UsageError(f"bench ring: must be at least 1, not {v}")
-    return v
-
-
 def add_ring_arguments(parser):
     parser.add_argument("--sizes", type=_int_list, default=[64, 4096, 65536], metavar="B,B,...",
                         help="message sizes in bytes (default 64,4096,65536)")
     parser.add_argument("--producers", type=_int_list, default=[1, 2], metavar="N,N,...",
                         help="producer process counts (default 1,2)")
-    parser.add_argument("--rounds", type=_positive, default=5, metavar="R",
+    parser.add_argument("--rounds", type=argtypes.int_at_least(1, "bench ring: --rounds"), default=5, metavar="R",
                         help="side-by-side rounds; medians are reported (default 5)")
-    parser.add_argument("--mib", type=_positive, default=64, metavar="M",
+    parser.add_argument("--mib", type=argtypes.int_at_least(1, "bench ring: --mib"), default=64, metavar="M",
                         help="MiB moved per measurement (at least 1000, at most 200000 messages; default 64)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
@@ -111,7 +103,6 @@ def render(doc: dict) -> str:
 def run_ring(args) -> int:
     bdir = build_mod.build_dir()
     if not (bdir / "bin" / BINARY).is_file():
-        from runner import deps
         deps.ensure_packages()
         build_mod.build()
     doc = measure(bdir, args.sizes, args.producers, args.rounds, args.mib)

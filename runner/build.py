@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runner import deps
 from runner.errors import SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
+# --sanitize choices and the build directory (build-<suffix>/) each gets.
+SANITIZERS = {"address,undefined": "asan", "thread": "tsan"}
 
 
 def build_dir() -> Path:
@@ -36,4 +39,20 @@ def build(log=sys.stderr, extra_cmake_args: list[str] | None = None) -> Path:
                 tail = Path(logfile).read_text(errors="replace").strip().splitlines()[-15:]
                 print("\n".join(tail), file=log)
                 raise SetupError(f"build failed ({' '.join(cmd[:2])} exit {proc.returncode}); see {logfile}")
+    return bdir
+
+
+def prepare(args) -> Path:
+    """The build a command uses: built (with the packages it needs) unless --no-build, in build-asan/ or
+    build-tsan/ for --sanitize."""
+    sanitize = getattr(args, "sanitize", None)
+    if sanitize:
+        # A build of its own, so that switching modes never rebuilds build/.
+        os.environ["IPCSUITE_BUILD_DIR"] = str(ROOT / f"build-{SANITIZERS[sanitize]}")
+    if not getattr(args, "no_build", False):
+        deps.ensure_packages(extra=deps.TEST_PACKAGES if args.command == "test" else ())
+        return build(extra_cmake_args=[f"-DIPCSUITE_SANITIZE={sanitize}"] if sanitize else None)
+    bdir = build_dir()
+    if not (bdir / "ipcsuite-manifest.tsv").exists():
+        raise SetupError(f"--no-build given but {bdir} has no build")
     return bdir

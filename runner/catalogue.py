@@ -6,6 +6,7 @@ Tests come from the GoogleTest binaries listed in build/ipcsuite-manifest.tsv; e
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,14 @@ def list_tests(build_dir: Path, include_selftest: bool = True) -> list[TestCase]
             continue
         tests.extend(list_binary(path, area))
     return tests
+
+
+def matching(tests: list[TestCase], patterns: list[str]) -> list[TestCase]:
+    """The tests whose id (area/Suite.Name) or name (Suite.Name) matches one of the globs (all without)."""
+    if not patterns:
+        return list(tests)
+    return [t for t in tests if any(fnmatch.fnmatchcase(t.id, p) or fnmatch.fnmatchcase(t.name, p)
+                                    for p in patterns)]
 
 
 def link(rules: dict[str, Rule], tests: list[TestCase]) -> list[str]:

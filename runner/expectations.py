@@ -23,6 +23,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from reports import results as results_mod
+from runner.errors import UsageError
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "expectations"
 FORMAT = "ipcsuite-expectations"
@@ -152,7 +155,6 @@ def apply(doc: dict, expectations: list[Expectation]) -> dict:
 
     Each affected test keeps what really happened in `actual_status` and gets an `expectation`.
     """
-    from reports import results as results_mod
     for t in doc["tests"]:
         target = results_mod.target_of(t, doc)
         status = t.get("actual_status", t["status"])
@@ -171,3 +173,11 @@ def apply(doc: dict, expectations: list[Expectation]) -> dict:
                                 f"{e.source}")
     doc["expectations"] = [e.as_json() for e in expectations]
     return results_mod.recount(doc)
+
+
+def from_args(args) -> list[Expectation]:
+    """The expectations a command's --expectations/--no-expectations name; a bad file is a usage error."""
+    try:
+        return load(args.expectations, use_default=not args.no_expectations)
+    except ExpectationError as e:
+        raise UsageError(f"expectations: {e}") from None

@@ -7,14 +7,13 @@ status is passed through unchanged (128+N when it is killed by signal N).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from runner import build as build_mod
+from runner import deps, procinfo
 from runner.errors import SetupError, UsageError
 
 INJECTOR = "ipcsuite-inject"
@@ -40,13 +39,6 @@ def add_parser(subparsers):
 
 def injector_path() -> Path:
     return build_mod.build_dir() / "bin" / INJECTOR
-
-
-def _set_pdeathsig():
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the runner
-    except (OSError, AttributeError):
-        pass
 
 
 def build_command(args) -> list[str]:
@@ -75,7 +67,6 @@ def build_command(args) -> list[str]:
 def ensure_built() -> None:
     if injector_path().is_file():
         return
-    from runner import deps
     deps.ensure_packages()
     build_mod.build()
     if not injector_path().is_file():
@@ -95,7 +86,7 @@ def run(args) -> int:
         raise UsageError("inject: " + (line[len(prefix):] if line.startswith(prefix) else line))
     sys.stdout.flush()
     sys.stderr.flush()
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=_set_pdeathsig)
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=procinfo.set_pdeathsig)
     while True:
         try:
             rc = proc.wait()

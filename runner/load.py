@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from runner import workspace
+from runner import procinfo, workspace
 from runner.errors import SetupError
 
 
@@ -25,14 +25,6 @@ def command(scratch: Path, cpus: int) -> list[str]:
     # that keeps touching a tenth of the memory (page faults, reclaim).
     return ["stress-ng", "--cpu", str(cpus), "--io", "1", "--hdd", "1", "--hdd-bytes", "64M", "--vm", "1",
             "--vm-bytes", "10%", "--temp-path", str(scratch), "--timeout", "0", "--quiet"]
-
-
-def _pdeathsig():
-    import ctypes
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class Load:
@@ -51,7 +43,7 @@ class Load:
         print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
         os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_pdeathsig)
+                                     stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=procinfo.set_pdeathsig)
         time.sleep(0.5)  # not synchronisation: gives stress-ng time to fail fast on a bad option
         if self.proc.poll() is not None:
             self.__exit__(None, None, None)

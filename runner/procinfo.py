@@ -1,11 +1,14 @@
 """What a process tree is doing (for timeout messages) and killing it."""
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 from pathlib import Path
 
 from runner import syscalls
+
+PR_SET_PDEATHSIG = 1
 
 
 def _read(path: Path) -> str:
@@ -74,3 +77,11 @@ def describe_exit(returncode: int) -> str:
             name = f"signal {sig}"
         return f"was killed by {name}"
     return f"exited with status {returncode}"
+
+
+def set_pdeathsig() -> None:
+    """Die with the parent process (a SIGKILLed runner leaves no worker or child behind)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass

@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from reports import html, summary
+from reports import results as results_mod
+from runner import catalogue, expectations
 from runner.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +73,6 @@ def load(text: str, results_dir: str) -> tuple[dict, Path]:
 
 
 def write_reports(out_dir: Path, doc: dict) -> None:
-    from reports import html, results as results_mod
     results_mod.write_doc(out_dir / "results.json", doc)
     results_mod.write_junit(out_dir / "junit.xml", doc)
     (out_dir / "report.html").write_text(html.render(doc, catalogue_rules()))
@@ -78,23 +80,19 @@ def write_reports(out_dir: Path, doc: dict) -> None:
 
 def catalogue_rules() -> dict:
     try:
-        from runner import catalogue
         return {r.id: r.as_json() for r in catalogue.load_rules().values()}
     except Exception:  # the report still renders without the catalogue
         return {}
 
 
 def cmd_report(args) -> int:
-    from reports import results as results_mod, summary
     doc, path = load(args.run, args.results_dir)
     if args.reapply or args.expectations:
-        from runner import cli
-        exps = cli.load_expectations(args)
+        exps = expectations.from_args(args)
         for t in doc["tests"]:
             if "actual_status" in t:
                 t["status"] = t.pop("actual_status")
                 t.pop("expectation", None)
-        from runner import expectations
         expectations.apply(doc, exps)
     results_mod.recount(doc)
     write_reports(path.parent, doc)
@@ -103,12 +101,10 @@ def cmd_report(args) -> int:
 
 
 def _key(t: dict, doc: dict, by_id: bool):
-    from reports import results as results_mod
     return t["id"] if by_id else (results_mod.target_of(t, doc), t["id"])
 
 
 def diff_docs(a: dict, b: dict, by_id: bool | None = None) -> dict:
-    from reports import results as results_mod
     if by_id is None:
         by_id = len(results_mod.target_names(a)) == 1 and len(results_mod.target_names(b)) == 1
     ta = {_key(t, a, by_id): t for t in a["tests"]}
@@ -172,7 +168,6 @@ def cmd_diff(args) -> int:
 
 
 def cmd_merge(args) -> int:
-    from reports import results as results_mod, summary
     docs = []
     for r in args.runs:
         doc, _ = load(r, args.results_dir)

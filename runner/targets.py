@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner import build as build_mod
+from runner import deps
 from runner.errors import SetupError, UsageError
+from runner.qemu import vm
 
 ROOT = Path(__file__).resolve().parent.parent
 NSRUN_SRC = ROOT / "runner" / "native" / "nsrun.c"
@@ -31,7 +33,6 @@ SIMPLE = ("host", "userns", "bwrap")
 
 
 def _native_dir() -> Path:
-    from runner import build as build_mod
     return build_mod.build_dir() / "native"
 
 
@@ -59,7 +60,6 @@ def build_nsrun() -> Path:
 
 
 def _install(packages: list[str], what: str) -> None:
-    from runner import deps
     missing = deps.missing_packages(packages)
     if not missing:
         return
@@ -83,7 +83,6 @@ class Target:
 
     def availability(self) -> tuple[bool, str]:
         """(available, reason) without installing anything."""
-        from runner import deps
         if self.kind == "host":
             return True, f"this kernel ({os.uname().release})"
         if self.kind == "userns":
@@ -115,7 +114,6 @@ class Target:
             return True, "bubblewrap --unshare-all as uid %d, this kernel" % (
                 BWRAP_UID if os.geteuid() == 0 else os.geteuid())
         if self.kind == "qemu":
-            from runner.qemu import vm
             return vm.availability(self)
         return False, "unknown target"
 
@@ -196,13 +194,27 @@ def from_data(d: dict) -> Target:
                   kernel=Path(kernel) if kernel else None, options=dict(d.get("options") or {}))
 
 
+def _parse_qemu(spec: str) -> Target:
+    text = spec[len("qemu:"):]
+    if not text:
+        raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = (Path.cwd() / path)
+    if not path.exists():
+        # a bare name such as qemu:vmlinuz-6.1.0-56-amd64 or qemu:6.1 finds a fetched kernel
+        hits = [k for k in vm.known_kernels() if text in k.name]
+        if len(hits) == 1:
+            path = hits[0]
+    return Target(name=f"qemu:{path.name}", kind="qemu", spec=spec, kernel=path.resolve())
+
+
 def parse(spec: str) -> Target:
     spec = spec.strip()
     if spec in SIMPLE:
         return Target(name=spec, kind=spec, spec=spec)
     if spec.startswith("qemu:"):
-        from runner.qemu import vm
-        return vm.parse_target(spec)
+        return _parse_qemu(spec)
     if spec == "qemu":
         raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
     raise UsageError(f"unknown target {spec!r} (known: host, userns, bwrap, qemu:<kernel image>)")
@@ -220,25 +232,3 @@ def parse_list(texts: list[str]) -> list[Target]:
     if not out:
         raise UsageError("--target: no target given")
     return out
-
-
-def cmd_targets(args) -> int:
-    from runner.qemu import vm
-    rows = [parse(s) for s in SIMPLE]
-    kernels = vm.known_kernels()
-    if kernels:
-        rows += [vm.parse_target(f"qemu:{k}") for k in kernels]
-    else:
-        rows.append(Target(name="qemu:<kernel>", kind="qemu", spec="qemu:"))
-    w = max(len(t.name) for t in rows)
-    any_missing = False
-    for t in rows:
-        try:
-            ok, why = t.availability()
-        except (SetupError, OSError, subprocess.SubprocessError) as e:
-            ok, why = False, str(e)
-        any_missing |= not ok
-        print(f"{t.name:<{w}}  {'available' if ok else 'unavailable':<11}  {why}")
-    if not kernels:
-        print("(./ipcsuite fetch-kernel downloads Debian's 6.1 kernel for the qemu target)", file=sys.stderr)
-    return 0

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from runner.errors import SetupError, UsageError
+from runner import deps
+from runner.errors import SetupError
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SRC = Path(__file__).resolve().parent / "init.c"
@@ -42,24 +43,7 @@ def known_kernels() -> list[Path]:
     return sorted(kernels_dir().glob("*/boot/vmlinuz-*"))
 
 
-def parse_target(spec: str):
-    from runner.targets import Target
-    text = spec[len("qemu:"):]
-    if not text:
-        raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
-    path = Path(text).expanduser()
-    if not path.is_absolute():
-        path = (Path.cwd() / path)
-    if not path.exists():
-        # a bare name such as qemu:vmlinuz-6.1.0-56-amd64 or qemu:6.1 finds a fetched kernel
-        hits = [k for k in known_kernels() if text in k.name]
-        if len(hits) == 1:
-            path = hits[0]
-    return Target(name=f"qemu:{path.name}", kind="qemu", spec=spec, kernel=path.resolve())
-
-
 def availability(target) -> tuple[bool, str]:
-    from runner import deps
     if target.kernel is None:
         return False, "no kernel image: ./ipcsuite fetch-kernel downloads Debian's 6.1 kernel"
     if deps.missing_packages(["qemu-system-x86"]):
@@ -74,7 +58,6 @@ def availability(target) -> tuple[bool, str]:
 # ---- fetching Debian's kernel ----
 
 def fetch_kernel(package: str = "linux-image-amd64", log=sys.stderr) -> Path:
-    from runner import deps
     if shutil.which("apt-get") is None:
         raise SetupError("apt-get is missing: fetch-kernel needs Debian's apt")
     real = package
@@ -123,13 +106,6 @@ def fetch_kernel(package: str = "linux-image-amd64", log=sys.stderr) -> Path:
     if not found:
         raise SetupError(f"{real} holds no boot/vmlinuz-*")
     return found[0]
-
-
-def cmd_fetch_kernel(args) -> int:
-    path = fetch_kernel(args.package)
-    print(path)
-    print(f"try it: ./ipcsuite run --target qemu:{path}", file=sys.stderr)
-    return 0
 
 
 # ---- building the guest ----

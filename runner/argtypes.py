@@ -1,0 +1,70 @@
+"""argparse types shared by the commands (a bad value is one clear line, exit 2; see runner/cli.py)."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from runner.errors import UsageError
+
+
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+def positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return v
+
+
+def int_at_least(minimum: int, what: str):
+    """An int type for option `what` ("bench inject: --calls") that must be at least `minimum`."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise UsageError(f"{what} takes a number, not {text!r}") from None
+        if v < minimum:
+            raise UsageError(f"{what} must be at least {minimum}, not {v}")
+        return v
+    return parse
+
+
+def shard(text):
+    """I/N: shard I (0-based) of N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not I/N: {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"shard index must be in 0..N-1: {text!r}")
+    return (i, n)
+
+
+def env_shard():
+    """The shard GoogleTest's variables name (GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS), or None."""
+    total, index = os.environ.get("GTEST_TOTAL_SHARDS"), os.environ.get("GTEST_SHARD_INDEX")
+    if not total and not index:
+        return None
+    try:
+        return shard(f"{index or 0}/{total or 1}")
+    except argparse.ArgumentTypeError as e:
+        raise UsageError(f"GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS: {e}") from None
+
+
+def globs(values: list[str]) -> list[str]:
+    """--filter GLOB values, each repeated or comma-separated, as one list."""
+    out = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out

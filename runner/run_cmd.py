@@ -1,0 +1,292 @@
+"""./ipcsuite run and ./ipcsuite test: select the tests once, write each target's plan, run pytest on it.
+
+This module is the one owner of test selection: it lists the binaries' tests (catalogue.list_tests), applies
+--filter, the --sanitize and target area drops and --shard, and writes `<part>/plan.json` (runner/plan.py)
+for each target. pytest (with runner/plugin.py) runs exactly the planned tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reports import flakes
+from reports import results as results_mod
+from reports import summary
+from runner import argtypes, catalogue, deps, procinfo, report_cmd, workspace
+from runner import build as build_mod
+from runner import expectations as expectations_mod
+from runner import plan as plan_mod
+from runner import targets as targets_mod
+from runner.errors import SetupError, UsageError
+from runner.load import Load
+from runner.qemu import vm
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = "/usr/bin/python3"
+# Generous: the whole suite takes about 10 s here and ./ipcsuite test a few minutes; long soaks or fuzzing
+# (IPCSUITE_SOAK, IPCSUITE_FUZZ_SECONDS) and slow targets raise it with --deadline.
+DEFAULT_DEADLINE_S = 7200.0
+# How long pytest gets after the deadline to stop the running tests and write its results on its own
+# (the plugin kills the test that runs and fails the rest at once) before the runner kills it.
+DEADLINE_GRACE_S = 30.0
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+
+
+def _stop(proc) -> None:
+    """Stops pytest and every process of its group (SIGTERM, SIGKILL after 10 s) and waits until the group
+    is empty, so that nothing of the run outlives the runner's cleanup."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # pytest and its group have just gone by themselves
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    end = time.monotonic() + 10
+    while True:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > end:
+            print(f"ipcsuite: warning: processes of group {proc.pid} are still there after SIGKILL",
+                  file=sys.stderr)
+            break
+        proc.poll()
+        time.sleep(0.05)  # polling for the group to empty (orphans are reaped by init), with a deadline
+    proc.wait()
+
+
+def _pytest(cmd, env, deadline) -> int:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=procinfo.set_pdeathsig,
+                            start_new_session=True)
+    try:
+        try:
+            return proc.wait(timeout=max(deadline.at - time.monotonic(), 0) + DEADLINE_GRACE_S)
+        except subprocess.TimeoutExpired:
+            # pytest did not stop by itself (a self-test or a target that ignores the deadline): stop it as
+            # Ctrl-C does; the test processes die with their workers (PR_SET_PDEATHSIG).
+            deadline.hit = True
+            _stop(proc)
+            return proc.returncode
+    except KeyboardInterrupt:
+        _stop(proc)
+        raise
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def cmd_run(args) -> int:
+    """./ipcsuite run (args.command == "run") and ./ipcsuite test (the self-tests too)."""
+    selftest = args.command == "test"
+    args.run_deadline = workspace.RunDeadline(args.deadline)
+    if args.soak:
+        os.environ["IPCSUITE_SOAK"] = str(args.soak)  # read by property/properties.cc (SoakFactor)
+    if args.load:
+        if not args.no_build:
+            deps.ensure_packages(extra={"stress-ng": "--load"})
+        # Built before the load starts (the build is not what is measured); then every repeat runs loaded.
+        build_mod.prepare(args)
+        args.no_build = True
+        with Load():
+            return _cmd_run(args, selftest)
+    return _cmd_run(args, selftest)
+
+
+def _cmd_run(args, selftest: bool) -> int:
+    if args.repeat == 1:
+        return _deadline_line(args, _run_once(args, selftest)[0])
+    runs, worst = [], 0
+    for i in range(args.repeat):
+        print(f"ipcsuite: repeat {i + 1}/{args.repeat}", flush=True)
+        rc, doc, rdir = _run_once(args, selftest)
+        if doc is None:
+            return rc
+        runs.append((rdir, doc))
+        worst = max(worst, rc)
+        if args.run_deadline.passed():
+            break
+    report = flakes.compare([doc for _, doc in runs], [str(d) for d, _ in runs])
+    out = Path(args.results_dir) / f"flakes-{runs[0][0].name}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(flakes.render(report, str(out)), flush=True)
+    return _deadline_line(args, 1 if report["flaky"] else worst)
+
+
+def _deadline_line(args, rc: int) -> int:
+    if args.run_deadline.passed():
+        print(f"ipcsuite: error: {args.run_deadline.message()}: the run was stopped, unfinished tests are "
+              "reported as errors", file=sys.stderr, flush=True)
+        return max(rc, 1)
+    return rc
+
+
+def select(args, bdir: Path, selftest: bool) -> tuple[list[catalogue.TestCase], tuple[int, int] | None]:
+    """The run's tests (listed once, filtered, sanitizer drops, sharded) and the shard."""
+    pats = argtypes.globs(args.filter)
+    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=selftest), pats)
+    if pats and not tests:
+        raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
+    if args.sanitize:
+        # The fault agent interposes the same libc functions as the sanitizer runtimes; its own tests run
+        # in the plain build only.
+        dropped = [t for t in tests if t.area == "fault"]
+        if dropped:
+            print(f"ipcsuite: --sanitize: not running the {len(dropped)} tests of area fault (the fault agent "
+                  "and the sanitizer runtime interpose the same libc functions)", file=sys.stderr, flush=True)
+        tests = [t for t in tests if t.area != "fault"]
+    shard = args.shard or argtypes.env_shard()
+    if shard and shard[1] > 1:
+        ordered = sorted(tests, key=lambda t: t.id)
+        tests = [t for k, t in enumerate(ordered) if k % shard[1] == shard[0]]
+        if not tests:
+            raise UsageError(f"shard {shard[0]}/{shard[1]} has no test")
+    return tests, shard
+
+
+def target_tests(target, tests: list[catalogue.TestCase]) -> list[catalogue.TestCase]:
+    """The part of the run's tests a target runs (self-test areas on the host only; qemu's drops)."""
+    out = tests if target.kind == "host" else [t for t in tests if t.area not in catalogue.SELF_AREAS]
+    if target.kind == "qemu":
+        for area, why in vm.DYNAMIC_ONLY_AREAS.items():
+            if any(t.area == area for t in out):
+                print(f"ipcsuite: target {target.name}: not running area {area}: {why}", file=sys.stderr,
+                      flush=True)
+        out = [t for t in out if t.area not in vm.DYNAMIC_ONLY_AREAS]
+    return out
+
+
+def _run_once(args, selftest: bool):
+    """One run; returns (exit code, results document, results directory)."""
+    preload = None
+    if args.preload:
+        preload = Path(args.preload).resolve()
+        if not preload.is_file():
+            raise UsageError(f"--preload: no such file: {args.preload}")
+    tlist = targets_mod.parse_list(args.target)
+    exps = expectations_mod.from_args(args)
+    if preload and any(t.kind == "qemu" for t in tlist):
+        raise UsageError("--preload cannot be used with a qemu target (its binaries are statically linked)")
+    bdir = build_mod.prepare(args)
+    for t in tlist:
+        t.ensure()
+    removed = workspace.sweep_leftovers()
+    for what in removed:
+        print(f"ipcsuite: removed leftovers of an earlier run: {what}", file=sys.stderr)
+    deadline = args.run_deadline
+    deadline.start()
+
+    tests, shard = select(args, bdir, selftest)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+
+    # absolute: pytest workers and targets run elsewhere and read the run directory by this path
+    run = workspace.Run.create(Path(args.results_dir).absolute())
+    names = ",".join(t.name for t in tlist)
+    print(f"ipcsuite: run {run.run_id}, seed {seed}, {len(tests)} tests in "
+          f"{len({str(t.binary) for t in tests})} binaries, {args.jobs} jobs"
+          + (f", targets {names}" if len(tlist) > 1 or tlist[0].kind != "host" else "")
+          + (f", shard {shard[0]}/{shard[1]}" if shard and shard[1] > 1 else ""), flush=True)
+    env = dict(os.environ, IPCSUITE_RUN_TMPDIR=str(run.tmp), IPCSUITE_RUN_ID=run.run_id,
+               IPCSUITE_SEED=str(seed), IPCSUITE_COMMAND_LINE="./ipcsuite " + " ".join(sys.argv[1:]),
+               IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT), **deadline.env())
+    env.pop("LD_PRELOAD", None)
+    parts, rcs = [], []
+    try:
+        for i, target in enumerate(tlist):
+            ttests = target_tests(target, tests)
+            if not ttests:
+                continue
+            if deadline.passed():  # the deadline went by in an earlier target: nothing of this one runs
+                pdoc = {"environment": dict(results_mod.environment(target.name, str(seed), str(preload or "")),
+                                            wall_s=0.0), "tests": []}
+                deadline.add_unfinished(pdoc, ttests, target.name)
+                parts.append(results_mod.recount(pdoc))
+                continue
+            part = run.dir / "targets" / _safe(target.name)
+            part.mkdir(parents=True, exist_ok=True)
+            started = time.monotonic()
+            if len(tlist) > 1:
+                print(f"ipcsuite: target {target.name}: {len(ttests)} tests", flush=True)
+            guest_env = None
+            if target.kind == "qemu":
+                guest_env = _run_qemu(target, bdir, ttests, args, part)
+            plan = plan_mod.write_plan(part / "plan.json", target=target.to_data(), seed=seed,
+                                       test_timeout=args.test_timeout, preload=str(preload or ""),
+                                       replay=str(part / "guest.json") if guest_env is not None else "",
+                                       tests=ttests)
+            cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
+                   "-p", "runner.plugin", "--ipcsuite-plan", str(plan),
+                   "--ipcsuite-results", str(part / "results.json"), "--junitxml", str(part / "junit.xml"),
+                   "-o", "console_output_style=count", "--tb=short", "-q", "-rN"]
+            if args.jobs > 1 and target.kind != "qemu":
+                cmd += ["-n", str(args.jobs)]
+            if args.exitfirst:
+                cmd += ["-x"]
+            if args.k:
+                cmd += ["-k", args.k]
+            cmd.append(str(plan))
+            # The runner's own Python tests: with the host's part of `./ipcsuite test` (not under
+            # --sanitize: they preload interposers; not with --filter, which selects the suite's tests).
+            if selftest and i == 0 and not args.sanitize and not argtypes.globs(args.filter):
+                cmd.append(str(ROOT / "runner" / "tests"))
+            rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), deadline)
+            rcs.append(rc)
+            wall = round(time.monotonic() - started, 3)
+            results = part / "results.json"
+            if deadline.hit and not results.exists():
+                pdoc = {"environment": results_mod.environment(target.name, str(seed), str(preload or "")),
+                        "tests": []}
+            elif not results.exists():
+                raise SetupError(f"pytest exited {rc} without writing {results}")
+            else:
+                pdoc = results_mod.load(results)
+            if deadline.passed():
+                deadline.add_unfinished(pdoc, ttests, target.name, part / "planned.json")
+                results_mod.recount(pdoc)
+            if guest_env:
+                pdoc["environment"].update(guest_env)
+            pdoc["environment"]["wall_s"] = wall
+            parts.append(pdoc)
+            if args.exitfirst and rc == 1:
+                break
+    except KeyboardInterrupt:
+        run.finish()
+        print("ipcsuite: interrupted", file=sys.stderr)
+        return 130, None, None
+    run.finish()
+    doc, _notes = results_mod.merge_docs(parts, run.run_id)
+    expectations_mod.apply(doc, exps)
+    report_cmd.write_reports(run.dir, doc)
+    print(summary.render(doc, str(run.dir)), flush=True)
+    if summary.unexpected(doc):
+        return 1, doc, run.dir
+    for rc in rcs:
+        if rc not in (0, 1) and not deadline.hit:
+            raise SetupError(f"pytest exited with status {rc}")
+    return 0, doc, run.dir
+
+
+def _run_qemu(target, bdir, tests, args, part) -> dict:
+    """Runs the planned tests in the guest; writes part/guest.json for the plugin; returns the guest env."""
+    area_bin = {area: name for name, area, _path in catalogue.read_manifest(bdir)
+                if area not in catalogue.SELF_AREAS and area not in vm.DYNAMIC_ONLY_AREAS}
+    plan = [(t.area, t.name) for t in tests if t.area in area_bin]
+    out = vm.run_guest(target, area_bin, plan, jobs=args.jobs, timeout=args.test_timeout,
+                       accel_mode=args.qemu_accel, out_dir=part)
+    doc = {"problem": out["problem"], "environment": out["environment"],
+           "results": [dict(r, area=a) for (a, _t), r in out["results"].items()]}
+    (part / "guest.json").write_text(json.dumps(doc) + "\n")
+    if out["problem"]:
+        print(f"ipcsuite: qemu target {target.name}: {out['problem']}", file=sys.stderr, flush=True)
+    return {k: v for k, v in out["environment"].items() if k != "tests"}
