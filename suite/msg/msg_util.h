@@ -1,13 +1,15 @@
-// Helpers shared by the System V message queue tests (suite/msg/*.cc).
+// Helpers shared by the System V message queue tests (suite/msg/*.cc; rules in suite/rules/msg.ini).
 #pragma once
 
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,9 @@ namespace ipc::msg_util {
 
 // The uid/gid isolation::DropPrivileges() switches to.
 inline constexpr uid_t kNobody = 65534;
+
+// Fixed keys: each test adds its own offset (the namespace is private to this test binary anyway).
+inline constexpr key_t kKeyBase = 0x4d534700;
 
 using isolation::HasEffectiveCapability;
 
@@ -55,5 +60,113 @@ inline msginfo Info(int cmd, int* ret) {
   *ret = msgctl(0, cmd, reinterpret_cast<msqid_ds*>(&info));
   return info;
 }
+
+// msgctl(IPC_SET) with a copy of `ds`.
+::testing::AssertionResult Set(int id, const msqid_ds& ds);
+
+// A message buffer laid out as msgsnd(2)/msgrcv(2) expect it: a long mtype, then `capacity` bytes
+// of mtext. The text starts filled with a marker byte so a test can see how much msgrcv wrote.
+class MsgBuf {
+ public:
+  static constexpr char kMarker = '\x5a';
+  explicit MsgBuf(size_t capacity) : bytes_(sizeof(long) + capacity, kMarker) { set_type(0); }
+  MsgBuf(long type, std::string_view text) : MsgBuf(text.size()) {
+    set_type(type);
+    if (!text.empty()) std::memcpy(bytes_.data() + sizeof(long), text.data(), text.size());
+  }
+  void* get() { return bytes_.data(); }
+  size_t capacity() const { return bytes_.size() - sizeof(long); }
+  long type() const {
+    long t;
+    std::memcpy(&t, bytes_.data(), sizeof t);
+    return t;
+  }
+  void set_type(long t) { std::memcpy(bytes_.data(), &t, sizeof t); }
+  std::string text(size_t n) const { return std::string(bytes_.data() + sizeof(long), n); }
+  // Whether the text bytes from `n` on still hold the marker (msgrcv wrote nothing there).
+  bool UntouchedFrom(size_t n) const {
+    for (size_t i = sizeof(long) + n; i < bytes_.size(); ++i)
+      if (bytes_[i] != kMarker) return false;
+    return true;
+  }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+// msgrcv(2) into a buffer of `capacity` text bytes; succeeds when exactly the message (type, text)
+// comes back, msgrcv's result is its length and nothing beyond it was written.
+::testing::AssertionResult Receives(int id, long msgtyp, int flags, long type, std::string_view text,
+                                    size_t capacity = 256);
+
+// The queue holds exactly `qnum` messages with `cbytes` bytes of text in all.
+::testing::AssertionResult Holds(int id, unsigned long qnum, unsigned long cbytes);
+
+// Lowers msg_qbytes (the owner may always lower it) so that a few bytes fill the queue.
+::testing::AssertionResult SetQbytes(int id, msglen_t qbytes);
+
+// A queue whose capacity is lowered to 8 bytes and which already holds one 8-byte message of type 1:
+// any further msgsnd finds it full.
+class FullQueue : public ::testing::Test {
+ protected:
+  static constexpr std::string_view kFiller = "AAAAAAAA";
+  void SetUp() override;
+  int id() const { return q_->id(); }
+  std::optional<MsgQueue> q_;
+};
+
+// A page that exists in the address space but cannot be read or written.
+class InaccessiblePage {
+ public:
+  InaccessiblePage() {
+    len_ = static_cast<size_t>(limits::PageSize());
+    addr_ = mmap(nullptr, len_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  }
+  ~InaccessiblePage() {
+    if (addr_ != MAP_FAILED) munmap(addr_, len_);
+  }
+  InaccessiblePage(const InaccessiblePage&) = delete;
+  InaccessiblePage& operator=(const InaccessiblePage&) = delete;
+  bool ok() const { return addr_ != MAP_FAILED; }
+  void* get() const { return addr_; }
+
+ private:
+  void* addr_ = MAP_FAILED;
+  size_t len_ = 0;
+};
+
+// MSG_COPY exists only in kernels built with CONFIG_CHECKPOINT_RESTORE. The same option is what
+// provides /proc/sys/kernel/msg_next_id, so its presence tells, without asking msgrcv itself (an
+// interposed library that broke MSG_COPY must not turn these tests into skips).
+inline bool KernelHasMsgCopy() { return access("/proc/sys/kernel/msg_next_id", F_OK) == 0; }
+
+#define REQUIRE_MSG_COPY()                                                                      \
+  do {                                                                                          \
+    if (!::ipc::msg_util::KernelHasMsgCopy())                                                   \
+      GTEST_SKIP() << "MSG_COPY needs a kernel built with CONFIG_CHECKPOINT_RESTORE (this one " \
+                      "has no /proc/sys/kernel/msg_next_id)";                                   \
+  } while (0)
+
+// Removes a queue by id at scope exit (for queues not created through MsgQueue in this process).
+class RemoveAtExit {
+ public:
+  explicit RemoveAtExit(int id) : id_(id) {}
+  ~RemoveAtExit() {
+    if (id_ >= 0) msgctl(id_, IPC_RMID, nullptr);
+  }
+  RemoveAtExit(const RemoveAtExit&) = delete;
+  RemoveAtExit& operator=(const RemoveAtExit&) = delete;
+  void Forget() { id_ = -1; }
+
+ private:
+  int id_;
+};
+
+// Creates an IPC_PRIVATE queue as uid/gid 65534 (a child that dropped privileges), so that root is
+// neither its creator nor its owner. Returns the id; the caller removes the queue.
+PosixResult<int> CreateAsNobody(int mode);
+
+// Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
+::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value);
 
 }  // namespace ipc::msg_util

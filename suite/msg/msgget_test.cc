@@ -1,23 +1,15 @@
-// msgget(2): creation, lookup by key, initial msqid_ds, and its ERRORS; ipc_namespaces(7) and proc(5)
-// for message queues (per-namespace objects and limits, /proc/sysvipc/msg).
+// msgget(2): creation, lookup by key, the initial msqid_ds, and its ERRORS (EEXIST, ENOENT, EACCES,
+// ENOSPC). Rules: suite/rules/msg.ini.
 //
 // Tests with fixed keys or that depend on the limits run only in the private IPC namespace the test
 // main enters (so they cannot collide with, or disturb, anything else on the machine). Limits are
 // lowered only inside a Child that made yet another IPC namespace of its own.
-#include <fcntl.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <sys/msg.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cstring>
-#include <fstream>
-#include <map>
-#include <sstream>
-#include <string>
-#include <string_view>
-#include <vector>
+#include <ios>
 
 #include "ipcsuite/fixtures.h"
 #include "msg_util.h"
@@ -26,21 +18,6 @@ namespace ipc {
 namespace {
 
 using namespace msg_util;
-
-// Fixed keys: each test has its own (the namespace is private to this test binary anyway).
-constexpr key_t kKeyBase = 0x4d534700;
-
-// Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
-::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value) {
-  std::string path = "/proc/sys/kernel/" + name;
-  auto fd = Open(path, O_WRONLY);
-  if (!fd.ok()) return ::testing::AssertionFailure() << fd.error();
-  std::string s = std::to_string(value) + "\n";
-  if (write(fd.value().get(), s.data(), s.size()) != static_cast<ssize_t>(s.size()))
-    return ::testing::AssertionFailure()
-           << "writing " << value << " to " << path << " failed with " << DescribeErrno(errno);
-  return ::testing::AssertionSuccess();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Creation and lookup.
@@ -265,141 +242,6 @@ IPC_TEST(MsgGet, AtMsgmniLookupStillWorksAndRemovalFreesASlot, "msg.msgget-enosp
       },
       {.what = "working at MSGMNI = 1 in a new IPC namespace"});
   c.ExpectExited(0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// ipc_namespaces(7): each IPC namespace has its own queues and its own msgmax/msgmnb/msgmni.
-
-IPC_TEST(MsgNamespace, QueuesAreInvisibleFromAnotherIpcNamespace, "msg.namespace-objects") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  const key_t key = kKeyBase + 14;
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
-  ASSERT_THAT(Send(q.id(), 1, "here"), SyscallSucceeds());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
-        EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
-        msqid_ds ds{};
-        EXPECT_THAT(msgctl(q.id(), IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
-        int ret = -1;
-        msginfo info = Info(MSG_INFO, &ret);
-        ASSERT_THAT(ret, SyscallSucceeds());
-        EXPECT_EQ(info.msgpool, 0) << "a new IPC namespace has no queues";
-        // The same key names a different queue here.
-        ASSERT_OK_AND_ASSIGN(MsgQueue mine, MsgQueue::Create(key, IPC_CREAT | IPC_EXCL | 0600));
-        ASSERT_THAT(Send(mine.id(), 2, "there"), SyscallSucceeds());
-      },
-      {.what = "looking for the queue from a new IPC namespace"});
-  c.ExpectExited(0);
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  EXPECT_EQ(ds.msg_qnum, 1u) << "the child's queue is not this one";
-  EXPECT_EQ(ds.msg_lspid, getpid());
-}
-
-IPC_TEST(MsgNamespace, MsgSysctlsBelongToTheIpcNamespace, "msg.namespace-sysctls", "msg.msgmax",
-         "msg.msgsnd-einval-msgsz") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  ASSERT_OK_AND_ASSIGN(long msgmax, limits::MsgMax());
-  ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
-  ASSERT_OK_AND_ASSIGN(long msgmni, limits::MsgMni());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
-        ASSERT_TRUE(WriteProcSysKernel("msgmax", 100));
-        ASSERT_TRUE(WriteProcSysKernel("msgmnb", 1000));
-        ASSERT_TRUE(WriteProcSysKernel("msgmni", 7));
-        int ret = -1;
-        msginfo info = Info(IPC_INFO, &ret);
-        ASSERT_THAT(ret, SyscallSucceeds());
-        EXPECT_EQ(info.msgmax, 100);
-        EXPECT_EQ(info.msgmnb, 1000);
-        EXPECT_EQ(info.msgmni, 7);
-        ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-        ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-        EXPECT_EQ(ds.msg_qbytes, 1000u) << "msg_qbytes starts at this namespace's MSGMNB";
-        EXPECT_THAT(Send(q.id(), 1, std::string(100, 'a')), SyscallSucceeds());
-        EXPECT_THAT(Send(q.id(), 1, std::string(101, 'a')), SyscallFailsWithErrno(EINVAL))
-            << "101 bytes exceed this namespace's MSGMAX";
-      },
-      {.what = "changing msgmax/msgmnb/msgmni in a new IPC namespace"});
-  c.ExpectExited(0);
-  // This namespace kept its own values.
-  ASSERT_OK_AND_ASSIGN(long msgmax_after, limits::MsgMax());
-  ASSERT_OK_AND_ASSIGN(long msgmnb_after, limits::MsgMnb());
-  ASSERT_OK_AND_ASSIGN(long msgmni_after, limits::MsgMni());
-  EXPECT_EQ(msgmax_after, msgmax);
-  EXPECT_EQ(msgmnb_after, msgmnb);
-  EXPECT_EQ(msgmni_after, msgmni);
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  EXPECT_EQ(ds.msg_qbytes, static_cast<msglen_t>(msgmnb));
-}
-
-// ---------------------------------------------------------------------------------------------
-// proc(5): /proc/sysvipc/msg lists the queues that exist (in the reader's IPC namespace).
-
-// Parses /proc/sysvipc/msg into one column-name -> value map per queue.
-::testing::AssertionResult ReadProcSysvipcMsg(std::vector<std::map<std::string, std::string>>* rows) {
-  std::ifstream in("/proc/sysvipc/msg");
-  if (!in) return ::testing::AssertionFailure() << "cannot open /proc/sysvipc/msg";
-  std::string line;
-  if (!std::getline(in, line)) return ::testing::AssertionFailure() << "/proc/sysvipc/msg has no header";
-  std::vector<std::string> header;
-  std::istringstream hs(line);
-  for (std::string w; hs >> w;) header.push_back(w);
-  rows->clear();
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < header.size(); ++i) {
-      std::string v;
-      if (!(ls >> v)) return ::testing::AssertionFailure() << "short line in /proc/sysvipc/msg: " << line;
-      row[header[i]] = v;
-    }
-    rows->push_back(std::move(row));
-  }
-  return ::testing::AssertionSuccess();
-}
-
-IPC_TEST(MsgProc, ProcSysvipcMsgListsTheQueue, "msg.proc-sysvipc-msg") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  const key_t key = kKeyBase + 15;
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0640));
-  Child c = Child::Spawn([&] { EXPECT_THAT(Send(q.id(), 3, "twelve bytes"), SyscallSucceeds()); },
-                         {.what = "sending one message"});
-  const pid_t sender = c.pid();
-  c.ExpectExited(0);
-  std::vector<std::map<std::string, std::string>> rows;
-  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
-  const std::map<std::string, std::string>* mine = nullptr;
-  for (const auto& r : rows)
-    if (r.count("msqid") && r.at("msqid") == std::to_string(q.id())) mine = &r;
-  ASSERT_NE(mine, nullptr) << "queue " << q.id() << " is not listed";
-  EXPECT_EQ(mine->at("key"), std::to_string(key));
-  EXPECT_EQ(std::stol(mine->at("perms"), nullptr, 8), 0640);
-  EXPECT_EQ(mine->at("cbytes"), "12");
-  EXPECT_EQ(mine->at("qnum"), "1");
-  EXPECT_EQ(mine->at("lspid"), std::to_string(sender));
-  EXPECT_EQ(mine->at("lrpid"), "0");
-  EXPECT_EQ(mine->at("uid"), std::to_string(geteuid()));
-  EXPECT_EQ(mine->at("cuid"), std::to_string(geteuid()));
-}
-
-IPC_TEST(MsgProc, ProcSysvipcMsgDropsARemovedQueue, "msg.proc-sysvipc-msg", "msg.ipc-rmid") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  ASSERT_OK_AND_ASSIGN(MsgQueue keep, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(MsgQueue gone, MsgQueue::Create(IPC_PRIVATE));
-  const std::string keep_id = std::to_string(keep.id()), gone_id = std::to_string(gone.id());
-  ASSERT_THAT(gone.Remove(), SyscallSucceeds());
-  std::vector<std::map<std::string, std::string>> rows;
-  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
-  int keep_rows = 0, gone_rows = 0;
-  for (const auto& r : rows) {
-    if (r.count("msqid") && r.at("msqid") == keep_id) ++keep_rows;
-    if (r.count("msqid") && r.at("msqid") == gone_id) ++gone_rows;
-  }
-  EXPECT_EQ(keep_rows, 1);
-  EXPECT_EQ(gone_rows, 0);
 }
 
 }  // namespace
