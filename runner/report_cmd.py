@@ -36,6 +36,9 @@ def add_parsers(sub) -> None:
     d.add_argument("--json", action="store_true", help="print the differences as JSON")
     d.add_argument("--by-id", action="store_true",
                    help="compare tests by id only, ignoring the target (automatic when each run has one target)")
+    d.add_argument("--renames", metavar="FILE",
+                   help="lines '<old id><TAB><new id>': RUN_A's tests are compared under their new ids (several "
+                        "old ids may name one new, merged test: each is compared with it)")
     m = sub.add_parser("merge", help="combine runs (shards, machines, targets) into one report")
     m.add_argument("runs", nargs="+", metavar="RUN")
     m.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
@@ -100,47 +103,88 @@ def cmd_report(args) -> int:
     return 1 if summary.unexpected(doc) else 0
 
 
-def _key(t: dict, doc: dict, by_id: bool):
-    return t["id"] if by_id else (results_mod.target_of(t, doc), t["id"])
+def read_renames(path: str) -> dict[str, str]:
+    """{old id: new id} from lines '<old id><TAB><new id>' ('#' comments and blank lines ignored)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise UsageError(f"--renames: cannot read {path}: {e.strerror}") from None
+    out: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.strip().split("\t")
+        if len(fields) != 2 or not all(f.strip() for f in fields) or any(" " in f.strip() for f in fields):
+            raise UsageError(f"--renames {path}:{n}: expected '<old id><TAB><new id>', got {line.strip()!r}")
+        old, new = (f.strip() for f in fields)
+        if out.get(old, new) != new:
+            raise UsageError(f"--renames {path}:{n}: {old} renamed twice ({out[old]}, {new})")
+        out[old] = new
+    return out
 
 
-def diff_docs(a: dict, b: dict, by_id: bool | None = None) -> dict:
+def check_renames(renames: dict[str, str], a: dict, b: dict, path: str) -> None:
+    """Every old id is a test of RUN_A and every new id one of RUN_B: a rename that names neither is a typo."""
+    ids_a, ids_b = {t["id"] for t in a["tests"]}, {t["id"] for t in b["tests"]}
+    unknown = [f"{o} (not in RUN_A)" for o in renames if o not in ids_a]
+    unknown += [f"{n} (not in RUN_B)" for n in dict.fromkeys(renames.values()) if n not in ids_b]
+    if unknown:
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise UsageError(f"--renames {path}: unknown test ids: {', '.join(unknown[:3])}{more}")
+
+
+def _key(t: dict, doc: dict, by_id: bool, renames: dict[str, str]):
+    tid = renames.get(t["id"], t["id"])
+    return tid if by_id else (results_mod.target_of(t, doc), tid)
+
+
+def diff_docs(a: dict, b: dict, by_id: bool | None = None, renames: dict[str, str] | None = None) -> dict:
+    """What changed from run A to run B. With renames ({old id: new id}) A's tests are compared under their
+    new ids; several old tests renamed to one (merged) test are each compared with it."""
+    renames = renames or {}
     if by_id is None:
         by_id = len(results_mod.target_names(a)) == 1 and len(results_mod.target_names(b)) == 1
-    ta = {_key(t, a, by_id): t for t in a["tests"]}
-    tb = {_key(t, b, by_id): t for t in b["tests"]}
+    ta: dict = {}
+    for t in a["tests"]:
+        ta.setdefault(_key(t, a, by_id, renames), []).append(t)
+    tb = {_key(t, b, by_id, {}): t for t in b["tests"]}
     out = {"regressions": [], "fixed": [], "changed": [], "added": [], "removed": []}
 
-    def label(k):
-        return k if isinstance(k, str) else f"{k[0]}: {k[1]}"
+    def label(k, x=None):
+        text = k if isinstance(k, str) else f"{k[0]}: {k[1]}"
+        return text + (f" (was {x['id']})" if x is not None and x["id"] in renames else "")
     for k in sorted(set(ta) | set(tb), key=label):
-        x, y = ta.get(k), tb.get(k)
-        if x is None:
+        xs, y = ta.get(k, []), tb.get(k)
+        if not xs:
             out["added"].append({"test": label(k), "status": y["status"], "message": y.get("message", "")})
             if y["status"] in BAD:
                 out["regressions"].append({"test": label(k), "from": None, "to": y["status"],
                                            "message": y.get("message", "")})
             continue
-        if y is None:
-            out["removed"].append({"test": label(k), "status": x["status"]})
-            continue
-        if x["status"] == y["status"]:
-            continue
-        entry = {"test": label(k), "from": x["status"], "to": y["status"], "message": y.get("message", "")}
-        if y["status"] in BAD and x["status"] not in BAD:
-            out["regressions"].append(entry)
-        elif x["status"] in BAD and y["status"] not in BAD:
-            out["fixed"].append(entry)
-        else:
-            out["changed"].append(entry)
+        for x in xs:
+            if y is None:
+                out["removed"].append({"test": label(k, x), "status": x["status"]})
+                continue
+            if x["status"] == y["status"]:
+                continue
+            entry = {"test": label(k, x), "from": x["status"], "to": y["status"], "message": y.get("message", "")}
+            if y["status"] in BAD and x["status"] not in BAD:
+                out["regressions"].append(entry)
+            elif x["status"] in BAD and y["status"] not in BAD:
+                out["fixed"].append(entry)
+            else:
+                out["changed"].append(entry)
     out["by_id"] = by_id
+    out["renamed"] = sum(1 for t in a["tests"] if t["id"] in renames)
     return out
 
 
 def cmd_diff(args) -> int:
     a, pa = load(args.run_a, args.results_dir)
     b, pb = load(args.run_b, args.results_dir)
-    d = diff_docs(a, b, True if args.by_id else None)
+    renames = read_renames(args.renames) if args.renames else {}
+    check_renames(renames, a, b, args.renames)
+    d = diff_docs(a, b, True if args.by_id else None, renames)
     if args.json:
         print(json.dumps(d, indent=2))
         return 1 if d["regressions"] else 0
@@ -162,6 +206,9 @@ def cmd_diff(args) -> int:
     if d["removed"]:
         print(f"only in A: {len(d['removed'])} tests" + "".join(f"\n  {e['test']} ({e['status']})"
                                                                 for e in d["removed"][:20]))
+    if renames:
+        print(f"renames: {len(renames)} old ids mapped to {len(set(renames.values()))} new ids "
+              f"({d['renamed']} results of A compared under their new id)")
     print(f"{len(d['regressions'])} regressions, {len(d['fixed'])} fixed, {len(d['changed'])} other changes, "
           f"{len(d['added'])} added, {len(d['removed'])} removed")
     return 1 if d["regressions"] else 0

@@ -178,3 +178,41 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     dom = subprocess.run(base + ["--dump-dom", page.as_uri()], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True, timeout=120).stdout
     assert "Target matrix" in dom and "gate: FAILED" in dom
+
+
+def test_diff_with_renames_compares_old_ids_under_their_new_ones(tmp_path):
+    a = write_run(tmp_path / "a", [entry("sem/Semget.x", "passed"), entry("sem/SemctlVal.y", "passed"),
+                                   entry("sem/Dup.one", "passed"), entry("sem/Dup.two", "skipped", msg="no cap"),
+                                   entry("pipe/A.x", "passed")])
+    b = write_run(tmp_path / "b", [entry("sem/SemGet.x", "passed"), entry("sem/SemCtlVal.y", "passed"),
+                                   entry("sem/Dup.merged", "passed"), entry("pipe/A.x", "passed")])
+    renames = tmp_path / "renames.tsv"
+    renames.write_text("# old\tnew\nsem/Semget.x\tsem/SemGet.x\nsem/SemctlVal.y\tsem/SemCtlVal.y\n\n"
+                       "sem/Dup.one\tsem/Dup.merged\nsem/Dup.two\tsem/Dup.merged\n")
+    without = ipcsuite("diff", str(a), str(b), timeout=60)
+    assert "3 added, 4 removed" in without.stdout, without.stdout
+    proc = ipcsuite("diff", str(a), str(b), "--renames", str(renames), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The merged test is compared with each old one: one of them was skipped, so that is the only change.
+    assert "sem/Dup.merged (was sem/Dup.two): skipped -> passed" in proc.stdout
+    assert "renames: 4 old ids mapped to 3 new ids" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "0 regressions, 0 fixed, 1 other changes, 0 added, 0 removed"
+    d = json.loads(ipcsuite("diff", str(a), str(b), "--renames", str(renames), "--json", timeout=60).stdout)
+    assert d["renamed"] == 4 and not d["added"] and not d["removed"]
+    assert [e["test"] for e in d["changed"]] == ["sem/Dup.merged (was sem/Dup.two)"]
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("sem/Nope.x\tsem/SemGet.x\n", "sem/Nope.x (not in RUN_A)"),
+    ("sem/Semget.x\tsem/Typo.x\n", "sem/Typo.x (not in RUN_B)"),
+    ("sem/Semget.x sem/SemGet.x\n", "expected '<old id><TAB><new id>'"),
+    ("sem/Semget.x\tsem/SemGet.x\nsem/Semget.x\tsem/Other.x\n", "renamed twice"),
+])
+def test_diff_renames_with_unknown_or_bad_lines_is_one_line_and_exit_2(tmp_path, text, needle):
+    a = write_run(tmp_path / "a", [entry("sem/Semget.x", "passed")])
+    b = write_run(tmp_path / "b", [entry("sem/SemGet.x", "passed")])
+    (tmp_path / "r.tsv").write_text(text)
+    proc = ipcsuite("diff", str(a), str(b), "--renames", str(tmp_path / "r.tsv"), timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ipcsuite: error: --renames") and needle in lines[0], lines
