@@ -67,7 +67,7 @@ IPC_TEST(ShmShare, ParentWritesAfterTheForkAndTheChildSeesIt, "shm.shared-data",
 }
 
 IPC_TEST(ShmShare, OneChildWritesAndAnotherReadsLater, "shm.shared-data", "shm.ctl-persist") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   const size_t size = 3 * Page();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, size));
   Child writer = Child::Spawn(
@@ -153,7 +153,7 @@ IPC_TEST(ShmFork, ChildDetachingItsInheritedCopyLeavesTheParentAttached, "shm.fo
 }
 
 IPC_TEST(ShmExit, ExitDetachesEverySegment, "shm.exit-detaches", "shm.ctl-nattch") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment s1, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(ShmSegment s2, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(Handshake hs, Handshake::Create());
@@ -182,7 +182,7 @@ IPC_TEST(ShmExit, ExitDetachesEverySegment, "shm.exit-detaches", "shm.ctl-nattch
 }
 
 IPC_TEST(ShmExit, KilledProcessIsDetached, "shm.exit-detaches", "shm.ctl-nattch") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(Handshake hs, Handshake::Create());
   Child c = Child::Spawn(
@@ -205,7 +205,7 @@ IPC_TEST(ShmExit, KilledProcessIsDetached, "shm.exit-detaches", "shm.ctl-nattch"
 // The child attaches, then execs this binary's "write-byte" helper on a full pipe: the helper blocks in
 // write(2), and while it does, the test looks at shm_nattch of the exec'd process.
 IPC_TEST(ShmExec, ExecDetachesEverySegment, "shm.exec-detaches", "shm.ctl-nattch") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment s1, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(ShmSegment s2, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(ShmAttachment mine, ShmAttachment::Attach(s1.id()));

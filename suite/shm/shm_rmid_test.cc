@@ -266,7 +266,7 @@ IPC_TEST(ShmRmid, RemovalIgnoresBuf, "shm.ctl-rmid-buf-ignored") {
 }
 
 IPC_TEST(ShmLifetime, SegmentOutlivesItsLastDetachAndItsCreator, "shm.ctl-persist") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   auto p = Pipe::Create(O_CLOEXEC);
   ASSERT_TRUE(p.ok()) << p.error();
   Pipe& pipe = p.value();

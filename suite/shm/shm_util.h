@@ -175,7 +175,7 @@ size_t FirstMismatch(const void* p, size_t len, unsigned seed);
                    << ::ipc::shm_util::FreshIpcNamespaceUnavailable();                      \
   } while (0)
 
-#define SHM_REQUIRE_RMID_FORCED_OFF()                                        \
+#define IPC_REQUIRE_RMID_FORCED_OFF()                                        \
   do {                                                                       \
     std::string rmid_forced_why_ = ::ipc::shm_util::RmidForcedOffOrWhyNot(); \
     if (!rmid_forced_why_.empty()) GTEST_SKIP() << rmid_forced_why_;         \

@@ -47,7 +47,7 @@ IPC_TEST(ShmAt, PageAlignedAddressIsUsedExactly, "shm.at-fixed-addr") {
 }
 
 IPC_TEST(ShmAt, ShmRndRoundsTheAddressDownToShmlba, "shm.at-rnd") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   const size_t lba = SHMLBA;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(char* where, FreeAlignedRange(Page(), lba));
@@ -90,7 +90,7 @@ IPC_TEST(ShmAt, InvalidIdentifierFailsWithEinval, "shm.at-einval-id") {
 }
 
 IPC_TEST(ShmAt, RangeThatIsAlreadyMappedFailsWithEinval, "shm.at-einval-addr") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
   AnonMapping m(2 * Page());
   ASSERT_TRUE(m.ok());
@@ -143,7 +143,7 @@ IPC_TEST(ShmAt, ReadOnlyAttachSeesTheData, "shm.at-rdonly") {
 }
 
 IPC_TEST(ShmAt, WriteThroughAReadOnlyAttachRaisesSigsegv, "shm.at-rdonly") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   Child c = Child::Spawn(
       [&] {
@@ -177,7 +177,7 @@ IPC_TEST(ShmAt, AttachSetsAtimeLpidAndIncrementsNattch, "shm.at-updates-ds", "sh
 }
 
 IPC_TEST(ShmAt, AttachAndDetachByAnotherProcessSetItsPid, "shm.at-updates-ds", "shm.dt-updates-ds") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(Handshake hs, Handshake::Create());
   Child c = Child::Spawn(
@@ -233,7 +233,7 @@ IPC_TEST(ShmAt, AttachDoesNotMoveTheProgramBreak, "shm.at-brk") {
 }
 
 IPC_TEST(ShmAt, AddressSpaceLimitGivesEnomem, "shm.at-enomem") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   const size_t big = 256u << 20;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg,
                        ShmSegment::Create(IPC_PRIVATE, big, IPC_CREAT | SHM_NORESERVE | 0600));

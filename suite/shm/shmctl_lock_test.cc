@@ -26,7 +26,7 @@ namespace {
 using namespace shm_util;
 
 IPC_TEST(ShmCtl, ShmLockSetsAndShmUnlockClearsShmLocked, "shm.ctl-shm-lock") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
   ASSERT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));

@@ -26,7 +26,7 @@ namespace {
 using namespace shm_util;
 
 IPC_TEST(ShmCtl, IpcStatReportsTheCreatorPidNotTheCaller, "shm.ctl-ipc-stat") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   auto p = Pipe::Create(O_CLOEXEC);
   ASSERT_TRUE(p.ok()) << p.error();
   Pipe& pipe = p.value();
@@ -53,7 +53,7 @@ IPC_TEST(ShmCtl, IpcStatReportsTheCreatorPidNotTheCaller, "shm.ctl-ipc-stat") {
 // creation time, and the kernel keeps whole seconds.
 IPC_TEST(ShmCtl, IpcSetAttachAndDetachStampTheCurrentTime, "shm.ctl-ipc-set", "shm.at-updates-ds",
          "shm.dt-updates-ds") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds created, Stat(seg.id()));
   WaitUntilClockPasses(created.shm_ctime);
@@ -145,7 +145,7 @@ IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-wh
 
 IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
   IPC_REQUIRE_OTHER_USERS("to create as one user and give the segment to another");
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
   ScopedShmId guard(id);
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
@@ -210,7 +210,7 @@ IPC_TEST(ShmCtl, IpcRmidByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
 
 IPC_TEST(ShmCtl, PrivilegedCallerMayIpcSetAndIpcRmidAnySegment, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
   IPC_REQUIRE_OTHER_USERS("CAP_SYS_ADMIN");
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
   ScopedShmId guard(id);
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));

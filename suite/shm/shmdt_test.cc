@@ -26,7 +26,7 @@ namespace {
 using namespace shm_util;
 
 IPC_TEST(ShmDt, DetachSetsDtimeLpidAndDecrementsNattch, "shm.dt-updates-ds", "shm.ctl-nattch") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(ShmAttachment a1, ShmAttachment::Attach(seg.id()));
   ASSERT_OK_AND_ASSIGN(ShmAttachment a2, ShmAttachment::Attach(seg.id()));

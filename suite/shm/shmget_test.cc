@@ -36,7 +36,7 @@ IPC_TEST(ShmGet, NewSegmentIsZeroFilled, "shm.get-new-zeroed") {
 }
 
 IPC_TEST(ShmGet, SizeIsRoundedUpToAPageButSegszIsTheRequestedSize, "shm.get-size-rounded") {
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   const size_t size = 100;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, size));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
@@ -85,7 +85,7 @@ IPC_TEST(ShmGet, ModeTakesOnlyTheLowNineBitsOfShmflg, "shm.get-init-ds") {
 
 IPC_TEST(ShmGet, SegmentCreatedByAnotherUserRecordsItsCredentials, "shm.get-init-ds", "shm.ctl-ipc-stat") {
   IPC_REQUIRE_OTHER_USERS("to create a segment as another user");
-  SHM_REQUIRE_RMID_FORCED_OFF();
+  IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0640));
   ScopedShmId guard(id);
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
