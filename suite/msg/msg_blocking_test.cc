@@ -104,7 +104,7 @@ IPC_TEST(MsgRemoved, BlockedReceiverFailsEidrm, "msg.msgrcv-eidrm", "msg.ipc-rmi
   c.ExpectExited(0);
 }
 
-IPC_TEST_F(FullQueue, BlockedSenderFailsEidrm, "msg.msgsnd-eidrm", "msg.ipc-rmid-wakes-waiters") {
+IPC_TEST_F(MsgFullQueue, BlockedSenderFailsEidrm, "msg.msgsnd-eidrm", "msg.ipc-rmid-wakes-waiters") {
   Child c = Child::Spawn([&] { EXPECT_THAT(Send(id(), 1, "x", 0), SyscallFailsWithErrno(EIDRM)); },
                          {.what = "sending to a full queue that gets removed"});
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_msgsnd));
@@ -112,7 +112,7 @@ IPC_TEST_F(FullQueue, BlockedSenderFailsEidrm, "msg.msgsnd-eidrm", "msg.ipc-rmid
   c.ExpectExited(0);
 }
 
-IPC_TEST_F(FullQueue, RemovalWakesEveryBlockedSenderAndReceiver, "msg.ipc-rmid-wakes-waiters",
+IPC_TEST_F(MsgFullQueue, RemovalWakesEveryBlockedSenderAndReceiver, "msg.ipc-rmid-wakes-waiters",
            "msg.msgsnd-eidrm", "msg.msgrcv-eidrm") {
   const int qid = id();
   auto receiver = [qid](long msgtyp) {

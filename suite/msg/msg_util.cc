@@ -59,7 +59,7 @@ namespace ipc::msg_util {
   return ::testing::AssertionSuccess();
 }
 
-void FullQueue::SetUp() {
+void MsgFullQueue::SetUp() {
   auto q = MsgQueue::Create(IPC_PRIVATE);
   ASSERT_TRUE(q.ok()) << q.error();
   q_.emplace(std::move(q).value());

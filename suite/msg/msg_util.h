@@ -107,7 +107,7 @@ class MsgBuf {
 
 // A queue whose capacity is lowered to 8 bytes and which already holds one 8-byte message of type 1:
 // any further msgsnd finds it full.
-class FullQueue : public ::testing::Test {
+class MsgFullQueue : public ::testing::Test {
  protected:
   static constexpr std::string_view kFiller = "AAAAAAAA";
   void SetUp() override;
@@ -140,7 +140,7 @@ class InaccessiblePage {
 // interposed library that broke MSG_COPY must not turn these tests into skips).
 inline bool KernelHasMsgCopy() { return access("/proc/sys/kernel/msg_next_id", F_OK) == 0; }
 
-#define REQUIRE_MSG_COPY()                                                                      \
+#define IPC_REQUIRE_MSG_COPY()                                                                  \
   do {                                                                                          \
     if (!::ipc::msg_util::KernelHasMsgCopy())                                                   \
       GTEST_SKIP() << "MSG_COPY needs a kernel built with CONFIG_CHECKPOINT_RESTORE (this one " \

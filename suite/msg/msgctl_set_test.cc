@@ -51,18 +51,6 @@ IPC_TEST(MsgCtlSet, IpcSetChangesOwnerButNotCreator, "msg.ipc-set") {
   EXPECT_EQ(after.msg_perm.cgid, getegid());
 }
 
-IPC_TEST(MsgCtlSet, IpcSetLowersQbytes, "msg.ipc-set", "msg.msgsnd-eagain") {
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_qbytes = 5;
-  ASSERT_TRUE(Set(q.id(), ds));
-  ASSERT_OK_AND_ASSIGN(msqid_ds after, Stat(q.id()));
-  EXPECT_EQ(after.msg_qbytes, 5u);
-  // The new value governs the capacity.
-  EXPECT_THAT(Send(q.id(), 1, "12345"), SyscallSucceeds());
-  EXPECT_THAT(Send(q.id(), 1, "6"), SyscallFailsWithErrno(EAGAIN));
-}
-
 IPC_TEST(MsgCtlSet, IpcSetIgnoresFieldsItDoesNotSet, "msg.ipc-set") {
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 1, "abcd"), SyscallSucceeds());

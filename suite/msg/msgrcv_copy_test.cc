@@ -14,7 +14,7 @@ using namespace msg_util;
 // MSG_COPY.
 
 IPC_TEST(MsgCopy, CopiesMessageAtOrdinalPosition, "msg.msg-copy") {
-  REQUIRE_MSG_COPY();
+  IPC_REQUIRE_MSG_COPY();
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 30, "first"), SyscallSucceeds());
   ASSERT_THAT(Send(q.id(), 10, "second"), SyscallSucceeds());
@@ -26,7 +26,7 @@ IPC_TEST(MsgCopy, CopiesMessageAtOrdinalPosition, "msg.msg-copy") {
 }
 
 IPC_TEST(MsgCopy, CopyLeavesQueueUnchanged, "msg.msg-copy") {
-  REQUIRE_MSG_COPY();
+  IPC_REQUIRE_MSG_COPY();
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 1, "alpha"), SyscallSucceeds());
   ASSERT_THAT(Send(q.id(), 2, "beta"), SyscallSucceeds());
@@ -38,7 +38,7 @@ IPC_TEST(MsgCopy, CopyLeavesQueueUnchanged, "msg.msg-copy") {
 }
 
 IPC_TEST(MsgCopy, PositionBeyondLastMessageFailsEnomsg, "msg.msgrcv-enomsg-copy") {
-  REQUIRE_MSG_COPY();
+  IPC_REQUIRE_MSG_COPY();
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   MsgBuf b(16);
   EXPECT_THAT(msgrcv(q.id(), b.get(), 16, 0, IPC_NOWAIT | MSG_COPY), SyscallFailsWithErrno(ENOMSG));

@@ -23,20 +23,24 @@ using namespace msg_util;
 // ---------------------------------------------------------------------------------------------
 // Full queues: msg_qbytes bounds both the bytes and the number of messages.
 
-IPC_TEST_F(FullQueue, NowaitSendToFullQueueFailsEagain, "msg.msgsnd-eagain") {
+IPC_TEST_F(MsgFullQueue, NowaitSendToFullQueueFailsEagain, "msg.msgsnd-eagain") {
   EXPECT_THAT(Send(id(), 2, "x", IPC_NOWAIT), SyscallFailsWithErrno(EAGAIN));
   EXPECT_TRUE(Holds(id(), 1, 8)) << "the refused message must not be queued";
 }
 
-IPC_TEST_F(FullQueue, ZeroLengthMessageStillFitsWhileCountIsBelowQbytes, "msg.msgsnd-full-count") {
+IPC_TEST_F(MsgFullQueue, ZeroLengthMessageStillFitsWhileCountIsBelowQbytes, "msg.msgsnd-full-count") {
   // Bytes: 8 of 8 used, a 0-byte message adds none; messages: 1 of at most 8. It fits.
   EXPECT_THAT(Send(id(), 2, "", IPC_NOWAIT), SyscallSucceeds());
   EXPECT_TRUE(Holds(id(), 2, 8));
 }
 
-IPC_TEST(MsgFull, SendThatExactlyReachesQbytesSucceeds, "msg.msgsnd-full-bytes") {
+// Also IPC_SET's side of lowering msg_qbytes (msgctl(2)): the new value reads back and governs the capacity.
+IPC_TEST(MsgFull, SendThatExactlyReachesQbytesSucceeds, "msg.msgsnd-full-bytes", "msg.ipc-set",
+         "msg.msgsnd-eagain") {
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_TRUE(SetQbytes(q.id(), 10));
+  ASSERT_OK_AND_ASSIGN(msqid_ds after, Stat(q.id()));
+  EXPECT_EQ(after.msg_qbytes, 10u);
   EXPECT_THAT(Send(q.id(), 1, "12345"), SyscallSucceeds());
   EXPECT_THAT(Send(q.id(), 1, "6789"), SyscallSucceeds());
   EXPECT_THAT(Send(q.id(), 1, "ab"), SyscallFailsWithErrno(EAGAIN)) << "11 bytes would exceed 10";
@@ -73,7 +77,7 @@ IPC_TEST(MsgFull, FreshQueueHoldsExactlyMsgmnbBytes, "msg.msgsnd-full-bytes", "m
   EXPECT_TRUE(Holds(q.id(), sent, static_cast<unsigned long>(msgmnb)));
 }
 
-IPC_TEST_F(FullQueue, BlockedSenderIsWokenByReceive, "msg.msgsnd-blocks-when-full") {
+IPC_TEST_F(MsgFullQueue, BlockedSenderIsWokenByReceive, "msg.msgsnd-blocks-when-full") {
   Child c = Child::Spawn([&] { EXPECT_THAT(Send(id(), 2, "late", 0), SyscallSucceedsWithValue(0)); },
                          {.what = "sending to a full queue"});
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_msgsnd));
@@ -83,7 +87,8 @@ IPC_TEST_F(FullQueue, BlockedSenderIsWokenByReceive, "msg.msgsnd-blocks-when-ful
   EXPECT_TRUE(Receives(id(), 0, IPC_NOWAIT, 2, "late"));
 }
 
-IPC_TEST_F(FullQueue, LoweredQbytesMakesSendBlock, "msg.msgsnd-blocks-when-full", "msg.msgsnd-full-bytes") {
+IPC_TEST_F(MsgFullQueue, LoweredQbytesMakesSendBlock, "msg.msgsnd-blocks-when-full",
+           "msg.msgsnd-full-bytes") {
   // The queue (capacity lowered to 8 by the fixture) is full although far below MSGMNB.
   Child c = Child::Spawn([&] { EXPECT_THAT(Send(id(), 1, "z", 0), SyscallSucceeds()); },
                          {.what = "sending to a queue whose msg_qbytes was lowered"});
