@@ -1,0 +1,287 @@
+// Helpers shared by the System V semaphore tests (see sem_util.h).
+#include "sem_util.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ipc::sem_util {
+
+int GetVal(int id, int num) {
+  semun arg{};
+  return semctl(id, num, GETVAL, arg);
+}
+
+int SetVal(int id, int num, int val) {
+  semun arg{};
+  arg.val = val;
+  return semctl(id, num, SETVAL, arg);
+}
+
+int GetNcnt(int id, int num) {
+  semun arg{};
+  return semctl(id, num, GETNCNT, arg);
+}
+
+int GetZcnt(int id, int num) {
+  semun arg{};
+  return semctl(id, num, GETZCNT, arg);
+}
+
+int GetPid(int id, int num) {
+  semun arg{};
+  return semctl(id, num, GETPID, arg);
+}
+
+int SetAll(int id, std::vector<unsigned short> values) {
+  semun arg{};
+  arg.array = values.data();
+  return semctl(id, 0, SETALL, arg);
+}
+
+// GETALL into a vector of `nsems` values; an empty vector (and a test failure) when it fails.
+std::vector<unsigned short> GetAll(int id, size_t nsems) {
+  std::vector<unsigned short> values(nsems, 0xdead);
+  semun arg{};
+  arg.array = values.data();
+  if (semctl(id, 0, GETALL, arg) != 0) {
+    ADD_FAILURE() << "semctl(GETALL) failed with " << DescribeErrno(errno);
+    return {};
+  }
+  return values;
+}
+
+PosixResult<semid_ds> Stat(int id, int cmd) {
+  semid_ds ds{};
+  semun arg{};
+  arg.buf = &ds;
+  if (semctl(id, 0, cmd, arg) < 0) return PosixResult<semid_ds>::Error(errno, "semctl(IPC_STAT)");
+  return ds;
+}
+
+int SetDs(int id, const semid_ds& ds) {
+  semid_ds copy = ds;
+  semun arg{};
+  arg.buf = &copy;
+  return semctl(id, 0, IPC_SET, arg);
+}
+
+// IPC_INFO or SEM_INFO; `ret` receives semctl's return value (the highest used index).
+PosixResult<seminfo> Info(int cmd, int* ret) {
+  seminfo info{};
+  semun arg{};
+  arg.__buf = &info;
+  int r = semctl(0, 0, cmd, arg);
+  if (r < 0)
+    return PosixResult<seminfo>::Error(errno, cmd == IPC_INFO ? "semctl(IPC_INFO)" : "semctl(SEM_INFO)");
+  if (ret != nullptr) *ret = r;
+  return info;
+}
+
+// SEMVMX, the largest value a semaphore can hold, as the kernel reports it (seminfo.semvmx, IPC_INFO).
+// semop(2) and semctl(2) document it as implementation dependent (32767); SemctlInfo.SemvmxIs32767 pins
+// the documented number separately.
+PosixResult<int> SemVmx() {
+  auto info = Info(IPC_INFO);
+  if (!info.ok()) return PosixResult<int>::Error(info.error_number(), "semctl(IPC_INFO) for semvmx");
+  return info.value().semvmx;
+}
+
+// An address that is never accessible: one PROT_NONE page kept for the life of the process.
+void* BadAddress() {
+  static void* page =
+      mmap(nullptr, static_cast<size_t>(limits::PageSize()), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return page;
+}
+
+// Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
+int IndexOf(int id) {
+  int max_index = -1;
+  if (!Info(IPC_INFO, &max_index).ok()) return -1;
+  for (int i = 0; i <= max_index; ++i) {
+    semid_ds ds{};
+    semun arg{};
+    arg.buf = &ds;
+    if (semctl(i, 0, SEM_STAT_ANY, arg) == id) return i;
+  }
+  return -1;
+}
+
+double ElapsedMs(const timespec& a, const timespec& b) {
+  return static_cast<double>(b.tv_sec - a.tv_sec) * 1e3 + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+timespec Monotonic() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts;
+}
+
+// Waits until the wall clock (the seconds the kernel stamps sem_ctime/sem_otime with) has moved past `t`.
+// Needed to see a time stamp change, which has a resolution of one second; not a synchronisation.
+::testing::AssertionResult WaitForWallClockPast(time_t t) {
+  for (int i = 0; i < 200 && time(nullptr) <= t; ++i) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec <= t) {
+      timespec next{t + 1, 0};
+      clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &next, nullptr);
+    } else {
+      timespec tick{0, 1000000};  // time() reads a clock that lags by at most a scheduler tick
+      nanosleep(&tick, nullptr);
+    }
+  }
+  if (time(nullptr) > t) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the wall clock did not move past " << t;
+}
+
+// Waits until `pid` is stopped (state T), with the usual blocked-state deadline.
+::testing::AssertionResult WaitUntilStopped(pid_t pid) {
+  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
+  long pause_ns = 20000;
+  for (;;) {
+    auto st = ReadTaskState(pid);
+    if (!st) return ::testing::AssertionFailure() << "pid " << pid << " exited instead of stopping";
+    if (st->state == 'T') return ::testing::AssertionSuccess();
+    if (std::chrono::steady_clock::now() >= until)
+      return ::testing::AssertionFailure()
+             << "pid " << pid << " did not stop (last seen: " << st->Describe() << ")";
+    timespec ts{0, pause_ns};
+    nanosleep(&ts, nullptr);
+    pause_ns = std::min(pause_ns * 2, 5000000L);
+  }
+}
+
+// A one-shot "go" from the test to a child: the child blocks in read(2) in AwaitGate() until OpenGate().
+void AwaitGate(const Pipe& gate) {
+  char b = 0;
+  ASSERT_THAT(read(gate.read.get(), &b, 1), SyscallSucceedsWithValue(1));
+}
+void OpenGate(const Pipe& gate) { ASSERT_THAT(write(gate.write.get(), "g", 1), SyscallSucceedsWithValue(1)); }
+
+// A child that runs semop(id, ops) and expects it to fail with `err`, or to succeed when `err` is 0.
+Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what) {
+  return Child::Spawn(
+      [=] {
+        if (err == 0) {
+          EXPECT_THAT(Semop(id, ops), SyscallSucceeds()) << what;
+        } else {
+          EXPECT_THAT(Semop(id, ops), SyscallFailsWithErrno(err)) << what;
+        }
+      },
+      {.what = what});
+}
+
+// Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
+bool WriteSemLimits(const limits::SemLimits& l) {
+  std::string s = std::to_string(l.semmsl) + " " + std::to_string(l.semmns) + " " + std::to_string(l.semopm) +
+                  " " + std::to_string(l.semmni) + "\n";
+  auto fd = Open("/proc/sys/kernel/sem", O_WRONLY);
+  if (!fd.ok()) {
+    errno = fd.error_number();
+    return false;
+  }
+  return WriteAll(fd.value().get(), s.data(), s.size());
+}
+
+// Runs `body` in a child that has first moved into a new, empty IPC namespace (unshare(CLONE_NEWIPC)):
+// there it may lower /proc/sys/kernel/sem and fill the tables without disturbing the host or other tests.
+// Returns "" when the body ran, else why the namespace could not be made (the caller skips with it).
+std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::string& what) {
+  auto made = Pipe::Create(O_CLOEXEC);
+  if (!made.ok()) {
+    ADD_FAILURE() << made.error();
+    return "";
+  }
+  Pipe& report = made.value();
+  Child c = Child::Spawn(
+      [&] {
+        report.read.reset();
+        if (unshare(CLONE_NEWIPC) != 0) {
+          int err = errno;
+          (void)!write(report.write.get(), &err, sizeof err);
+          return;
+        }
+        report.write.reset();
+        body();
+      },
+      {.what = what});
+  report.write.reset();
+  c.ExpectExited(0);
+  int err = 0;
+  if (read(report.read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err))
+    return "unshare(CLONE_NEWIPC) failed with " + DescribeErrno(err);
+  return "";
+}
+
+// For a set that another process was to remove: checks that its id is now invalid and stops owning it. If
+// the set still exists, the SemSet keeps it and removes it at the end of the test.
+void ExpectRemovedElsewhere(SemSet& set) {
+  errno = 0;
+  if (GetVal(set.id(), 0) == -1 && errno == EINVAL) {
+    set.Release();
+    return;
+  }
+  ADD_FAILURE() << "semaphore set " << set.id() << " was not removed (GETVAL: " << DescribeErrno(errno)
+                << ")";
+}
+
+// Creates an IPC_PRIVATE set as the unprivileged user, in a child that dropped privileges, and returns its id
+// (-1 on failure). The set outlives the child: its creator (cuid) and owner are that user.
+int CreateSetAsNobody(int nsems, int mode) {
+  auto made = Pipe::Create(O_CLOEXEC);
+  if (!made.ok()) {
+    ADD_FAILURE() << made.error();
+    return -1;
+  }
+  Pipe& out = made.value();
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_DROPPED_PRIVILEGES();
+        int id = semget(IPC_PRIVATE, nsems, IPC_CREAT | mode);
+        ASSERT_THAT(id, SyscallSucceeds());
+        ASSERT_TRUE(WriteAll(out.write.get(), &id, sizeof id));
+      },
+      {.what = "creating a semaphore set as an unprivileged user"});
+  out.write.reset();
+  c.ExpectExited(0);
+  int id = -1;
+  if (!ReadAll(out.read.get(), &id, sizeof id)) return -1;
+  return id;
+}
+
+std::string CommandName(const ::testing::TestParamInfo<CommandCase>& info) { return info.param.name; }
+
+// Calls semctl with `cmd` on a 3-semaphore set, with a valid argument for the command. SEM_STAT and
+// SEM_STAT_ANY take the set's index instead of its id.
+int CallCommand(int id, int index, int cmd) {
+  semid_ds ds{};
+  unsigned short values[3] = {1, 1, 1};
+  semun arg{};
+  switch (cmd) {
+    case GETALL:
+    case SETALL:
+      arg.array = values;
+      break;
+    case IPC_STAT:
+    case SEM_STAT:
+    case SEM_STAT_ANY:
+      arg.buf = &ds;
+      break;
+    case SETVAL:
+      arg.val = 1;
+      break;
+    default:
+      break;
+  }
+  bool by_index = cmd == SEM_STAT || cmd == SEM_STAT_ANY;
+  return semctl(by_index ? index : id, 0, cmd, arg);
+}
+
+}  // namespace ipc::sem_util

@@ -1,0 +1,152 @@
+// Helpers shared by the System V semaphore tests (suite/sem/*.cc; rules in suite/rules/sem.ini).
+//
+// Synchronisation with children that block in semop(2) is by blocked-state detection
+// (WaitUntilBlockedIn(pid, SYS_semtimedop): glibc implements semop() with the semtimedop system call) and by
+// the kernel's own counters (GETNCNT/GETZCNT), never by sleeping.
+//
+// Other users: tests that use fixed keys or limits run only in the private IPC namespace the test main
+// entered; tests that lower limits or fill the semaphore tables do it in a further, new IPC namespace made
+// by a child (unshare(CLONE_NEWIPC)), whose /proc/sys/kernel/sem is its own.
+#pragma once
+
+#include <sys/sem.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ipcsuite/fixtures.h"
+
+namespace ipc::sem_util {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+
+// Fixed keys: used only by tests that require the private IPC namespace (or a new one made by a child).
+inline constexpr key_t kKeyA = 0x53454d01;
+inline constexpr key_t kKeyB = 0x53454d02;
+
+// The unprivileged user and group isolation::DropPrivileges() switches to.
+inline constexpr uid_t kNobody = 65534;
+inline constexpr gid_t kNogroup = 65534;
+
+// One sembuf.
+inline sembuf Op(unsigned short num, short op, short flg = 0) {
+  sembuf s{};
+  s.sem_num = num;
+  s.sem_op = op;
+  s.sem_flg = flg;
+  return s;
+}
+
+inline int Semop(int id, std::vector<sembuf> ops) { return semop(id, ops.data(), ops.size()); }
+
+inline int Semtimedop(int id, std::vector<sembuf> ops, const timespec* timeout) {
+  return semtimedop(id, ops.data(), ops.size(), timeout);
+}
+
+// semctl(2) GETVAL, SETVAL, GETNCNT, GETZCNT, GETPID, SETALL: semctl's result, errno intact.
+int GetVal(int id, int num);
+int SetVal(int id, int num, int val);
+int GetNcnt(int id, int num);
+int GetZcnt(int id, int num);
+int GetPid(int id, int num);
+int SetAll(int id, std::vector<unsigned short> values);
+
+// GETALL into a vector of `nsems` values; an empty vector (and a test failure) when it fails.
+std::vector<unsigned short> GetAll(int id, size_t nsems);
+
+// IPC_STAT (or `cmd`, e.g. SEM_STAT) into a semid_ds.
+PosixResult<semid_ds> Stat(int id, int cmd = IPC_STAT);
+
+// IPC_SET from a copy of `ds`.
+int SetDs(int id, const semid_ds& ds);
+
+// IPC_INFO or SEM_INFO; `ret` receives semctl's return value (the highest used index).
+PosixResult<seminfo> Info(int cmd, int* ret = nullptr);
+
+// SEMVMX, the largest value a semaphore can hold, as the kernel reports it (seminfo.semvmx, IPC_INFO).
+// semop(2) and semctl(2) document it as implementation dependent (32767); SemCtlInfo.SemvmxIs32767 pins
+// the documented number separately.
+PosixResult<int> SemVmx();
+
+// An address that is never accessible: one PROT_NONE page kept for the life of the process.
+void* BadAddress();
+
+// Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
+int IndexOf(int id);
+
+double ElapsedMs(const timespec& a, const timespec& b);
+timespec Monotonic();
+
+// Waits until the wall clock (the seconds the kernel stamps sem_ctime/sem_otime with) has moved past `t`.
+// Needed to see a time stamp change, which has a resolution of one second; not a synchronisation.
+::testing::AssertionResult WaitForWallClockPast(time_t t);
+
+// Waits until `pid` is stopped (state T), with the usual blocked-state deadline.
+::testing::AssertionResult WaitUntilStopped(pid_t pid);
+
+// A one-shot "go" from the test to a child: the child blocks in read(2) in AwaitGate() until OpenGate().
+void AwaitGate(const Pipe& gate);
+void OpenGate(const Pipe& gate);
+
+// A child that runs semop(id, ops) and expects it to fail with `err`, or to succeed when `err` is 0.
+Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what);
+
+// Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
+bool WriteSemLimits(const limits::SemLimits& l);
+
+// Runs `body` in a child that has first moved into a new, empty IPC namespace (unshare(CLONE_NEWIPC)):
+// there it may lower /proc/sys/kernel/sem and fill the tables without disturbing the host or other tests.
+// Returns "" when the body ran, else why the namespace could not be made (the caller skips with it).
+std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::string& what);
+
+#define SEM_RUN_IN_NEW_IPC_NAMESPACE(what, ...)                                             \
+  do {                                                                                      \
+    IPC_REQUIRE_ROOT("unshare(CLONE_NEWIPC) needs CAP_SYS_ADMIN");                          \
+    std::string sem_skip_reason = ::ipc::sem_util::RunInNewIpcNamespace(__VA_ARGS__, what); \
+    if (!sem_skip_reason.empty()) GTEST_SKIP() << sem_skip_reason;                          \
+  } while (0)
+
+#define SEM_REQUIRE_OTHER_USER() IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root")
+
+#define ASSERT_DROPPED_PRIVILEGES()                               \
+  do {                                                            \
+    ASSERT_TRUE(::ipc::isolation::DropPrivileges())               \
+        << "DropPrivileges failed with " << DescribeErrno(errno); \
+    ASSERT_EQ(geteuid(), ::ipc::sem_util::kNobody);               \
+  } while (0)
+
+// For a set that another process was to remove: checks that its id is now invalid and stops owning it. If
+// the set still exists, the SemSet keeps it and removes it at the end of the test.
+void ExpectRemovedElsewhere(SemSet& set);
+
+// A set whose id came from another process (created with semget(2) in a child): removed on destruction.
+struct AdoptedSet {
+  int id = -1;
+  ~AdoptedSet() {
+    if (id >= 0) semctl(id, 0, IPC_RMID);
+  }
+};
+
+// Creates an IPC_PRIVATE set as the unprivileged user, in a child that dropped privileges, and returns its id
+// (-1 on failure). The set outlives the child: its creator (cuid) and owner are that user.
+int CreateSetAsNobody(int nsems, int mode);
+
+// A semctl(2) command by name, the parameter of the per-command tables.
+struct CommandCase {
+  const char* name;
+  int cmd;
+};
+
+std::string CommandName(const ::testing::TestParamInfo<CommandCase>& info);
+
+// Calls semctl with `cmd` on a 3-semaphore set, with a valid argument for the command. SEM_STAT and
+// SEM_STAT_ANY take the set's index instead of its id.
+int CallCommand(int id, int index, int cmd);
+
+}  // namespace ipc::sem_util

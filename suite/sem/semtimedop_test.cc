@@ -1,0 +1,137 @@
+// semtimedop(2): the timeout (EAGAIN not before it, no wait when the operation can proceed), a NULL
+// timeout, and invalid or inaccessible timeouts (EINVAL, EFAULT).
+// Rules: suite/rules/sem.ini. Helpers: sem_util.h.
+#include <sys/mman.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "ipcsuite/fixtures.h"
+#include "sem_util.h"
+
+namespace ipc {
+namespace {
+
+using namespace sem_util;
+
+// ---------------------------------------------------------------------------------------------------------
+// semtimedop(2).
+
+IPC_TEST(Semtimedop, TimeoutFailsEagainNotBeforeTheTimeout, "sem.semtimedop-eagain-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  constexpr long kTimeoutNs = 60 * 1000 * 1000;
+  timespec ts{0, kTimeoutNs};
+  timespec t0 = Monotonic();
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallFailsWithErrno(EAGAIN));
+  timespec t1 = Monotonic();
+  // The elapsed time of the call itself: the sleep may overrun, never end early.
+  EXPECT_GE(ElapsedMs(t0, t1), kTimeoutNs / 1e6);
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, WaitForZeroTimeoutFailsEagainNotBefore, "sem.semtimedop-eagain-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
+  ASSERT_THAT(SetVal(set.id(), 1, 1), SyscallSucceeds());
+  constexpr long kTimeoutNs = 30 * 1000 * 1000;
+  timespec ts{0, kTimeoutNs};
+  timespec t0 = Monotonic();
+  // The increment of semaphore 0 is not applied when the wait for semaphore 1 times out.
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1), Op(1, 0)}, &ts), SyscallFailsWithErrno(EAGAIN));
+  timespec t1 = Monotonic();
+  EXPECT_GE(ElapsedMs(t0, t1), kTimeoutNs / 1e6);
+  EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(0, 1));
+  EXPECT_THAT(GetZcnt(set.id(), 1), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, ZeroTimeoutFailsEagainWhenTheOpWouldWait, "sem.semtimedop-eagain-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  timespec ts{0, 0};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallFailsWithErrno(EAGAIN));
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, OpThatCanProceedDoesNotWaitForTheTimeout, "sem.semtimedop-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
+  timespec zero{0, 0};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &zero), SyscallSucceeds());
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 0)}, &zero), SyscallSucceeds());
+  timespec long_timeout{3600, 0};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 2)}, &long_timeout), SyscallSucceeds());
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(2));
+}
+
+IPC_TEST(Semtimedop, WokenBeforeTheTimeoutSucceeds, "sem.semtimedop-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  Child c = Child::Spawn(
+      [&] {
+        timespec ts{60, 0};
+        EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallSucceeds());
+      },
+      {.what = "blocked in semtimedop with a 60 s timeout"});
+  ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_semtimedop));
+  ASSERT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallSucceeds());
+  c.ExpectExited(0);
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, NullTimeoutBlocksLikeSemop, "sem.semtimedop-null") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  Child c = Child::Spawn([&] { EXPECT_THAT(Semtimedop(set.id(), {Op(0, -3)}, nullptr), SyscallSucceeds()); },
+                         {.what = "blocked in semtimedop without a timeout"});
+  ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_semtimedop));
+  EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(1));
+  ASSERT_THAT(Semop(set.id(), {Op(0, 3)}), SyscallSucceeds());
+  c.ExpectExited(0);
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, NullTimeoutWithNowaitFailsEagain, "sem.semtimedop-null", "sem.semop-eagain-nowait") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1, IPC_NOWAIT)}, nullptr), SyscallFailsWithErrno(EAGAIN));
+}
+
+IPC_TEST(Semtimedop, InaccessibleTimeoutFailsEfault, "sem.semtimedop-efault-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  ASSERT_NE(BadAddress(), MAP_FAILED);
+  // The increment could proceed at once; the bad timeout address still fails the call and nothing is done.
+  Child c = Child::Spawn(
+      [&] {
+        EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, static_cast<const timespec*>(BadAddress())),
+                    SyscallFailsWithErrno(EFAULT));
+      },
+      {.what = "semtimedop with an inaccessible timeout"});
+  c.ExpectExited(0);
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, NanosecondsTooLargeFailsEinval, "sem.semtimedop-einval-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  timespec ts{0, 1000000000};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, NegativeNanosecondsFailsEinval, "sem.semtimedop-einval-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  timespec ts{1, -1};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+IPC_TEST(Semtimedop, NegativeSecondsFailsEinval, "sem.semtimedop-einval-timeout") {
+  ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
+  timespec ts{-1, 0};
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
+}
+
+}  // namespace
+}  // namespace ipc
