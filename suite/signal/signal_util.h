@@ -37,7 +37,7 @@ inline pid_t ForkRaw(const std::function<int()>& body) {
   pid_t pid = fork();
   if (pid < 0) {
     int err = errno;
-    ADD_FAILURE() << InfrastructureTag(err) << "fork failed with " << DescribeErrno(err);
+    IPC_ADD_FAILURE_FOR_ERRNO(err) << "fork failed with " << DescribeErrno(err);
     errno = err;
     return pid;
   }
