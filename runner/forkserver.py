@@ -1,0 +1,229 @@
+"""Fork servers: one pre-initialised process per test binary (and pytest worker) that forks one child per test.
+
+A test binary started with --ipcsuite-serve (fixtures/main.cc) initialises GoogleTest once, then reads one
+request per line on stdin and forks one child per test; the child is the test process exactly as an exec'd
+binary would be (own process group, PR_SET_PDEATHSIG, a private IPC namespace of its own, the result
+recorder, the seed), and the server answers with the child's pid and then its wait status. The runner
+keeps each test's deadline here and kills the child's tree at it (procinfo.kill_tree/describe_tree) as it
+does for an exec'd test process; the server only forks and reaps, and never runs a test itself, so nothing
+a test changes reaches the next one.
+
+The server is started through the target's wrap()/popen_kwargs() like the exec'd test process (userns,
+bwrap and later wrappers pay their start-up once per worker and binary), dies with its worker
+(PR_SET_PDEATHSIG, and EOF on its stdin), and is started again when it died: the test it was running is an
+`error` whose reason names the server's end. shutdown_all() (also at interpreter exit) ends them cleanly.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner import procinfo, targets
+
+# How long a server gets to report a child's status after the child's tree was killed (it only reaps).
+REAP_GRACE_S = 10.0
+# How long shutdown waits for a server to exit after its stdin closed.
+SHUTDOWN_GRACE_S = 5.0
+
+
+class ServerGone(Exception):
+    """The fork server ended (or could not start): `started` says whether the test's child had started."""
+
+    def __init__(self, message: str, started: bool):
+        super().__init__(message)
+        self.started = started
+
+
+@dataclass
+class ChildResult:
+    wait_status: int | None      # as waitpid(2) gives it; None when timed out and never reaped
+    timed_out: bool = False
+    where: str = ""              # procinfo.describe_tree of the child at its deadline
+
+
+def _nspid(pid: int) -> list[int]:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return [int(x) for x in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    return []
+
+
+class ForkServer:
+    def __init__(self, binary: str, target: targets.Target, env: dict, tmp_base: str | None):
+        self.binary = binary
+        self.target = target
+        fd, log = tempfile.mkstemp(prefix="forkserver-", suffix=".log", dir=tmp_base)
+        self.log = Path(log)
+        cmd = target.wrap([binary, "--ipcsuite-serve"], tmp_base)
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, env=env,
+                                         start_new_session=True, close_fds=True, **target.popen_kwargs())
+        finally:
+            os.close(fd)
+        self._buf = b""
+
+    # ---- protocol ----
+    def _send(self, line: str) -> None:
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise ServerGone(self._death(), started=False) from None
+
+    def _read_line(self, deadline: float | None) -> str | None:
+        """The next reply line; None when `deadline` (time.monotonic()) passed first; ServerGone at EOF."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise ServerGone(self._death(), started=True)
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode(errors="replace")
+
+    def _death(self) -> str:
+        try:
+            rc = self.proc.wait(timeout=2)
+            how = procinfo.describe_exit(rc)
+        except subprocess.TimeoutExpired:
+            how = "stopped answering"
+        try:
+            tail = " ".join(self.log.read_text(errors="replace").split())[-300:]
+        except OSError:
+            tail = ""
+        return f"the fork server of {Path(self.binary).name} {how}" + (f" ({tail})" if tail else "")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    # ---- one test ----
+    def run(self, name: str, output_file: str, overrides: dict, timeout: float) -> ChildResult:
+        for k, v in overrides.items():
+            if "\t" in k or "\n" in k or "\t" in str(v) or "\n" in str(v):
+                raise ValueError(f"environment override {k!r} holds a tab or newline")
+        fields = ["run", name, output_file] + [f"{k}={v}" for k, v in overrides.items()]
+        deadline = time.monotonic() + timeout
+        self._send("\t".join(fields))
+        first = self._read_line(deadline)
+        if first is None:  # the server did not even fork in time: the server is what hangs
+            where = procinfo.describe_tree(self.proc.pid)
+            self.kill()
+            return ChildResult(None, timed_out=True, where=where)
+        if first.startswith("error "):
+            raise ServerGone(f"the fork server of {Path(self.binary).name} could not fork: {first[6:]}",
+                             started=False)
+        if not first.startswith("pid "):
+            raise ServerGone(f"the fork server of {Path(self.binary).name} answered {first!r}", started=False)
+        inner = int(first[4:])
+        line = self._read_line(deadline)
+        if line is None:
+            child = self.outer_pid(inner)
+            where = procinfo.describe_tree(child) if child else procinfo.describe_tree(self.proc.pid)
+            if child:
+                procinfo.kill_tree(child)
+            line = self._read_line(time.monotonic() + REAP_GRACE_S)
+            if line is None:  # not reaped: the server is stuck itself
+                self.kill()
+                return ChildResult(None, timed_out=True, where=where)
+            return ChildResult(int(line.split()[1]), timed_out=True, where=where)
+        if not line.startswith("status "):
+            raise ServerGone(f"the fork server of {Path(self.binary).name} answered {line!r}", started=True)
+        return ChildResult(int(line.split()[1]))
+
+    def outer_pid(self, inner: int) -> int | None:
+        """The pid (in the runner's PID namespace) of the server's child `inner` (its pid in the server's
+        namespace: wrappers such as userns and bwrap give the server a PID namespace of its own)."""
+        best, depth = None, 0
+        for p in procinfo.tree(self.proc.pid):
+            ns = _nspid(p)
+            if ns and ns[-1] == inner and len(ns) > depth:  # the deepest namespace's pid is the server's view
+                best, depth = p, len(ns)
+        return best
+
+    # ---- ending ----
+    def close(self) -> None:
+        """Clean shutdown: EOF on its stdin ends the server; killed if it does not end in time."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=SHUTDOWN_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._cleanup()
+
+    def kill(self) -> None:
+        procinfo.kill_tree(self.proc.pid)
+        try:
+            self.proc.wait(timeout=SHUTDOWN_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            self.log.unlink()
+        except OSError:
+            pass
+
+
+# ---- the servers of this process (a pytest worker): one per binary, target and environment ----
+
+_SERVERS: dict[tuple, ForkServer] = {}
+
+
+def _key(binary: str, target: targets.Target, env: dict) -> tuple:
+    return binary, json.dumps(target.to_data(), sort_keys=True), tuple(sorted(env.items()))
+
+
+def server_for(binary: str, target: targets.Target, env: dict, tmp_base: str | None) -> ForkServer:
+    key = _key(binary, target, env)
+    s = _SERVERS.get(key)
+    if s is not None and not s.alive():
+        s.kill()
+        s = None
+    if s is None:
+        if not _SERVERS:
+            atexit.register(shutdown_all)
+        s = _SERVERS[key] = ForkServer(binary, target, env, tmp_base)
+    return s
+
+
+def forget(server: ForkServer) -> None:
+    """Ends `server` and drops it: the next test of its binary starts a fresh one."""
+    server.kill()
+    for k, v in list(_SERVERS.items()):
+        if v is server:
+            del _SERVERS[k]
+
+
+def shutdown_all() -> None:
+    while _SERVERS:
+        _k, s = _SERVERS.popitem()
+        s.close()
+
+
+def servers() -> list[ForkServer]:
+    """The live servers of this process (for self-tests)."""
+    return list(_SERVERS.values())
+
