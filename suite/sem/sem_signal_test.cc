@@ -21,7 +21,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // Signals: EINTR, never restarted.
 
-IPC_TEST(SemopSignal, CaughtSignalFailsBlockedDecrementWithEintr, "sem.semop-eintr") {
+IPC_TEST(SemOpSignal, CaughtSignalFailsBlockedDecrementWithEintr, "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
       [&] {
@@ -40,7 +40,7 @@ IPC_TEST(SemopSignal, CaughtSignalFailsBlockedDecrementWithEintr, "sem.semop-ein
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopSignal, CaughtSignalFailsBlockedWaitForZeroWithEintr, "sem.semop-eintr") {
+IPC_TEST(SemOpSignal, CaughtSignalFailsBlockedWaitForZeroWithEintr, "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   Child c = Child::Spawn(
@@ -60,7 +60,7 @@ IPC_TEST(SemopSignal, CaughtSignalFailsBlockedWaitForZeroWithEintr, "sem.semop-e
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(1));
 }
 
-IPC_TEST(SemopSignal, SaRestartDoesNotRestartSemop, "sem.semop-no-restart", "sem.semop-eintr") {
+IPC_TEST(SemOpSignal, SaRestartDoesNotRestartSemop, "sem.semop-no-restart", "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
       [&] {
@@ -75,7 +75,7 @@ IPC_TEST(SemopSignal, SaRestartDoesNotRestartSemop, "sem.semop-no-restart", "sem
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopSignal, SaRestartDoesNotRestartSemtimedop, "sem.semop-no-restart", "sem.semop-eintr") {
+IPC_TEST(SemOpSignal, SaRestartDoesNotRestartSemtimedop, "sem.semop-no-restart", "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   Child c = Child::Spawn(
@@ -92,7 +92,7 @@ IPC_TEST(SemopSignal, SaRestartDoesNotRestartSemtimedop, "sem.semop-no-restart",
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopSignal, SemtimedopEintrLeavesTimeoutUnchanged, "sem.semtimedop-eintr-timeout",
+IPC_TEST(SemOpSignal, SemtimedopEintrLeavesTimeoutUnchanged, "sem.semtimedop-eintr-timeout",
          "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
@@ -110,7 +110,7 @@ IPC_TEST(SemopSignal, SemtimedopEintrLeavesTimeoutUnchanged, "sem.semtimedop-ein
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopSignal, StopAndContinueFailsWithEintr, "sem.semop-eintr-stop") {
+IPC_TEST(SemOpSignal, StopAndContinueFailsWithEintr, "sem.semop-eintr-stop") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   // No handler at all: SIGSTOP then SIGCONT makes the blocked semop fail with EINTR on Linux.
   Child c = SemopChild(set.id(), {Op(0, -1)}, EINTR, "blocked in semop, stopped and continued");
@@ -122,7 +122,7 @@ IPC_TEST(SemopSignal, StopAndContinueFailsWithEintr, "sem.semop-eintr-stop") {
   EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopSignal, BlockedSignalDoesNotInterrupt, "sem.semop-eintr") {
+IPC_TEST(SemOpSignal, BlockedSignalDoesNotInterrupt, "sem.semop-eintr") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
       [&] {

@@ -85,7 +85,7 @@ PosixResult<seminfo> Info(int cmd, int* ret) {
 }
 
 // SEMVMX, the largest value a semaphore can hold, as the kernel reports it (seminfo.semvmx, IPC_INFO).
-// semop(2) and semctl(2) document it as implementation dependent (32767); SemctlInfo.SemvmxIs32767 pins
+// semop(2) and semctl(2) document it as implementation dependent (32767); SemCtlInfo.SemvmxIs32767 pins
 // the documented number separately.
 PosixResult<int> SemVmx() {
   auto info = Info(IPC_INFO);

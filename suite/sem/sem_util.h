@@ -112,8 +112,6 @@ std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::s
     if (!sem_skip_reason.empty()) GTEST_SKIP() << sem_skip_reason;                          \
   } while (0)
 
-#define SEM_REQUIRE_OTHER_USER() IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root")
-
 #define ASSERT_DROPPED_PRIVILEGES()                               \
   do {                                                            \
     ASSERT_TRUE(::ipc::isolation::DropPrivileges())               \

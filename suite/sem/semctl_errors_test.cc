@@ -28,9 +28,9 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semctl(2): EFAULT for each command that takes a buffer.
 
-class SemctlEfault : public ::testing::TestWithParam<CommandCase> {};
+class SemCtlEfault : public ::testing::TestWithParam<CommandCase> {};
 
-IPC_TEST_P(SemctlEfault, InaccessibleBufferFailsEfault, "sem.semctl-efault") {
+IPC_TEST_P(SemCtlEfault, InaccessibleBufferFailsEfault, "sem.semctl-efault") {
   const int cmd = GetParam().cmd;
   ASSERT_NE(BadAddress(), MAP_FAILED);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0600));
@@ -56,7 +56,7 @@ IPC_TEST_P(SemctlEfault, InaccessibleBufferFailsEfault, "sem.semctl-efault") {
   EXPECT_EQ(after.sem_perm.uid, before.sem_perm.uid);
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, SemctlEfault,
+INSTANTIATE_TEST_SUITE_P(Commands, SemCtlEfault,
                          ::testing::Values(CommandCase{"IPC_STAT", IPC_STAT}, CommandCase{"IPC_SET", IPC_SET},
                                            CommandCase{"GETALL", GETALL}, CommandCase{"SETALL", SETALL},
                                            CommandCase{"IPC_INFO", IPC_INFO},
@@ -68,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(Commands, SemctlEfault,
 // ---------------------------------------------------------------------------------------------------------
 // semctl(2): EINVAL and EIDRM.
 
-IPC_TEST(SemctlErrors, UnknownCommandFailsEinval, "sem.semctl-einval-cmd") {
+IPC_TEST(SemCtlErrors, UnknownCommandFailsEinval, "sem.semctl-einval-cmd") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   semun arg{};
   EXPECT_THAT(semctl(set.id(), 0, 12345, arg), SyscallFailsWithErrno(EINVAL));
@@ -77,14 +77,14 @@ IPC_TEST(SemctlErrors, UnknownCommandFailsEinval, "sem.semctl-einval-cmd") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemctlErrors, NegativeIdFailsEinval, "sem.semctl-einval-id") {
+IPC_TEST(SemCtlErrors, NegativeIdFailsEinval, "sem.semctl-einval-id") {
   EXPECT_THAT(GetVal(-1, 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(SetVal(-1, 0, 1), SyscallFailsWithErrno(EINVAL));
   EXPECT_EQ(Stat(-1).error_number(), EINVAL);
   EXPECT_THAT(semctl(-1, 0, IPC_RMID), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemctlErrors, RemovedIdFailsEinval, "sem.semctl-einval-id", "sem.semctl-ipc-rmid") {
+IPC_TEST(SemCtlErrors, RemovedIdFailsEinval, "sem.semctl-einval-id", "sem.semctl-ipc-rmid") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   const int id = set.id();
   ASSERT_THAT(set.Remove(), SyscallSucceeds());
@@ -96,7 +96,7 @@ IPC_TEST(SemctlErrors, RemovedIdFailsEinval, "sem.semctl-einval-id", "sem.semctl
   EXPECT_THAT(semctl(id, 0, IPC_RMID), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemctlErrors, SemStatOfUnusedIndexFailsEinval, "sem.semctl-einval-sem-stat") {
+IPC_TEST(SemCtlErrors, SemStatOfUnusedIndexFailsEinval, "sem.semctl-einval-sem-stat") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   const int index = IndexOf(set.id());
@@ -107,7 +107,7 @@ IPC_TEST(SemctlErrors, SemStatOfUnusedIndexFailsEinval, "sem.semctl-einval-sem-s
   EXPECT_THAT(CallCommand(-1, index, SEM_STAT_ANY), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemctlErrors, SetallRacingWithRemovalFailsEidrm, "sem.semctl-eidrm") {
+IPC_TEST(SemCtlErrors, SetallRacingWithRemovalFailsEidrm, "sem.semctl-eidrm") {
   IPC_REQUIRE_ROOT("userfaultfd handling of kernel-mode faults needs CAP_SYS_PTRACE");
   {
     FileDescriptor probe(static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC)));

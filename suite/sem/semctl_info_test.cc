@@ -19,7 +19,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semctl(2): IPC_INFO, SEM_INFO, SEM_STAT.
 
-IPC_TEST(SemctlInfo, IpcInfoMatchesProcSysKernelSem, "sem.semctl-ipc-info") {
+IPC_TEST(SemCtlInfo, IpcInfoMatchesProcSysKernelSem, "sem.semctl-ipc-info") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
   ASSERT_OK_AND_ASSIGN(seminfo info, Info(IPC_INFO));
@@ -29,7 +29,7 @@ IPC_TEST(SemctlInfo, IpcInfoMatchesProcSysKernelSem, "sem.semctl-ipc-info") {
   EXPECT_EQ(info.semmni, l.semmni);
 }
 
-IPC_TEST(SemctlInfo, SemvmxIs32767, "sem.semop-semvmx") {
+IPC_TEST(SemCtlInfo, SemvmxIs32767, "sem.semop-semvmx") {
   ASSERT_OK_AND_ASSIGN(seminfo info, Info(IPC_INFO));
   EXPECT_EQ(info.semvmx, 32767);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
@@ -38,7 +38,7 @@ IPC_TEST(SemctlInfo, SemvmxIs32767, "sem.semop-semvmx") {
   EXPECT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallFailsWithErrno(ERANGE));
 }
 
-IPC_TEST(SemctlInfo, SemInfoCountsSetsAndSemaphores, "sem.semctl-sem-info") {
+IPC_TEST(SemCtlInfo, SemInfoCountsSetsAndSemaphores, "sem.semctl-sem-info") {
   SEM_RUN_IN_NEW_IPC_NAMESPACE("counting sets in a new IPC namespace", [&] {
     ASSERT_OK_AND_ASSIGN(seminfo empty, Info(SEM_INFO));
     EXPECT_EQ(empty.semusz, 0);
@@ -61,7 +61,7 @@ IPC_TEST(SemctlInfo, SemInfoCountsSetsAndSemaphores, "sem.semctl-sem-info") {
   });
 }
 
-IPC_TEST(SemctlInfo, IpcInfoUsageFieldsDoNotCountSets, "sem.semctl-ipc-info", "sem.semctl-sem-info") {
+IPC_TEST(SemCtlInfo, IpcInfoUsageFieldsDoNotCountSets, "sem.semctl-ipc-info", "sem.semctl-sem-info") {
   SEM_RUN_IN_NEW_IPC_NAMESPACE("IPC_INFO with and without sets in a new IPC namespace", [&] {
     ASSERT_OK_AND_ASSIGN(seminfo before, Info(IPC_INFO));
     ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 6));
@@ -75,7 +75,7 @@ IPC_TEST(SemctlInfo, IpcInfoUsageFieldsDoNotCountSets, "sem.semctl-ipc-info", "s
   });
 }
 
-IPC_TEST(SemctlInfo, IpcInfoReturnsHighestIndexAndSemStatFindsEverySet, "sem.semctl-ipc-info",
+IPC_TEST(SemCtlInfo, IpcInfoReturnsHighestIndexAndSemStatFindsEverySet, "sem.semctl-ipc-info",
          "sem.semctl-sem-stat", "sem.semctl-einval-sem-stat") {
   SEM_RUN_IN_NEW_IPC_NAMESPACE("walking the set table of a new IPC namespace", [&] {
     ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 1));

@@ -20,10 +20,10 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semctl(2): EACCES for each command that needs read or alter permission.
 
-class SemctlEacces : public ::testing::TestWithParam<CommandCase> {};
+class SemCtlEacces : public ::testing::TestWithParam<CommandCase> {};
 
-IPC_TEST_P(SemctlEacces, WithoutPermissionFailsEacces, "sem.semctl-eacces") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST_P(SemCtlEacces, WithoutPermissionFailsEacces, "sem.semctl-eacces") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   const int cmd = GetParam().cmd;
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0600));
   const int index = IndexOf(set.id());
@@ -40,7 +40,7 @@ IPC_TEST_P(SemctlEacces, WithoutPermissionFailsEacces, "sem.semctl-eacces") {
   EXPECT_THAT(CallCommand(set.id(), index, cmd), SyscallSucceeds());
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, SemctlEacces,
+INSTANTIATE_TEST_SUITE_P(Commands, SemCtlEacces,
                          ::testing::Values(CommandCase{"GETALL", GETALL}, CommandCase{"GETNCNT", GETNCNT},
                                            CommandCase{"GETPID", GETPID}, CommandCase{"GETVAL", GETVAL},
                                            CommandCase{"GETZCNT", GETZCNT}, CommandCase{"IPC_STAT", IPC_STAT},
@@ -48,8 +48,8 @@ INSTANTIATE_TEST_SUITE_P(Commands, SemctlEacces,
                                            CommandCase{"SETVAL", SETVAL}),
                          CommandName);
 
-IPC_TEST(SemctlPerm, ReadPermissionAllowsQueriesNotChanges, "sem.semctl-eacces", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlPerm, ReadPermissionAllowsQueriesNotChanges, "sem.semctl-eacces", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0604));
   ASSERT_THAT(SetAll(set.id(), {1, 2, 3}), SyscallSucceeds());
   const int index = IndexOf(set.id());
@@ -67,8 +67,8 @@ IPC_TEST(SemctlPerm, ReadPermissionAllowsQueriesNotChanges, "sem.semctl-eacces",
   EXPECT_THAT(GetAll(set.id(), 3), ElementsAre(1, 2, 3));
 }
 
-IPC_TEST(SemctlPerm, AlterPermissionAllowsChangesNotQueries, "sem.semctl-eacces", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlPerm, AlterPermissionAllowsChangesNotQueries, "sem.semctl-eacces", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
@@ -83,8 +83,8 @@ IPC_TEST(SemctlPerm, AlterPermissionAllowsChangesNotQueries, "sem.semctl-eacces"
   EXPECT_THAT(GetAll(set.id(), 3), ElementsAre(5, 6, 7));
 }
 
-IPC_TEST(SemctlPerm, SemStatAnyIgnoresReadPermission, "sem.semctl-sem-stat-any") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlPerm, SemStatAnyIgnoresReadPermission, "sem.semctl-sem-stat-any") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 4, IPC_CREAT | 0600));
   const int index = IndexOf(set.id());
   ASSERT_GE(index, 0);

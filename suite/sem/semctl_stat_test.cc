@@ -22,7 +22,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semctl(2): IPC_STAT, IPC_SET, times.
 
-IPC_TEST(SemctlStat, OtimeSetBySuccessfulSemopOnly, "sem.semop-sempid-otime", "sem.semctl-ipc-stat") {
+IPC_TEST(SemCtlStat, OtimeSetBySuccessfulSemopOnly, "sem.semop-sempid-otime", "sem.semctl-ipc-stat") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   // A failed semop and semctl calls do not count as operations.
@@ -37,7 +37,7 @@ IPC_TEST(SemctlStat, OtimeSetBySuccessfulSemopOnly, "sem.semop-sempid-otime", "s
   EXPECT_LE(after.sem_otime, t1);
 }
 
-IPC_TEST(SemctlStat, WaitForZeroSetsOtime, "sem.semop-sempid-otime") {
+IPC_TEST(SemCtlStat, WaitForZeroSetsOtime, "sem.semop-sempid-otime") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   time_t t0 = time(nullptr);
   ASSERT_THAT(Semop(set.id(), {Op(0, 0)}), SyscallSucceeds());
@@ -47,7 +47,7 @@ IPC_TEST(SemctlStat, WaitForZeroSetsOtime, "sem.semop-sempid-otime") {
   EXPECT_LE(ds.sem_otime, t1);
 }
 
-IPC_TEST(SemctlStat, CtimeChangesOnlyForSetOperations, "sem.semctl-ctime", "sem.semctl-ipc-set") {
+IPC_TEST(SemCtlStat, CtimeChangesOnlyForSetOperations, "sem.semctl-ctime", "sem.semctl-ipc-set") {
   ASSERT_OK_AND_ASSIGN(SemSet by_set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_OK_AND_ASSIGN(SemSet by_setval, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_OK_AND_ASSIGN(SemSet by_setall, SemSet::Create(IPC_PRIVATE, 2));
@@ -79,8 +79,8 @@ IPC_TEST(SemctlStat, CtimeChangesOnlyForSetOperations, "sem.semctl-ctime", "sem.
   EXPECT_LT(u.sem_ctime, t0);
 }
 
-IPC_TEST(SemctlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_THAT(SetVal(set.id(), 0, 6), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
@@ -98,7 +98,7 @@ IPC_TEST(SemctlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-class
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemctlSet, OwnerChangeKeepsCreator, "sem.semctl-ipc-set") {
+IPC_TEST(SemCtlSet, OwnerChangeKeepsCreator, "sem.semctl-ipc-set") {
   IPC_REQUIRE_MAPPED_IDS(kNobody, kNogroup);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2, IPC_CREAT | 0640));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
@@ -118,8 +118,8 @@ IPC_TEST(SemctlSet, OwnerChangeKeepsCreator, "sem.semctl-ipc-set") {
   EXPECT_EQ(after.sem_nsems, 2u);
 }
 
-IPC_TEST(SemctlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
   ds.sem_perm.uid = kNobody;
@@ -137,8 +137,8 @@ IPC_TEST(SemctlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
   ExpectRemovedElsewhere(set);
 }
 
-IPC_TEST(SemctlSet, CreatorMaySetAndRemoveAfterGivingAway, "sem.semctl-ipc-set-rmid-owner") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, CreatorMaySetAndRemoveAfterGivingAway, "sem.semctl-ipc-set-rmid-owner") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   AdoptedSet set{CreateSetAsNobody(1, 0600)};
   ASSERT_GE(set.id, 0);
   // Root gives the set to a third user; nobody remains the creator.
@@ -158,8 +158,8 @@ IPC_TEST(SemctlSet, CreatorMaySetAndRemoveAfterGivingAway, "sem.semctl-ipc-set-r
   EXPECT_THAT(GetVal(std::exchange(set.id, -1), 0), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemctlSet, PrivilegedCallerMaySetAndRemoveForeignSet, "sem.semctl-ipc-set-rmid-owner") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, PrivilegedCallerMaySetAndRemoveForeignSet, "sem.semctl-ipc-set-rmid-owner") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   AdoptedSet set{CreateSetAsNobody(1, 0600)};
   ASSERT_GE(set.id, 0);
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id));
@@ -170,8 +170,8 @@ IPC_TEST(SemctlSet, PrivilegedCallerMaySetAndRemoveForeignSet, "sem.semctl-ipc-s
   EXPECT_THAT(GetVal(std::exchange(set.id, -1), 0), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemctlSet, NonOwnerIpcSetFailsEperm, "sem.semctl-eperm") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, NonOwnerIpcSetFailsEperm, "sem.semctl-eperm") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   // Mode 0666 gives others every permission, but IPC_SET is for the owner and creator only.
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0666));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
@@ -192,8 +192,8 @@ IPC_TEST(SemctlSet, NonOwnerIpcSetFailsEperm, "sem.semctl-eperm") {
   EXPECT_EQ(after.sem_perm.uid, ds.sem_perm.uid);
 }
 
-IPC_TEST(SemctlSet, NonOwnerIpcRmidFailsEperm, "sem.semctl-eperm") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemCtlSet, NonOwnerIpcRmidFailsEperm, "sem.semctl-eperm") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0666));
   ASSERT_THAT(SetVal(set.id(), 0, 2), SyscallSucceeds());
   Child c = Child::Spawn(

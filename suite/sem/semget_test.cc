@@ -22,7 +22,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semget(2)
 
-IPC_TEST(Semget, PrivateKeyCreatesDistinctSets, "sem.semget-create", "sem.semget-private") {
+IPC_TEST(SemGet, PrivateKeyCreatesDistinctSets, "sem.semget-create", "sem.semget-private") {
   ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(IPC_PRIVATE, 1));
   EXPECT_NE(a.id(), b.id());
@@ -31,7 +31,7 @@ IPC_TEST(Semget, PrivateKeyCreatesDistinctSets, "sem.semget-create", "sem.semget
   EXPECT_THAT(GetVal(b.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semget, PrivateKeyIgnoresCreatAndExcl, "sem.semget-private") {
+IPC_TEST(SemGet, PrivateKeyIgnoresCreatAndExcl, "sem.semget-private") {
   // IPC_PRIVATE is not a flag: with IPC_CREAT|IPC_EXCL every call still creates a new set (no EEXIST).
   ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600));
   ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600));
@@ -42,7 +42,7 @@ IPC_TEST(Semget, PrivateKeyIgnoresCreatAndExcl, "sem.semget-private") {
   EXPECT_NE(c.id(), b.id());
 }
 
-IPC_TEST(Semget, CreatOnNewKeyCreatesSet, "sem.semget-create") {
+IPC_TEST(SemGet, CreatOnNewKeyCreatesSet, "sem.semget-create") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_THAT(semget(kKeyA, 0, 0), SyscallFailsWithErrno(ENOENT));
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 3, IPC_CREAT | 0600));
@@ -51,7 +51,7 @@ IPC_TEST(Semget, CreatOnNewKeyCreatesSet, "sem.semget-create") {
   EXPECT_EQ(ds.sem_perm.__key, kKeyA);
 }
 
-IPC_TEST(Semget, KeyLookupReturnsExistingId, "sem.semget-existing") {
+IPC_TEST(SemGet, KeyLookupReturnsExistingId, "sem.semget-existing") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 3, IPC_CREAT | IPC_EXCL | 0600));
   EXPECT_THAT(semget(kKeyA, 3, 0), SyscallSucceedsWithValue(set.id()));
@@ -59,7 +59,7 @@ IPC_TEST(Semget, KeyLookupReturnsExistingId, "sem.semget-existing") {
   EXPECT_THAT(semget(kKeyA, 3, IPC_CREAT | 0600), SyscallSucceedsWithValue(set.id()));
 }
 
-IPC_TEST(Semget, ZeroOrSmallerNsemsFindsExistingSet, "sem.semget-existing") {
+IPC_TEST(SemGet, ZeroOrSmallerNsemsFindsExistingSet, "sem.semget-existing") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 4, IPC_CREAT | IPC_EXCL | 0600));
   // nsems is a don't-care (0) or at most the set's size when the set is not being created.
@@ -71,7 +71,7 @@ IPC_TEST(Semget, ZeroOrSmallerNsemsFindsExistingSet, "sem.semget-existing") {
   EXPECT_EQ(ds.sem_nsems, 4u);
 }
 
-IPC_TEST(Semget, ExclOnExistingKeyFailsEexist, "sem.semget-eexist") {
+IPC_TEST(SemGet, ExclOnExistingKeyFailsEexist, "sem.semget-eexist") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
   EXPECT_THAT(semget(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600), SyscallFailsWithErrno(EEXIST));
@@ -79,7 +79,7 @@ IPC_TEST(Semget, ExclOnExistingKeyFailsEexist, "sem.semget-eexist") {
   EXPECT_THAT(semget(kKeyA, 0, IPC_CREAT | IPC_EXCL | 0600), SyscallFailsWithErrno(EEXIST));
 }
 
-IPC_TEST(Semget, MissingKeyWithoutCreatFailsEnoent, "sem.semget-enoent") {
+IPC_TEST(SemGet, MissingKeyWithoutCreatFailsEnoent, "sem.semget-enoent") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   EXPECT_THAT(semget(kKeyB, 1, 0600), SyscallFailsWithErrno(ENOENT));
   EXPECT_THAT(semget(kKeyB, 0, 0), SyscallFailsWithErrno(ENOENT));
@@ -87,7 +87,7 @@ IPC_TEST(Semget, MissingKeyWithoutCreatFailsEnoent, "sem.semget-enoent") {
   EXPECT_THAT(semget(kKeyB, 1, IPC_EXCL | 0600), SyscallFailsWithErrno(ENOENT));
 }
 
-IPC_TEST(Semget, RemovedKeyFailsEnoentAndCanBeReused, "sem.semget-enoent", "sem.semctl-ipc-rmid") {
+IPC_TEST(SemGet, RemovedKeyFailsEnoentAndCanBeReused, "sem.semget-enoent", "sem.semctl-ipc-rmid") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
   ASSERT_THAT(set.Remove(), SyscallSucceeds());
@@ -95,12 +95,12 @@ IPC_TEST(Semget, RemovedKeyFailsEnoentAndCanBeReused, "sem.semget-enoent", "sem.
   ASSERT_OK_AND_ASSIGN(SemSet again, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
 }
 
-IPC_TEST(Semget, NegativeNsemsFailsEinval, "sem.semget-einval-nsems") {
+IPC_TEST(SemGet, NegativeNsemsFailsEinval, "sem.semget-einval-nsems") {
   EXPECT_THAT(semget(IPC_PRIVATE, -1, IPC_CREAT | 0600), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(semget(IPC_PRIVATE, INT32_MIN, IPC_CREAT | 0600), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(Semget, NsemsAboveSemmslFailsEinval, "sem.semget-einval-nsems") {
+IPC_TEST(SemGet, NsemsAboveSemmslFailsEinval, "sem.semget-einval-nsems") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
   ASSERT_LT(l.semmsl, INT32_MAX);
@@ -108,7 +108,7 @@ IPC_TEST(Semget, NsemsAboveSemmslFailsEinval, "sem.semget-einval-nsems") {
               SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(Semget, NsemsEqualToSemmslSucceeds, "sem.semget-nsems-semmsl") {
+IPC_TEST(SemGet, NsemsEqualToSemmslSucceeds, "sem.semget-nsems-semmsl") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
   ASSERT_LE(l.semmsl, l.semmns) << "a set of SEMMSL semaphores does not fit in SEMMNS";
@@ -120,7 +120,7 @@ IPC_TEST(Semget, NsemsEqualToSemmslSucceeds, "sem.semget-nsems-semmsl") {
   EXPECT_THAT(GetVal(set.id(), static_cast<int>(l.semmsl - 1)), SyscallSucceedsWithValue(1));
 }
 
-IPC_TEST(Semget, ZeroNsemsOnCreateFailsEinval, "sem.semget-einval-create-zero") {
+IPC_TEST(SemGet, ZeroNsemsOnCreateFailsEinval, "sem.semget-einval-create-zero") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   EXPECT_THAT(semget(IPC_PRIVATE, 0, IPC_CREAT | 0600), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(semget(kKeyB, 0, IPC_CREAT | 0600), SyscallFailsWithErrno(EINVAL));
@@ -128,7 +128,7 @@ IPC_TEST(Semget, ZeroNsemsOnCreateFailsEinval, "sem.semget-einval-create-zero") 
   EXPECT_THAT(semget(kKeyB, 0, 0), SyscallFailsWithErrno(ENOENT));
 }
 
-IPC_TEST(Semget, NsemsLargerThanExistingSetFailsEinval, "sem.semget-einval-existing-smaller") {
+IPC_TEST(SemGet, NsemsLargerThanExistingSetFailsEinval, "sem.semget-einval-existing-smaller") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 2, IPC_CREAT | IPC_EXCL | 0600));
   EXPECT_THAT(semget(kKeyA, 3, 0600), SyscallFailsWithErrno(EINVAL));
@@ -136,9 +136,9 @@ IPC_TEST(Semget, NsemsLargerThanExistingSetFailsEinval, "sem.semget-einval-exist
   EXPECT_THAT(semget(kKeyA, 2, 0600), SyscallSucceedsWithValue(set.id()));
 }
 
-IPC_TEST(Semget, NoPermissionOnExistingSetFailsEacces, "sem.semget-eacces") {
+IPC_TEST(SemGet, NoPermissionOnExistingSetFailsEacces, "sem.semget-eacces") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  SEM_REQUIRE_OTHER_USER();
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
   Child c = Child::Spawn(
       [&] {
@@ -151,9 +151,9 @@ IPC_TEST(Semget, NoPermissionOnExistingSetFailsEacces, "sem.semget-eacces") {
   c.ExpectExited(0);
 }
 
-IPC_TEST(Semget, PermissionCheckUsesRequestedBits, "sem.semget-eacces") {
+IPC_TEST(SemGet, PermissionCheckUsesRequestedBits, "sem.semget-eacces") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  SEM_REQUIRE_OTHER_USER();
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   // Others may read but not alter: asking for read works, asking for alter is refused.
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0604));
   Child c = Child::Spawn(
@@ -167,7 +167,7 @@ IPC_TEST(Semget, PermissionCheckUsesRequestedBits, "sem.semget-eacces") {
   c.ExpectExited(0);
 }
 
-IPC_TEST(Semget, NewSetDataStructure, "sem.semget-init-ds", "sem.semctl-ipc-stat") {
+IPC_TEST(SemGet, NewSetDataStructure, "sem.semget-init-ds", "sem.semctl-ipc-stat") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   time_t before = time(nullptr);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 5, IPC_CREAT | IPC_EXCL | 0640));
@@ -185,8 +185,8 @@ IPC_TEST(Semget, NewSetDataStructure, "sem.semget-init-ds", "sem.semctl-ipc-stat
   EXPECT_LE(ds.sem_ctime, after);
 }
 
-IPC_TEST(Semget, NewSetOwnedByUnprivilegedCreator, "sem.semget-init-ds") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemGet, NewSetOwnedByUnprivilegedCreator, "sem.semget-init-ds") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROPPED_PRIVILEGES();
@@ -203,14 +203,14 @@ IPC_TEST(Semget, NewSetOwnedByUnprivilegedCreator, "sem.semget-init-ds") {
   c.ExpectExited(0);
 }
 
-IPC_TEST(Semget, NewSetValuesAreZero, "sem.semget-init-values") {
+IPC_TEST(SemGet, NewSetValuesAreZero, "sem.semget-init-values") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 7));
   EXPECT_THAT(GetAll(set.id(), 7), ElementsAre(0, 0, 0, 0, 0, 0, 0));
   for (int i = 0; i < 7; ++i)
     EXPECT_THAT(GetVal(set.id(), i), SyscallSucceedsWithValue(0)) << "semaphore " << i;
 }
 
-IPC_TEST(Semget, SemmniExhaustedFailsEnospc, "sem.semget-enospc-semmni") {
+IPC_TEST(SemGet, SemmniExhaustedFailsEnospc, "sem.semget-enospc-semmni") {
   SEM_RUN_IN_NEW_IPC_NAMESPACE("filling SEMMNI = 2 in a new IPC namespace", [&] {
     ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
     l.semmni = 2;
@@ -227,7 +227,7 @@ IPC_TEST(Semget, SemmniExhaustedFailsEnospc, "sem.semget-enospc-semmni") {
   });
 }
 
-IPC_TEST(Semget, SemmnsExhaustedFailsEnospc, "sem.semget-enospc-semmns") {
+IPC_TEST(SemGet, SemmnsExhaustedFailsEnospc, "sem.semget-enospc-semmns") {
   SEM_RUN_IN_NEW_IPC_NAMESPACE("filling SEMMNS = 10 in a new IPC namespace", [&] {
     ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
     l.semmns = 10;

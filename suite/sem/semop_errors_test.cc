@@ -23,7 +23,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semop(2) errors.
 
-IPC_TEST(SemopErrors, NsopsAboveSemopmFailsE2big, "sem.semop-e2big") {
+IPC_TEST(SemOpErrors, NsopsAboveSemopmFailsE2big, "sem.semop-e2big") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
@@ -32,7 +32,7 @@ IPC_TEST(SemopErrors, NsopsAboveSemopmFailsE2big, "sem.semop-e2big") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, NsopsEqualToSemopmSucceeds, "sem.semop-semopm-limit") {
+IPC_TEST(SemOpErrors, NsopsEqualToSemopmSucceeds, "sem.semop-semopm-limit") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
   ASSERT_OK_AND_ASSIGN(int vmx, SemVmx());
@@ -43,7 +43,7 @@ IPC_TEST(SemopErrors, NsopsEqualToSemopmSucceeds, "sem.semop-semopm-limit") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(l.semopm));
 }
 
-IPC_TEST(SemopErrors, DecrementWithNowaitFailsEagain, "sem.semop-eagain-nowait") {
+IPC_TEST(SemOpErrors, DecrementWithNowaitFailsEagain, "sem.semop-eagain-nowait") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 2), SyscallSucceeds());
   EXPECT_THAT(Semop(set.id(), {Op(0, -3, IPC_NOWAIT)}), SyscallFailsWithErrno(EAGAIN));
@@ -51,7 +51,7 @@ IPC_TEST(SemopErrors, DecrementWithNowaitFailsEagain, "sem.semop-eagain-nowait")
   EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, WaitForZeroWithNowaitFailsEagain, "sem.semop-eagain-nowait") {
+IPC_TEST(SemOpErrors, WaitForZeroWithNowaitFailsEagain, "sem.semop-eagain-nowait") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   EXPECT_THAT(Semop(set.id(), {Op(0, 0, IPC_NOWAIT)}), SyscallFailsWithErrno(EAGAIN));
@@ -59,7 +59,7 @@ IPC_TEST(SemopErrors, WaitForZeroWithNowaitFailsEagain, "sem.semop-eagain-nowait
   EXPECT_THAT(GetZcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, NowaitOnlyMattersWhenTheOpWouldWait, "sem.semop-eagain-nowait") {
+IPC_TEST(SemOpErrors, NowaitOnlyMattersWhenTheOpWouldWait, "sem.semop-eagain-nowait") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 3), SyscallSucceeds());
   EXPECT_THAT(Semop(set.id(), {Op(0, -3, IPC_NOWAIT)}), SyscallSucceeds());
@@ -67,7 +67,7 @@ IPC_TEST(SemopErrors, NowaitOnlyMattersWhenTheOpWouldWait, "sem.semop-eagain-now
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, InaccessibleSopsFailsEfault, "sem.semop-efault-sops") {
+IPC_TEST(SemOpErrors, InaccessibleSopsFailsEfault, "sem.semop-efault-sops") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_NE(BadAddress(), MAP_FAILED);
   // In a child: a library that touches the bad address itself is then reported as killed by SIGSEGV.
@@ -81,25 +81,25 @@ IPC_TEST(SemopErrors, InaccessibleSopsFailsEfault, "sem.semop-efault-sops") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, SemNumEqualToNsemsFailsEfbig, "sem.semop-efbig") {
+IPC_TEST(SemOpErrors, SemNumEqualToNsemsFailsEfbig, "sem.semop-efbig") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3));
   EXPECT_THAT(Semop(set.id(), {Op(3, 1)}), SyscallFailsWithErrno(EFBIG));
   EXPECT_THAT(Semop(set.id(), {Op(3, 0)}), SyscallFailsWithErrno(EFBIG));
   EXPECT_THAT(Semop(set.id(), {Op(2, 1)}), SyscallSucceeds());
 }
 
-IPC_TEST(SemopErrors, LargestSemNumFailsEfbig, "sem.semop-efbig") {
+IPC_TEST(SemOpErrors, LargestSemNumFailsEfbig, "sem.semop-efbig") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   EXPECT_THAT(Semop(set.id(), {Op(USHRT_MAX, 1)}), SyscallFailsWithErrno(EFBIG));
   EXPECT_THAT(Semop(set.id(), {Op(USHRT_MAX, -1, IPC_NOWAIT)}), SyscallFailsWithErrno(EFBIG));
 }
 
-IPC_TEST(SemopErrors, NegativeIdFailsEinval, "sem.semop-einval-id") {
+IPC_TEST(SemOpErrors, NegativeIdFailsEinval, "sem.semop-einval-id") {
   EXPECT_THAT(Semop(-1, {Op(0, 1)}), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(Semop(INT32_MIN, {Op(0, 1)}), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemopErrors, RemovedSetFailsEinval, "sem.semop-einval-id") {
+IPC_TEST(SemOpErrors, RemovedSetFailsEinval, "sem.semop-einval-id") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   const int id = set.id();
   ASSERT_THAT(set.Remove(), SyscallSucceeds());
@@ -107,7 +107,7 @@ IPC_TEST(SemopErrors, RemovedSetFailsEinval, "sem.semop-einval-id") {
   EXPECT_THAT(Semop(id, {Op(0, -1, IPC_NOWAIT)}), SyscallFailsWithErrno(EINVAL));
 }
 
-IPC_TEST(SemopErrors, ZeroNsopsFailsEinval, "sem.semop-einval-nsops") {
+IPC_TEST(SemOpErrors, ZeroNsopsFailsEinval, "sem.semop-einval-nsops") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   sembuf op = Op(0, 1);
   EXPECT_THAT(semop(set.id(), &op, 0), SyscallFailsWithErrno(EINVAL));
@@ -116,7 +116,7 @@ IPC_TEST(SemopErrors, ZeroNsopsFailsEinval, "sem.semop-einval-nsops") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopErrors, IncrementAboveSemvmxFailsErange, "sem.semop-erange") {
+IPC_TEST(SemOpErrors, IncrementAboveSemvmxFailsErange, "sem.semop-erange") {
   ASSERT_OK_AND_ASSIGN(int vmx, SemVmx());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, vmx), SyscallSucceeds());
@@ -127,7 +127,7 @@ IPC_TEST(SemopErrors, IncrementAboveSemvmxFailsErange, "sem.semop-erange") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(vmx - 5));
 }
 
-IPC_TEST(SemopErrors, IncrementUpToSemvmxSucceeds, "sem.semop-erange") {
+IPC_TEST(SemOpErrors, IncrementUpToSemvmxSucceeds, "sem.semop-erange") {
   ASSERT_OK_AND_ASSIGN(int vmx, SemVmx());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, vmx - 5), SyscallSucceeds());
@@ -135,7 +135,7 @@ IPC_TEST(SemopErrors, IncrementUpToSemvmxSucceeds, "sem.semop-erange") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(vmx));
 }
 
-IPC_TEST(SemopErrors, SumOfIncrementsAboveSemvmxFailsErange, "sem.semop-erange", "sem.semop-atomic") {
+IPC_TEST(SemOpErrors, SumOfIncrementsAboveSemvmxFailsErange, "sem.semop-erange", "sem.semop-atomic") {
   ASSERT_OK_AND_ASSIGN(int vmx, SemVmx());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   const short half = static_cast<short>(vmx / 2 + 1);

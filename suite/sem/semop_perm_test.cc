@@ -20,8 +20,8 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semop(2) permissions (EACCES), judged by the owner, group or other bits of the mode.
 
-IPC_TEST(SemopPerm, NoPermissionFailsEacces, "sem.semop-eacces") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemOpPerm, NoPermissionFailsEacces, "sem.semop-eacces") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   Child c = Child::Spawn(
@@ -36,8 +36,8 @@ IPC_TEST(SemopPerm, NoPermissionFailsEacces, "sem.semop-eacces") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(1));
 }
 
-IPC_TEST(SemopPerm, ReadOnlyPermissionRefusesAlteringOps, "sem.semop-eacces", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemOpPerm, ReadOnlyPermissionRefusesAlteringOps, "sem.semop-eacces", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2, IPC_CREAT | 0604));
   ASSERT_THAT(SetAll(set.id(), {1, 0}), SyscallSucceeds());
   Child c = Child::Spawn(
@@ -53,8 +53,8 @@ IPC_TEST(SemopPerm, ReadOnlyPermissionRefusesAlteringOps, "sem.semop-eacces", "s
   EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(1, 0));
 }
 
-IPC_TEST(SemopPerm, AlterOnlyPermissionRefusesWaitForZero, "sem.semop-eacces", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemOpPerm, AlterOnlyPermissionRefusesWaitForZero, "sem.semop-eacces", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
@@ -69,8 +69,8 @@ IPC_TEST(SemopPerm, AlterOnlyPermissionRefusesWaitForZero, "sem.semop-eacces", "
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(1));
 }
 
-IPC_TEST(SemopPerm, OwnerIsJudgedByOwnerBits, "sem.semop-eacces", "sem.perm-classes") {
-  SEM_REQUIRE_OTHER_USER();
+IPC_TEST(SemOpPerm, OwnerIsJudgedByOwnerBits, "sem.semop-eacces", "sem.perm-classes") {
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROPPED_PRIVILEGES();
@@ -83,9 +83,9 @@ IPC_TEST(SemopPerm, OwnerIsJudgedByOwnerBits, "sem.semop-eacces", "sem.perm-clas
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.perm-classes",
+IPC_TEST(SemOpPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.perm-classes",
          "sem.semctl-ipc-set") {
-  SEM_REQUIRE_OTHER_USER();
+  IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet group_ok, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(SemSet group_denied, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   for (auto [id, mode] : {std::pair{group_ok.id(), 0060}, std::pair{group_denied.id(), 0606}}) {
@@ -107,7 +107,7 @@ IPC_TEST(SemopPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.per
   EXPECT_THAT(GetVal(group_denied.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopPerm, CapIpcOwnerOverridesMode, "sem.semop-eacces", "sem.semctl-eacces") {
+IPC_TEST(SemOpPerm, CapIpcOwnerOverridesMode, "sem.semop-eacces", "sem.semctl-eacces") {
   IPC_REQUIRE_ROOT("CAP_IPC_OWNER");
   // Mode 0000 grants nothing, but a caller with CAP_IPC_OWNER is not checked.
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0000));

@@ -19,7 +19,7 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semop(2): the three kinds of operation.
 
-IPC_TEST(SemopBasic, PositiveOpAddsWithoutWaiting, "sem.semop-positive") {
+IPC_TEST(SemOpBasic, PositiveOpAddsWithoutWaiting, "sem.semop-positive") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_THAT(Semop(set.id(), {Op(0, 3)}), SyscallSucceeds());
   ASSERT_THAT(Semop(set.id(), {Op(0, 4)}), SyscallSucceeds());
@@ -27,7 +27,7 @@ IPC_TEST(SemopBasic, PositiveOpAddsWithoutWaiting, "sem.semop-positive") {
   EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(7, 1));
 }
 
-IPC_TEST(SemopBasic, DecrementProceedsWhenValueSuffices, "sem.semop-decrement") {
+IPC_TEST(SemOpBasic, DecrementProceedsWhenValueSuffices, "sem.semop-decrement") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 5), SyscallSucceeds());
   ASSERT_THAT(Semop(set.id(), {Op(0, -3)}), SyscallSucceeds());
@@ -37,7 +37,7 @@ IPC_TEST(SemopBasic, DecrementProceedsWhenValueSuffices, "sem.semop-decrement") 
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopBasic, DecrementBlocksUntilValueSuffices, "sem.semop-decrement", "sem.semctl-getncnt") {
+IPC_TEST(SemOpBasic, DecrementBlocksUntilValueSuffices, "sem.semop-decrement", "sem.semctl-getncnt") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = SemopChild(set.id(), {Op(0, -2)}, 0, "decrementing by 2 from 0");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_semtimedop));
@@ -53,14 +53,14 @@ IPC_TEST(SemopBasic, DecrementBlocksUntilValueSuffices, "sem.semop-decrement", "
   EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopBasic, WaitForZeroProceedsAtZero, "sem.semop-wait-zero") {
+IPC_TEST(SemOpBasic, WaitForZeroProceedsAtZero, "sem.semop-wait-zero") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   EXPECT_THAT(Semop(set.id(), {Op(0, 0)}), SyscallSucceeds());
   EXPECT_THAT(Semop(set.id(), {Op(0, 0, IPC_NOWAIT)}), SyscallSucceeds());
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopBasic, WaitForZeroBlocksUntilZero, "sem.semop-wait-zero", "sem.semctl-getzcnt") {
+IPC_TEST(SemOpBasic, WaitForZeroBlocksUntilZero, "sem.semop-wait-zero", "sem.semctl-getzcnt") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 2), SyscallSucceeds());
   Child c = SemopChild(set.id(), {Op(0, 0)}, 0, "waiting for zero from 2");
@@ -73,7 +73,7 @@ IPC_TEST(SemopBasic, WaitForZeroBlocksUntilZero, "sem.semop-wait-zero", "sem.sem
   EXPECT_THAT(GetZcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopBasic, IncrementAndWaitForZeroExample, "sem.semop-atomic", "sem.semop-wait-zero") {
+IPC_TEST(SemOpBasic, IncrementAndWaitForZeroExample, "sem.semop-atomic", "sem.semop-wait-zero") {
   // The example of semop(2): wait for zero, then increment, as one atomic call.
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(Semop(set.id(), {Op(0, 0), Op(0, 1)}), SyscallSucceeds());
@@ -86,7 +86,7 @@ IPC_TEST(SemopBasic, IncrementAndWaitForZeroExample, "sem.semop-atomic", "sem.se
 // ---------------------------------------------------------------------------------------------------------
 // semop(2): atomicity and order.
 
-IPC_TEST(SemopAtomic, LaterOpThatCannotProceedLeavesEarlierUnapplied, "sem.semop-atomic",
+IPC_TEST(SemOpAtomic, LaterOpThatCannotProceedLeavesEarlierUnapplied, "sem.semop-atomic",
          "sem.semop-eagain-nowait") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3));
   ASSERT_THAT(SetAll(set.id(), {1, 5, 0}), SyscallSucceeds());
@@ -94,7 +94,7 @@ IPC_TEST(SemopAtomic, LaterOpThatCannotProceedLeavesEarlierUnapplied, "sem.semop
   EXPECT_THAT(GetAll(set.id(), 3), ElementsAre(1, 5, 0));
 }
 
-IPC_TEST(SemopAtomic, BlockedMultiOpAppliesNothingUntilAllCanProceed, "sem.semop-atomic") {
+IPC_TEST(SemOpAtomic, BlockedMultiOpAppliesNothingUntilAllCanProceed, "sem.semop-atomic") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_THAT(SetAll(set.id(), {1, 0}), SyscallSucceeds());
   Child c = SemopChild(set.id(), {Op(0, -1), Op(1, -1)}, 0, "decrementing two semaphores, one at 0");
@@ -106,7 +106,7 @@ IPC_TEST(SemopAtomic, BlockedMultiOpAppliesNothingUntilAllCanProceed, "sem.semop
   EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(0, 0));
 }
 
-IPC_TEST(SemopAtomic, BlockedMultiOpDoesNotHoldWhatItCouldTake, "sem.semop-atomic") {
+IPC_TEST(SemOpAtomic, BlockedMultiOpDoesNotHoldWhatItCouldTake, "sem.semop-atomic") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_THAT(SetAll(set.id(), {1, 0}), SyscallSucceeds());
   Child c = SemopChild(set.id(), {Op(0, -1), Op(1, -1)}, EIDRM, "decrementing two semaphores, one at 0");
@@ -117,7 +117,7 @@ IPC_TEST(SemopAtomic, BlockedMultiOpDoesNotHoldWhatItCouldTake, "sem.semop-atomi
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopAtomic, OperationsApplyInArrayOrder, "sem.semop-atomic") {
+IPC_TEST(SemOpAtomic, OperationsApplyInArrayOrder, "sem.semop-atomic") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   // The decrement sees the increment before it in the array.
   EXPECT_THAT(Semop(set.id(), {Op(0, 1), Op(0, -1, IPC_NOWAIT)}), SyscallSucceeds());
@@ -130,7 +130,7 @@ IPC_TEST(SemopAtomic, OperationsApplyInArrayOrder, "sem.semop-atomic") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(SemopAtomic, ErangeInLaterOpLeavesEarlierUnapplied, "sem.semop-atomic", "sem.semop-erange") {
+IPC_TEST(SemOpAtomic, ErangeInLaterOpLeavesEarlierUnapplied, "sem.semop-atomic", "sem.semop-erange") {
   ASSERT_OK_AND_ASSIGN(int vmx, SemVmx());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_THAT(SetAll(set.id(), {3, static_cast<unsigned short>(vmx)}), SyscallSucceeds());
@@ -138,13 +138,13 @@ IPC_TEST(SemopAtomic, ErangeInLaterOpLeavesEarlierUnapplied, "sem.semop-atomic",
   EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(3, vmx));
 }
 
-IPC_TEST(SemopAtomic, EfbigInLaterOpLeavesEarlierUnapplied, "sem.semop-atomic", "sem.semop-efbig") {
+IPC_TEST(SemOpAtomic, EfbigInLaterOpLeavesEarlierUnapplied, "sem.semop-atomic", "sem.semop-efbig") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   EXPECT_THAT(Semop(set.id(), {Op(0, 1), Op(2, 1)}), SyscallFailsWithErrno(EFBIG));
   EXPECT_THAT(GetAll(set.id(), 2), ElementsAre(0, 0));
 }
 
-IPC_TEST(SemopAtomic, SeveralSemaphoresChangeTogether, "sem.semop-atomic") {
+IPC_TEST(SemOpAtomic, SeveralSemaphoresChangeTogether, "sem.semop-atomic") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 4));
   ASSERT_THAT(SetAll(set.id(), {5, 5, 0, 1}), SyscallSucceeds());
   ASSERT_THAT(Semop(set.id(), {Op(0, -2), Op(1, 3), Op(2, 0), Op(3, -1), Op(2, 4)}), SyscallSucceeds());
@@ -153,7 +153,7 @@ IPC_TEST(SemopAtomic, SeveralSemaphoresChangeTogether, "sem.semop-atomic") {
 // ---------------------------------------------------------------------------------------------------------
 // Removal of a set with blocked callers: EIDRM.
 
-IPC_TEST(SemopBlocked, RemovalFailsBlockedDecrementWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
+IPC_TEST(SemOpBlocked, RemovalFailsBlockedDecrementWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = SemopChild(set.id(), {Op(0, -1)}, EIDRM, "blocked decrementing, set removed");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_semtimedop));
@@ -162,7 +162,7 @@ IPC_TEST(SemopBlocked, RemovalFailsBlockedDecrementWithEidrm, "sem.semop-eidrm",
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopBlocked, RemovalFailsBlockedWaitForZeroWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
+IPC_TEST(SemOpBlocked, RemovalFailsBlockedWaitForZeroWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   Child c = SemopChild(set.id(), {Op(0, 0)}, EIDRM, "blocked waiting for zero, set removed");
@@ -172,7 +172,7 @@ IPC_TEST(SemopBlocked, RemovalFailsBlockedWaitForZeroWithEidrm, "sem.semop-eidrm
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopBlocked, RemovalFailsBlockedSemtimedopWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
+IPC_TEST(SemOpBlocked, RemovalFailsBlockedSemtimedopWithEidrm, "sem.semop-eidrm", "sem.semctl-ipc-rmid") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
       [&] {
@@ -186,7 +186,7 @@ IPC_TEST(SemopBlocked, RemovalFailsBlockedSemtimedopWithEidrm, "sem.semop-eidrm"
   c.ExpectExited(0);
 }
 
-IPC_TEST(SemopBlocked, RemovalWakesEveryWaiterWithEidrm, "sem.semctl-ipc-rmid", "sem.semop-eidrm") {
+IPC_TEST(SemOpBlocked, RemovalWakesEveryWaiterWithEidrm, "sem.semctl-ipc-rmid", "sem.semop-eidrm") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3));
   ASSERT_THAT(SetAll(set.id(), {0, 1, 0}), SyscallSucceeds());
   std::vector<Child> waiters;

@@ -21,7 +21,10 @@ using namespace sem_util;
 // ---------------------------------------------------------------------------------------------------------
 // semtimedop(2).
 
-IPC_TEST(Semtimedop, TimeoutFailsEagainNotBeforeTheTimeout, "sem.semtimedop-eagain-timeout") {
+// Also the waiter count: semncnt is back at 0 once the waiter timed out (was
+// SemctlCount.CountsDropWhenWaitersTimeOut).
+IPC_TEST(SemTimedOp, TimeoutFailsEagainNotBeforeTheTimeout, "sem.semtimedop-eagain-timeout",
+         "sem.semctl-getncnt") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   constexpr long kTimeoutNs = 60 * 1000 * 1000;
   timespec ts{0, kTimeoutNs};
@@ -34,7 +37,7 @@ IPC_TEST(Semtimedop, TimeoutFailsEagainNotBeforeTheTimeout, "sem.semtimedop-eaga
   EXPECT_THAT(GetNcnt(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, WaitForZeroTimeoutFailsEagainNotBefore, "sem.semtimedop-eagain-timeout") {
+IPC_TEST(SemTimedOp, WaitForZeroTimeoutFailsEagainNotBefore, "sem.semtimedop-eagain-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_THAT(SetVal(set.id(), 1, 1), SyscallSucceeds());
   constexpr long kTimeoutNs = 30 * 1000 * 1000;
@@ -48,14 +51,14 @@ IPC_TEST(Semtimedop, WaitForZeroTimeoutFailsEagainNotBefore, "sem.semtimedop-eag
   EXPECT_THAT(GetZcnt(set.id(), 1), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, ZeroTimeoutFailsEagainWhenTheOpWouldWait, "sem.semtimedop-eagain-timeout") {
+IPC_TEST(SemTimedOp, ZeroTimeoutFailsEagainWhenTheOpWouldWait, "sem.semtimedop-eagain-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   timespec ts{0, 0};
   EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1)}, &ts), SyscallFailsWithErrno(EAGAIN));
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, OpThatCanProceedDoesNotWaitForTheTimeout, "sem.semtimedop-timeout") {
+IPC_TEST(SemTimedOp, OpThatCanProceedDoesNotWaitForTheTimeout, "sem.semtimedop-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   timespec zero{0, 0};
@@ -66,7 +69,7 @@ IPC_TEST(Semtimedop, OpThatCanProceedDoesNotWaitForTheTimeout, "sem.semtimedop-t
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(2));
 }
 
-IPC_TEST(Semtimedop, WokenBeforeTheTimeoutSucceeds, "sem.semtimedop-timeout") {
+IPC_TEST(SemTimedOp, WokenBeforeTheTimeoutSucceeds, "sem.semtimedop-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn(
       [&] {
@@ -80,7 +83,7 @@ IPC_TEST(Semtimedop, WokenBeforeTheTimeoutSucceeds, "sem.semtimedop-timeout") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, NullTimeoutBlocksLikeSemop, "sem.semtimedop-null") {
+IPC_TEST(SemTimedOp, NullTimeoutBlocksLikeSemop, "sem.semtimedop-null") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   Child c = Child::Spawn([&] { EXPECT_THAT(Semtimedop(set.id(), {Op(0, -3)}, nullptr), SyscallSucceeds()); },
                          {.what = "blocked in semtimedop without a timeout"});
@@ -91,12 +94,12 @@ IPC_TEST(Semtimedop, NullTimeoutBlocksLikeSemop, "sem.semtimedop-null") {
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, NullTimeoutWithNowaitFailsEagain, "sem.semtimedop-null", "sem.semop-eagain-nowait") {
+IPC_TEST(SemTimedOp, NullTimeoutWithNowaitFailsEagain, "sem.semtimedop-null", "sem.semop-eagain-nowait") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   EXPECT_THAT(Semtimedop(set.id(), {Op(0, -1, IPC_NOWAIT)}, nullptr), SyscallFailsWithErrno(EAGAIN));
 }
 
-IPC_TEST(Semtimedop, InaccessibleTimeoutFailsEfault, "sem.semtimedop-efault-timeout") {
+IPC_TEST(SemTimedOp, InaccessibleTimeoutFailsEfault, "sem.semtimedop-efault-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_NE(BadAddress(), MAP_FAILED);
   // The increment could proceed at once; the bad timeout address still fails the call and nothing is done.
@@ -110,7 +113,7 @@ IPC_TEST(Semtimedop, InaccessibleTimeoutFailsEfault, "sem.semtimedop-efault-time
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, NanosecondsTooLargeFailsEinval, "sem.semtimedop-einval-timeout") {
+IPC_TEST(SemTimedOp, NanosecondsTooLargeFailsEinval, "sem.semtimedop-einval-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   timespec ts{0, 1000000000};
   EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
@@ -118,14 +121,14 @@ IPC_TEST(Semtimedop, NanosecondsTooLargeFailsEinval, "sem.semtimedop-einval-time
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, NegativeNanosecondsFailsEinval, "sem.semtimedop-einval-timeout") {
+IPC_TEST(SemTimedOp, NegativeNanosecondsFailsEinval, "sem.semtimedop-einval-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   timespec ts{1, -1};
   EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(0));
 }
 
-IPC_TEST(Semtimedop, NegativeSecondsFailsEinval, "sem.semtimedop-einval-timeout") {
+IPC_TEST(SemTimedOp, NegativeSecondsFailsEinval, "sem.semtimedop-einval-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   timespec ts{-1, 0};
   EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, &ts), SyscallFailsWithErrno(EINVAL));
