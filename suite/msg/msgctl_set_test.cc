@@ -92,21 +92,6 @@ IPC_TEST(MsgCtlSet, IpcSetUpdatesCtime, "msg.ipc-set") {
   EXPECT_LE(st.msg_ctime, after);
 }
 
-IPC_TEST(MsgCtlSet, IpcSetFromInaccessibleBufferFailsEfault, "msg.msgctl-efault") {
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0600));
-  Child c = Child::Spawn(
-      [&] {
-        InaccessiblePage page;
-        ASSERT_TRUE(page.ok());
-        EXPECT_THAT(msgctl(q.id(), IPC_SET, static_cast<msqid_ds*>(page.get())),
-                    SyscallFailsWithErrno(EFAULT));
-      },
-      {.what = "IPC_SET from a PROT_NONE page"});
-  c.ExpectExited(0);
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  EXPECT_EQ(ds.msg_perm.mode & 0777, 0600);
-}
-
 IPC_TEST(MsgCtlSet, PrivilegedCallerMayRaiseQbytesAboveMsgmnb, "msg.qbytes-above-msgmnb-privileged") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   // msgctl(2) checks capable(CAP_SYS_RESOURCE): the capability in the initial user namespace.

@@ -1,4 +1,5 @@
-// msgctl(2): IPC_STAT and IPC_RMID, and EINVAL for the command and the identifier.
+// msgctl(2): IPC_STAT and IPC_RMID, EFAULT for IPC_STAT and IPC_SET, and EINVAL for the command and
+// the identifier.
 // Rules: suite/rules/msg.ini (IPC_SET: msgctl_set_test.cc; IPC_INFO, MSG_INFO, MSG_STAT,
 // MSG_STAT_ANY: msgctl_info_test.cc).
 //
@@ -65,18 +66,40 @@ IPC_TEST(MsgCtlStat, IpcStatWithReadPermissionOnlySucceeds, "msg.ipc-stat", "msg
   c.ExpectExited(0);
 }
 
-IPC_TEST(MsgCtlStat, IpcStatIntoInaccessibleBufferFailsEfault, "msg.msgctl-efault") {
-  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
+// ---------------------------------------------------------------------------------------------
+// EFAULT: IPC_STAT and IPC_SET with a buffer that cannot be accessed. In a child: an interposed library
+// that touched the buffer itself would die of SIGSEGV, which must fail the test, not kill the binary.
+
+struct MsgCtlEfaultRow {
+  const char* name;
+  rules::RuleList rules;
+  int cmd;
+};
+
+const MsgCtlEfaultRow kMsgCtlEfault[] = {
+    {"IpcStat", {"msg.msgctl-efault"}, IPC_STAT},
+    {"IpcSet", {"msg.msgctl-efault"}, IPC_SET},
+};
+
+class MsgCtlEfault : public ::testing::TestWithParam<MsgCtlEfaultRow> {};
+
+IPC_TEST_P(MsgCtlEfault, FailsAndChangesNothing) {
+  const MsgCtlEfaultRow& row = GetParam();
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0600));
   Child c = Child::Spawn(
       [&] {
         InaccessiblePage page;
         ASSERT_TRUE(page.ok());
-        EXPECT_THAT(msgctl(q.id(), IPC_STAT, static_cast<msqid_ds*>(page.get())),
+        EXPECT_THAT(msgctl(q.id(), row.cmd, static_cast<msqid_ds*>(page.get())),
                     SyscallFailsWithErrno(EFAULT));
       },
-      {.what = "IPC_STAT into a PROT_NONE page"});
+      {.what = "msgctl with a PROT_NONE page as buf"});
   c.ExpectExited(0);
+  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
+  EXPECT_EQ(ds.msg_perm.mode & 0777, 0600);
 }
+
+IPC_INSTANTIATE_TABLE(Table, MsgCtlEfault, kMsgCtlEfault);
 
 // ---------------------------------------------------------------------------------------------
 // IPC_RMID.
