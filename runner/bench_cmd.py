@@ -1,4 +1,7 @@
-"""./ipcsuite bench inject: the cost of fault injection, side by side with strace's --inject.
+"""./ipcsuite bench: inject (below), ring (runner/bench_ring.py) and runner (runner/bench_runner.py: the fork
+server against exec-per-test, whole host run and short tests, side by side).
+
+./ipcsuite bench inject: the cost of fault injection, side by side with strace's --inject.
 
 Two workloads of build/bin/ipcsuite-fault-prog, each timed inside the program (the loop only, not the
 start-up): `bench-semop N` (N semop() calls) and `bench-pipe N` (N one-byte pipe writes, each read
@@ -25,7 +28,7 @@ import shutil
 import statistics
 import subprocess
 
-from runner import argtypes, bench_ring
+from runner import argtypes, bench_ring, bench_runner
 from runner import build as build_mod
 from runner import deps
 from runner.errors import SetupError
@@ -55,6 +58,8 @@ def add_parser(subparsers):
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
     r = sub.add_parser("ring", help="reference shm+sem ring vs pipe vs SysV message queue throughput")
     bench_ring.add_ring_arguments(r)
+    rn = sub.add_parser("runner", help="cost per test: fork server vs exec-per-test (whole host run, short tests)")
+    bench_runner.add_arguments(rn)
     return p
 
 
@@ -159,6 +164,8 @@ def render(doc: dict) -> str:
 def run(args) -> int:
     if args.bench_what == "ring":
         return bench_ring.run_ring(args)
+    if args.bench_what == "runner":
+        return bench_runner.run_runner_bench(args)
     bdir = build_mod.build_dir()
     for name in ("ipcsuite-inject", "ipcsuite-fault-prog", "libipcsuite_fault_agent.so"):
         if not (bdir / "bin" / name).is_file():
