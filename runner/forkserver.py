@@ -71,6 +71,7 @@ class ForkServer:
         finally:
             os.close(fd)
         self._buf = b""
+        self._busy = False  # a test child may be running (between a request and its status)
 
     # ---- protocol ----
     def _send(self, line: str) -> None:
@@ -117,6 +118,7 @@ class ForkServer:
                 raise ValueError(f"environment override {k!r} holds a tab or newline")
         fields = ["run", name, output_file] + [f"{k}={v}" for k, v in overrides.items()]
         deadline = time.monotonic() + timeout
+        self._busy = True
         self._send("\t".join(fields))
         first = self._read_line(deadline)
         if first is None:  # the server did not even fork in time: the server is what hangs
@@ -139,9 +141,11 @@ class ForkServer:
             if line is None:  # not reaped: the server is stuck itself
                 self.kill()
                 return ChildResult(None, timed_out=True, where=where)
+            self._busy = False
             return ChildResult(int(line.split()[1]), timed_out=True, where=where)
         if not line.startswith("status "):
             raise ServerGone(f"the fork server of {Path(self.binary).name} answered {line!r}", started=True)
+        self._busy = False
         return ChildResult(int(line.split()[1]))
 
     def outer_pid(self, inner: int) -> int | None:
@@ -156,7 +160,11 @@ class ForkServer:
 
     # ---- ending ----
     def close(self) -> None:
-        """Clean shutdown: EOF on its stdin ends the server; killed if it does not end in time."""
+        """Clean shutdown: EOF on its stdin ends the server; killed if it does not end in time, or at once when
+        a test child may still run (the runner was interrupted during a test)."""
+        if self._busy:
+            self.kill()
+            return
         try:
             self.proc.stdin.close()
         except OSError:
