@@ -7,6 +7,7 @@
 // (ExpectPasses). Rules: suite/rules/property.ini.
 #include <iostream>
 
+#include "expect.h"
 #include "ipcsuite/fixtures.h"
 #include "linearizability.h"
 #include "properties.h"
@@ -15,39 +16,12 @@ namespace ipc {
 namespace {
 
 using ring::Flaws;
+using ring::prop::ExpectPasses;
 namespace prop = ring::prop;
 
 // Why the property tests cannot run under ThreadSanitizer.
 constexpr const char* kTrampolineInTsanShadow =
     "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory";
-
-// The property passed, and it reached the cases of every rule the running test claims: each rule has
-// classes of cases in the property (Outcome::coverage), and the run reached each of them at least once.
-// A claim the property cannot show is a failure, not a silent pass.
-void ExpectPasses(const prop::Outcome& out, const char* what) {
-  {
-    InfrastructureScope machine(out.infrastructure);
-    EXPECT_TRUE(out.passed) << what << ":\n" << out.text;
-  }
-  if (out.passed) std::cout << out.text << std::endl;  // the distribution of the generated cases
-  std::cout << what << ": " << out.cases << " cases " << (out.passed ? "passed" : "FAILED") << " (seed "
-            << out.seed << ")" << std::endl;
-  if (!out.passed) return;
-  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  for (const std::string& rule : rules::RulesFor(test->test_suite_name(), test->name())) {
-    bool shown = false;
-    for (const prop::Coverage& c : out.coverage) {
-      if (c.rule != rule) continue;
-      shown = true;
-      std::cout << "coverage: " << rule << ": " << c.cases << " of " << out.cases << " cases " << c.tag
-                << std::endl;
-      EXPECT_GT(c.cases, 0) << "the test claims " << rule << ", but none of its " << out.cases
-                            << " cases reached " << c.tag << " (seed " << out.seed << ")";
-    }
-    EXPECT_TRUE(shown) << "the test claims " << rule
-                       << ", but the property has no class of cases that shows it";
-  }
-}
 
 // One generator of command sequences, with every command among them (try, timed and blocking calls,
 // other processes, kills mid-operation, processes blocked then served, closed or killed): the classes

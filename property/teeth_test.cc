@@ -1,8 +1,12 @@
 // Teeth of the ring's properties: each deliberately broken variant of the reference ring (ring.h,
 // Flaws) must be caught by the property that covers its defect. A property that passed against a
-// broken ring would prove nothing about the real one.
+// broken ring would prove nothing about the real one. The coverage check that keeps a test from claiming
+// a rule its property does not reach (expect.h) is checked here too.
+#include <gtest/gtest-spi.h>
+
 #include <iostream>
 
+#include "expect.h"
 #include "ipcsuite/fixtures.h"
 #include "properties.h"
 
@@ -93,6 +97,28 @@ IPC_TEST(RingTeeth, LeakingOnCreationFailureIsCaught, "property.ring-create-erro
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   ExpectCaught(prop::CreationUnderFaults(Flaws{.leak_on_create_error = true}, TeethBudget(200), "Teeth/Leak"),
                "leak on creation failure");
+}
+
+// The coverage check itself: a passing property does not make a test pass that claims a rule the property
+// cannot show (no class of cases for it), or whose run never reached that rule's class of cases.
+prop::Outcome PassedWith(std::vector<prop::Coverage> coverage) {
+  prop::Outcome out;
+  out.passed = true;
+  out.cases = 10;
+  out.coverage = std::move(coverage);
+  return out;
+}
+
+IPC_TEST(RingCoverageSelfTest, AClaimedRuleMustBeReachedByTheProperty, "property.ring-fifo",
+         "property.ring-close") {
+  const prop::Coverage fifo{"property.ring-fifo", "\"pop\"", 4};
+  const prop::Coverage close_reached{"property.ring-close", "\"closed\"", 2};
+  const prop::Coverage close_never{"property.ring-close", "\"closed\"", 0};
+  prop::ExpectPasses(PassedWith({fifo, close_reached}), "every claim shown");
+  EXPECT_NONFATAL_FAILURE(prop::ExpectPasses(PassedWith({fifo}), "a claim without a class"),
+                          "the test claims property.ring-close, but the property has no class of cases");
+  EXPECT_NONFATAL_FAILURE(prop::ExpectPasses(PassedWith({fifo, close_never}), "a class never reached"),
+                          "the test claims property.ring-close, but none of its 10 cases reached \"closed\"");
 }
 
 }  // namespace
