@@ -251,7 +251,7 @@ IPC_TEST(SemUndo, UnshareNewipcAppliesAdjustments, "sem.unshare-newipc") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(
       "its runtime thread shares the semadj list, so unsharing it in one thread applies nothing until every "
       "sharer has exited (svipc(7))");
-  IPC_REQUIRE_ROOT("unshare(CLONE_NEWIPC) needs CAP_SYS_ADMIN");
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
   Child c = Child::Spawn(

@@ -4,11 +4,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace ipc::sem_util {
@@ -113,51 +110,6 @@ int IndexOf(int id) {
   return -1;
 }
 
-double ElapsedMs(const timespec& a, const timespec& b) {
-  return static_cast<double>(b.tv_sec - a.tv_sec) * 1e3 + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e6;
-}
-
-timespec Monotonic() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts;
-}
-
-// Waits until the wall clock (the seconds the kernel stamps sem_ctime/sem_otime with) has moved past `t`.
-// Needed to see a time stamp change, which has a resolution of one second; not a synchronisation.
-::testing::AssertionResult WaitForWallClockPast(time_t t) {
-  for (int i = 0; i < 200 && time(nullptr) <= t; ++i) {
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (now.tv_sec <= t) {
-      timespec next{t + 1, 0};
-      clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &next, nullptr);
-    } else {
-      timespec tick{0, 1000000};  // time() reads a clock that lags by at most a scheduler tick
-      nanosleep(&tick, nullptr);
-    }
-  }
-  if (time(nullptr) > t) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "the wall clock did not move past " << t;
-}
-
-// Waits until `pid` is stopped (state T), with the usual blocked-state deadline.
-::testing::AssertionResult WaitUntilStopped(pid_t pid) {
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
-  long pause_ns = 20000;
-  for (;;) {
-    auto st = ReadTaskState(pid);
-    if (!st) return ::testing::AssertionFailure() << "pid " << pid << " exited instead of stopping";
-    if (st->state == 'T') return ::testing::AssertionSuccess();
-    if (std::chrono::steady_clock::now() >= until)
-      return ::testing::AssertionFailure()
-             << "pid " << pid << " did not stop (last seen: " << st->Describe() << ")";
-    timespec ts{0, pause_ns};
-    nanosleep(&ts, nullptr);
-    pause_ns = std::min(pause_ns * 2, 5000000L);
-  }
-}
-
 // A one-shot "go" from the test to a child: the child blocks in read(2) in AwaitGate() until OpenGate().
 void AwaitGate(const Pipe& gate) {
   char b = 0;
@@ -188,72 +140,6 @@ bool WriteSemLimits(const limits::SemLimits& l) {
     return false;
   }
   return WriteAll(fd.value().get(), s.data(), s.size());
-}
-
-// Runs `body` in a child that has first moved into a new, empty IPC namespace (unshare(CLONE_NEWIPC)):
-// there it may lower /proc/sys/kernel/sem and fill the tables without disturbing the host or other tests.
-// Returns "" when the body ran, else why the namespace could not be made (the caller skips with it).
-std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::string& what) {
-  auto made = Pipe::Create(O_CLOEXEC);
-  if (!made.ok()) {
-    ADD_FAILURE() << made.error();
-    return "";
-  }
-  Pipe& report = made.value();
-  Child c = Child::Spawn(
-      [&] {
-        report.read.reset();
-        if (unshare(CLONE_NEWIPC) != 0) {
-          int err = errno;
-          (void)!write(report.write.get(), &err, sizeof err);
-          return;
-        }
-        report.write.reset();
-        body();
-      },
-      {.what = what});
-  report.write.reset();
-  c.ExpectExited(0);
-  int err = 0;
-  if (read(report.read.get(), &err, sizeof err) == static_cast<ssize_t>(sizeof err))
-    return "unshare(CLONE_NEWIPC) failed with " + DescribeErrno(err);
-  return "";
-}
-
-// For a set that another process was to remove: checks that its id is now invalid and stops owning it. If
-// the set still exists, the SemSet keeps it and removes it at the end of the test.
-void ExpectRemovedElsewhere(SemSet& set) {
-  errno = 0;
-  if (GetVal(set.id(), 0) == -1 && errno == EINVAL) {
-    set.Release();
-    return;
-  }
-  ADD_FAILURE() << "semaphore set " << set.id() << " was not removed (GETVAL: " << DescribeErrno(errno)
-                << ")";
-}
-
-// Creates an IPC_PRIVATE set as the unprivileged user, in a child that dropped privileges, and returns its id
-// (-1 on failure). The set outlives the child: its creator (cuid) and owner are that user.
-int CreateSetAsNobody(int nsems, int mode) {
-  auto made = Pipe::Create(O_CLOEXEC);
-  if (!made.ok()) {
-    ADD_FAILURE() << made.error();
-    return -1;
-  }
-  Pipe& out = made.value();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_DROPPED_PRIVILEGES();
-        int id = semget(IPC_PRIVATE, nsems, IPC_CREAT | mode);
-        ASSERT_THAT(id, SyscallSucceeds());
-        ASSERT_TRUE(WriteAll(out.write.get(), &id, sizeof id));
-      },
-      {.what = "creating a semaphore set as an unprivileged user"});
-  out.write.reset();
-  c.ExpectExited(0);
-  int id = -1;
-  if (!ReadAll(out.read.get(), &id, sizeof id)) return -1;
-  return id;
 }
 
 std::string CommandName(const ::testing::TestParamInfo<CommandCase>& info) { return info.param.name; }

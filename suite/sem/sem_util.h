@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,10 +28,6 @@ using ::testing::ElementsAreArray;
 // Fixed keys: used only by tests that require the private IPC namespace (or a new one made by a child).
 inline constexpr key_t kKeyA = 0x53454d01;
 inline constexpr key_t kKeyB = 0x53454d02;
-
-// The unprivileged user and group isolation::DropPrivileges() switches to.
-inline constexpr uid_t kNobody = 65534;
-inline constexpr gid_t kNogroup = 65534;
 
 // One sembuf.
 inline sembuf Op(unsigned short num, short op, short flg = 0) {
@@ -80,60 +75,15 @@ void* BadAddress();
 // Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
 int IndexOf(int id);
 
-double ElapsedMs(const timespec& a, const timespec& b);
-timespec Monotonic();
-
-// Waits until the wall clock (the seconds the kernel stamps sem_ctime/sem_otime with) has moved past `t`.
-// Needed to see a time stamp change, which has a resolution of one second; not a synchronisation.
-::testing::AssertionResult WaitForWallClockPast(time_t t);
-
-// Waits until `pid` is stopped (state T), with the usual blocked-state deadline.
-::testing::AssertionResult WaitUntilStopped(pid_t pid);
-
 // A one-shot "go" from the test to a child: the child blocks in read(2) in AwaitGate() until OpenGate().
 void AwaitGate(const Pipe& gate);
 void OpenGate(const Pipe& gate);
 
 // A child that runs semop(id, ops) and expects it to fail with `err`, or to succeed when `err` is 0.
-Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what);
+[[nodiscard]] Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what);
 
 // Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
 bool WriteSemLimits(const limits::SemLimits& l);
-
-// Runs `body` in a child that has first moved into a new, empty IPC namespace (unshare(CLONE_NEWIPC)):
-// there it may lower /proc/sys/kernel/sem and fill the tables without disturbing the host or other tests.
-// Returns "" when the body ran, else why the namespace could not be made (the caller skips with it).
-std::string RunInNewIpcNamespace(const std::function<void()>& body, const std::string& what);
-
-#define SEM_RUN_IN_NEW_IPC_NAMESPACE(what, ...)                                             \
-  do {                                                                                      \
-    IPC_REQUIRE_ROOT("unshare(CLONE_NEWIPC) needs CAP_SYS_ADMIN");                          \
-    std::string sem_skip_reason = ::ipc::sem_util::RunInNewIpcNamespace(__VA_ARGS__, what); \
-    if (!sem_skip_reason.empty()) GTEST_SKIP() << sem_skip_reason;                          \
-  } while (0)
-
-#define ASSERT_DROPPED_PRIVILEGES()                               \
-  do {                                                            \
-    ASSERT_TRUE(::ipc::isolation::DropPrivileges())               \
-        << "DropPrivileges failed with " << DescribeErrno(errno); \
-    ASSERT_EQ(geteuid(), ::ipc::sem_util::kNobody);               \
-  } while (0)
-
-// For a set that another process was to remove: checks that its id is now invalid and stops owning it. If
-// the set still exists, the SemSet keeps it and removes it at the end of the test.
-void ExpectRemovedElsewhere(SemSet& set);
-
-// A set whose id came from another process (created with semget(2) in a child): removed on destruction.
-struct AdoptedSet {
-  int id = -1;
-  ~AdoptedSet() {
-    if (id >= 0) semctl(id, 0, IPC_RMID);
-  }
-};
-
-// Creates an IPC_PRIVATE set as the unprivileged user, in a child that dropped privileges, and returns its id
-// (-1 on failure). The set outlives the child: its creator (cuid) and owner are that user.
-int CreateSetAsNobody(int nsems, int mode);
 
 // A semctl(2) command by name, the parameter of the per-command tables.
 struct CommandCase {

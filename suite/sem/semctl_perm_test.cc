@@ -30,7 +30,7 @@ IPC_TEST_P(SemCtlEacces, WithoutPermissionFailsEacces, "sem.semctl-eacces") {
   ASSERT_GE(index, 0);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(CallCommand(set.id(), index, cmd), SyscallFailsWithErrno(EACCES));
       },
       {.what = std::string("semctl ") + GetParam().name + " on a 0600 set as an unprivileged user"});
@@ -56,7 +56,7 @@ IPC_TEST(SemCtlPerm, ReadPermissionAllowsQueriesNotChanges, "sem.semctl-eacces",
   ASSERT_GE(index, 0);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         for (int cmd : {GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_STAT, SEM_STAT})
           EXPECT_THAT(CallCommand(set.id(), index, cmd), SyscallSucceeds()) << "cmd " << cmd;
         EXPECT_THAT(CallCommand(set.id(), index, SETVAL), SyscallFailsWithErrno(EACCES));
@@ -72,7 +72,7 @@ IPC_TEST(SemCtlPerm, AlterPermissionAllowsChangesNotQueries, "sem.semctl-eacces"
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(SetVal(set.id(), 0, 4), SyscallSucceeds());
         EXPECT_THAT(SetAll(set.id(), {5, 6, 7}), SyscallSucceeds());
         EXPECT_THAT(GetVal(set.id(), 0), SyscallFailsWithErrno(EACCES));
@@ -90,7 +90,7 @@ IPC_TEST(SemCtlPerm, SemStatAnyIgnoresReadPermission, "sem.semctl-sem-stat-any")
   ASSERT_GE(index, 0);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         semid_ds ds{};
         semun arg{};
         arg.buf = &ds;

@@ -90,7 +90,7 @@ IPC_TEST(SemCtlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-class
   EXPECT_EQ(after.sem_perm.mode & 0777, 0604u);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(6));
         EXPECT_THAT(SetVal(set.id(), 0, 1), SyscallFailsWithErrno(EACCES));
       },
@@ -99,19 +99,19 @@ IPC_TEST(SemCtlSet, ModeChangeTakesEffect, "sem.semctl-ipc-set", "sem.perm-class
 }
 
 IPC_TEST(SemCtlSet, OwnerChangeKeepsCreator, "sem.semctl-ipc-set") {
-  IPC_REQUIRE_MAPPED_IDS(kNobody, kNogroup);
+  IPC_REQUIRE_MAPPED_IDS(kNobodyUid, kNobodyGid);
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2, IPC_CREAT | 0640));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
   const uid_t creator = ds.sem_perm.cuid;
   const gid_t creator_group = ds.sem_perm.cgid;
-  ds.sem_perm.uid = kNobody;
-  ds.sem_perm.gid = kNogroup;
+  ds.sem_perm.uid = kNobodyUid;
+  ds.sem_perm.gid = kNobodyGid;
   ds.sem_perm.mode = 0660;
   ds.sem_nsems = 99;  // not settable
   ASSERT_THAT(SetDs(set.id(), ds), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(semid_ds after, Stat(set.id()));
-  EXPECT_EQ(after.sem_perm.uid, kNobody);
-  EXPECT_EQ(after.sem_perm.gid, kNogroup);
+  EXPECT_EQ(after.sem_perm.uid, kNobodyUid);
+  EXPECT_EQ(after.sem_perm.gid, kNobodyGid);
   EXPECT_EQ(after.sem_perm.mode & 0777, 0660u);
   EXPECT_EQ(after.sem_perm.cuid, creator);
   EXPECT_EQ(after.sem_perm.cgid, creator_group);
@@ -122,11 +122,11 @@ IPC_TEST(SemCtlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
-  ds.sem_perm.uid = kNobody;
+  ds.sem_perm.uid = kNobodyUid;
   ASSERT_THAT(SetDs(set.id(), ds), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(semid_ds mine, Stat(set.id()));
         mine.sem_perm.mode = 0640;
         EXPECT_THAT(SetDs(set.id(), mine), SyscallSucceeds());
@@ -134,40 +134,38 @@ IPC_TEST(SemCtlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
       },
       {.what = "IPC_SET and IPC_RMID as the set's new owner"});
   c.ExpectExited(0);
-  ExpectRemovedElsewhere(set);
+  EXPECT_TRUE(set.ConfirmRemoved());
 }
 
 IPC_TEST(SemCtlSet, CreatorMaySetAndRemoveAfterGivingAway, "sem.semctl-ipc-set-rmid-owner") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
-  AdoptedSet set{CreateSetAsNobody(1, 0600)};
-  ASSERT_GE(set.id, 0);
+  ASSERT_OK_AND_ASSIGN(SemSet set, CreateSemSetAsNobody(1, 0600));
   // Root gives the set to a third user; nobody remains the creator.
-  ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id));
+  ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
   ds.sem_perm.uid = 4321;
-  ASSERT_THAT(SetDs(set.id, ds), SyscallSucceeds());
+  ASSERT_THAT(SetDs(set.id(), ds), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         semid_ds mine = ds;
         mine.sem_perm.mode = 0644;
-        EXPECT_THAT(SetDs(set.id, mine), SyscallSucceeds());
-        EXPECT_THAT(semctl(set.id, 0, IPC_RMID), SyscallSucceeds());
+        EXPECT_THAT(SetDs(set.id(), mine), SyscallSucceeds());
+        EXPECT_THAT(semctl(set.id(), 0, IPC_RMID), SyscallSucceeds());
       },
       {.what = "IPC_SET and IPC_RMID as the set's creator"});
   c.ExpectExited(0);
-  EXPECT_THAT(GetVal(std::exchange(set.id, -1), 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_TRUE(set.ConfirmRemoved());
 }
 
 IPC_TEST(SemCtlSet, PrivilegedCallerMaySetAndRemoveForeignSet, "sem.semctl-ipc-set-rmid-owner") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
-  AdoptedSet set{CreateSetAsNobody(1, 0600)};
-  ASSERT_GE(set.id, 0);
-  ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id));
-  ASSERT_EQ(ds.sem_perm.cuid, kNobody);
+  ASSERT_OK_AND_ASSIGN(SemSet set, CreateSemSetAsNobody(1, 0600));
+  ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
+  ASSERT_EQ(ds.sem_perm.cuid, kNobodyUid);
   ds.sem_perm.mode = 0640;
-  EXPECT_THAT(SetDs(set.id, ds), SyscallSucceeds());
-  EXPECT_THAT(semctl(set.id, 0, IPC_RMID), SyscallSucceeds());
-  EXPECT_THAT(GetVal(std::exchange(set.id, -1), 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(SetDs(set.id(), ds), SyscallSucceeds());
+  EXPECT_THAT(semctl(set.id(), 0, IPC_RMID), SyscallSucceeds());
+  EXPECT_TRUE(set.ConfirmRemoved());
 }
 
 IPC_TEST(SemCtlSet, NonOwnerIpcSetFailsEperm, "sem.semctl-eperm") {
@@ -177,12 +175,12 @@ IPC_TEST(SemCtlSet, NonOwnerIpcSetFailsEperm, "sem.semctl-eperm") {
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         semid_ds change = ds;
         change.sem_perm.mode = 0600;
         EXPECT_THAT(SetDs(set.id(), change), SyscallFailsWithErrno(EPERM));
         change = ds;
-        change.sem_perm.uid = kNobody;
+        change.sem_perm.uid = kNobodyUid;
         EXPECT_THAT(SetDs(set.id(), change), SyscallFailsWithErrno(EPERM));
       },
       {.what = "IPC_SET on root's set as an unprivileged user"});
@@ -198,7 +196,7 @@ IPC_TEST(SemCtlSet, NonOwnerIpcRmidFailsEperm, "sem.semctl-eperm") {
   ASSERT_THAT(SetVal(set.id(), 0, 2), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(semctl(set.id(), 0, IPC_RMID), SyscallFailsWithErrno(EPERM));
       },
       {.what = "IPC_RMID on root's set as an unprivileged user"});

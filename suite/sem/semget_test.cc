@@ -142,7 +142,7 @@ IPC_TEST(SemGet, NoPermissionOnExistingSetFailsEacces, "sem.semget-eacces") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(semget(kKeyA, 0, 0600), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(semget(kKeyA, 1, 0400), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(semget(kKeyA, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(EACCES));
@@ -158,7 +158,7 @@ IPC_TEST(SemGet, PermissionCheckUsesRequestedBits, "sem.semget-eacces") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0604));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(semget(kKeyA, 0, 0400), SyscallSucceedsWithValue(set.id()));
         EXPECT_THAT(semget(kKeyA, 0, 0200), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(semget(kKeyA, 0, 0600), SyscallFailsWithErrno(EACCES));
@@ -189,13 +189,13 @@ IPC_TEST(SemGet, NewSetOwnedByUnprivilegedCreator, "sem.semget-init-ds") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2, IPC_CREAT | 0460));
         ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));
-        EXPECT_EQ(ds.sem_perm.uid, kNobody);
-        EXPECT_EQ(ds.sem_perm.cuid, kNobody);
-        EXPECT_EQ(ds.sem_perm.gid, kNogroup);
-        EXPECT_EQ(ds.sem_perm.cgid, kNogroup);
+        EXPECT_EQ(ds.sem_perm.uid, kNobodyUid);
+        EXPECT_EQ(ds.sem_perm.cuid, kNobodyUid);
+        EXPECT_EQ(ds.sem_perm.gid, kNobodyGid);
+        EXPECT_EQ(ds.sem_perm.cgid, kNobodyGid);
         EXPECT_EQ(ds.sem_perm.mode & 0777, 0460u);
         EXPECT_EQ(ds.sem_nsems, 2u);
       },
@@ -211,35 +211,43 @@ IPC_TEST(SemGet, NewSetValuesAreZero, "sem.semget-init-values") {
 }
 
 IPC_TEST(SemGet, SemmniExhaustedFailsEnospc, "sem.semget-enospc-semmni") {
-  SEM_RUN_IN_NEW_IPC_NAMESPACE("filling SEMMNI = 2 in a new IPC namespace", [&] {
-    ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
-    l.semmni = 2;
-    ASSERT_THAT(WriteSemLimits(l), SyscallSucceeds());
-    ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 1));
-    ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
-    EXPECT_THAT(semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
-    EXPECT_THAT(semget(kKeyB, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
-    // An existing set can still be looked up: only creation needs a free identifier.
-    EXPECT_THAT(semget(kKeyA, 0, 0), SyscallSucceedsWithValue(b.id()));
-    // Removing a set makes room again.
-    ASSERT_THAT(a.Remove(), SyscallSucceeds());
-    ASSERT_OK_AND_ASSIGN(SemSet c, SemSet::Create(kKeyB, 1, IPC_CREAT | IPC_EXCL | 0600));
-  });
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  SpawnInNewIpcNamespace(
+      [&] {
+        ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
+        l.semmni = 2;
+        ASSERT_THAT(WriteSemLimits(l), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 1));
+        ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(kKeyA, 1, IPC_CREAT | IPC_EXCL | 0600));
+        EXPECT_THAT(semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        EXPECT_THAT(semget(kKeyB, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        // An existing set can still be looked up: only creation needs a free identifier.
+        EXPECT_THAT(semget(kKeyA, 0, 0), SyscallSucceedsWithValue(b.id()));
+        // Removing a set makes room again.
+        ASSERT_THAT(a.Remove(), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(SemSet c, SemSet::Create(kKeyB, 1, IPC_CREAT | IPC_EXCL | 0600));
+      },
+      {.what = "filling SEMMNI = 2 in a new IPC namespace"})
+      .ExpectExited(0);
 }
 
 IPC_TEST(SemGet, SemmnsExhaustedFailsEnospc, "sem.semget-enospc-semmns") {
-  SEM_RUN_IN_NEW_IPC_NAMESPACE("filling SEMMNS = 10 in a new IPC namespace", [&] {
-    ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
-    l.semmns = 10;
-    ASSERT_THAT(WriteSemLimits(l), SyscallSucceeds());
-    ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 6));
-    EXPECT_THAT(semget(IPC_PRIVATE, 5, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
-    // Exactly up to the limit is allowed.
-    ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(IPC_PRIVATE, 4));
-    EXPECT_THAT(semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
-    ASSERT_THAT(a.Remove(), SyscallSucceeds());
-    ASSERT_OK_AND_ASSIGN(SemSet c, SemSet::Create(IPC_PRIVATE, 6));
-  });
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  SpawnInNewIpcNamespace(
+      [&] {
+        ASSERT_OK_AND_ASSIGN(limits::SemLimits l, limits::Sem());
+        l.semmns = 10;
+        ASSERT_THAT(WriteSemLimits(l), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(SemSet a, SemSet::Create(IPC_PRIVATE, 6));
+        EXPECT_THAT(semget(IPC_PRIVATE, 5, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        // Exactly up to the limit is allowed.
+        ASSERT_OK_AND_ASSIGN(SemSet b, SemSet::Create(IPC_PRIVATE, 4));
+        EXPECT_THAT(semget(IPC_PRIVATE, 1, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
+        ASSERT_THAT(a.Remove(), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(SemSet c, SemSet::Create(IPC_PRIVATE, 6));
+      },
+      {.what = "filling SEMMNS = 10 in a new IPC namespace"})
+      .ExpectExited(0);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ IPC_TEST(SemOpPerm, NoPermissionFailsEacces, "sem.semop-eacces") {
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(Semop(set.id(), {Op(0, -1)}), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(Semop(set.id(), {Op(0, 0, IPC_NOWAIT)}), SyscallFailsWithErrno(EACCES));
@@ -42,7 +42,7 @@ IPC_TEST(SemOpPerm, ReadOnlyPermissionRefusesAlteringOps, "sem.semop-eacces", "s
   ASSERT_THAT(SetAll(set.id(), {1, 0}), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(Semop(set.id(), {Op(0, -1)}), SyscallFailsWithErrno(EACCES));
         // Wait-for-zero needs only read permission.
@@ -58,7 +58,7 @@ IPC_TEST(SemOpPerm, AlterOnlyPermissionRefusesWaitForZero, "sem.semop-eacces", "
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Semop(set.id(), {Op(0, 0)}), SyscallFailsWithErrno(EACCES));
         // Write means alter: increments and decrements are allowed.
         EXPECT_THAT(Semop(set.id(), {Op(0, 2)}), SyscallSucceeds());
@@ -73,7 +73,7 @@ IPC_TEST(SemOpPerm, OwnerIsJudgedByOwnerBits, "sem.semop-eacces", "sem.perm-clas
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         // Others may read and alter, the owner may not: the owner bits apply to the owner.
         ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0066));
         EXPECT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallFailsWithErrno(EACCES));
@@ -90,13 +90,13 @@ IPC_TEST(SemOpPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.per
   ASSERT_OK_AND_ASSIGN(SemSet group_denied, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   for (auto [id, mode] : {std::pair{group_ok.id(), 0060}, std::pair{group_denied.id(), 0606}}) {
     ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(id));
-    ds.sem_perm.gid = kNogroup;
+    ds.sem_perm.gid = kNobodyGid;
     ds.sem_perm.mode = static_cast<unsigned short>(mode);
     ASSERT_THAT(SetDs(id, ds), SyscallSucceeds());
   }
   Child c = Child::Spawn(
       [&] {
-        ASSERT_DROPPED_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Semop(group_ok.id(), {Op(0, 1)}), SyscallSucceeds());
         // In the group, the group bits (none) apply even though the other bits would allow it.
         EXPECT_THAT(Semop(group_denied.id(), {Op(0, 1)}), SyscallFailsWithErrno(EACCES));
@@ -108,7 +108,7 @@ IPC_TEST(SemOpPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.per
 }
 
 IPC_TEST(SemOpPerm, CapIpcOwnerOverridesMode, "sem.semop-eacces", "sem.semctl-eacces") {
-  IPC_REQUIRE_ROOT("CAP_IPC_OWNER");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "operate on a set whose mode grants nothing");
   // Mode 0000 grants nothing, but a caller with CAP_IPC_OWNER is not checked.
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0000));
   EXPECT_THAT(Semop(set.id(), {Op(0, 2)}), SyscallSucceeds());
