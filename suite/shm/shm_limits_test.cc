@@ -26,21 +26,21 @@ namespace {
 using namespace shm_util;
 
 IPC_TEST(ShmGet, LoweredShmmaxIsEnforcedExactly, "shm.get-einval-size", "shm.proc-limits") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmMax, std::to_string(2 * Page())), SyscallSucceeds());
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 2 * Page() + 1, IPC_CREAT | 0600, EINVAL);
         ASSERT_OK_AND_ASSIGN(ShmSegment at_limit, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
         ASSERT_OK_AND_ASSIGN(ShmSegment below, ShmSegment::Create(IPC_PRIVATE, Page() + 1));
       },
-      "creating segments around shmmax = 2 pages in a fresh IPC namespace");
+      {.what = "creating segments around shmmax = 2 pages in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmGet, ShmmniLimitGivesEnospc, "shm.get-enospc-shmmni", "shm.proc-limits") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmMni, "3"), SyscallSucceeds());
         std::vector<ShmSegment> segs;
@@ -54,13 +54,13 @@ IPC_TEST(ShmGet, ShmmniLimitGivesEnospc, "shm.get-enospc-shmmni", "shm.proc-limi
         ASSERT_OK_AND_ASSIGN(ShmSegment again, ShmSegment::Create(IPC_PRIVATE, 1));
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 1, IPC_CREAT | 0600, ENOSPC);
       },
-      "filling shmmni = 3 in a fresh IPC namespace");
+      {.what = "filling shmmni = 3 in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmGet, ShmmniLimitAlsoAppliesToFixedKeys, "shm.get-enospc-shmmni") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmMni, "1"), SyscallSucceeds());
         ASSERT_OK_AND_ASSIGN(ShmSegment first, ShmSegment::Create(kKeyBase + 8, 1));
@@ -68,13 +68,13 @@ IPC_TEST(ShmGet, ShmmniLimitAlsoAppliesToFixedKeys, "shm.get-enospc-shmmni") {
         // Looking up the existing key needs no new identifier.
         EXPECT_THAT(::shmget(kKeyBase + 8, 0, 0), SyscallSucceedsWithValue(first.id()));
       },
-      "filling shmmni = 1 in a fresh IPC namespace");
+      {.what = "filling shmmni = 1 in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmGet, ShmallLimitGivesEnospc, "shm.get-enospc-shmall", "shm.proc-limits") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmAll, "4"), SyscallSucceeds());
         ASSERT_OK_AND_ASSIGN(ShmSegment three, ShmSegment::Create(IPC_PRIVATE, 3 * Page()));
@@ -84,25 +84,25 @@ IPC_TEST(ShmGet, ShmallLimitGivesEnospc, "shm.get-enospc-shmall", "shm.proc-limi
         ASSERT_THAT(three.Remove(), SyscallSucceeds());
         ASSERT_OK_AND_ASSIGN(ShmSegment again, ShmSegment::Create(IPC_PRIVATE, 3 * Page()));
       },
-      "filling shmall = 4 pages in a fresh IPC namespace");
+      {.what = "filling shmall = 4 pages in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmGet, SegmentLargerThanShmallFailsEvenWhenNoneExist, "shm.get-enospc-shmall") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmAll, "2"), SyscallSucceeds());
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 2 * Page() + 1, IPC_CREAT | 0600, ENOSPC);
         ASSERT_OK_AND_ASSIGN(ShmSegment fits, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
       },
-      "creating a segment above shmall = 2 pages in a fresh IPC namespace");
+      {.what = "creating a segment above shmall = 2 pages in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmRmidForced, LastDetachDestroysTheSegment, "shm.proc-rmid-forced-detach") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmRmidForced, "1"), SyscallSucceeds());
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
@@ -115,14 +115,14 @@ IPC_TEST(ShmRmidForced, LastDetachDestroysTheSegment, "shm.proc-rmid-forced-deta
         ASSERT_THAT(a2.Detach(), SyscallSucceeds());
         EXPECT_THAT(::shmctl(id, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
       },
-      "detaching with shm_rmid_forced = 1 in a fresh IPC namespace");
+      {.what = "detaching with shm_rmid_forced = 1 in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmRmidForced, EnablingItDestroysOrphanedUnattachedSegments, "shm.proc-rmid-forced-orphans",
          "shm.proc-rmid-forced-detach") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         // A grandchild creates two segments and exits: both are orphans with no attach.
         auto p = Pipe::Create(O_CLOEXEC);
@@ -149,13 +149,13 @@ IPC_TEST(ShmRmidForced, EnablingItDestroysOrphanedUnattachedSegments, "shm.proc-
         ASSERT_THAT(at.Detach(), SyscallSucceeds());
         EXPECT_THAT(::shmctl(attached, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
       },
-      "turning shm_rmid_forced on in a fresh IPC namespace");
+      {.what = "turning shm_rmid_forced on in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmRmidForced, NeverAttachedSegmentsDieWithTheirCreator, "shm.proc-rmid-forced-exit") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmRmidForced, "1"), SyscallSucceeds());
         auto p = Pipe::Create(O_CLOEXEC);
@@ -183,7 +183,7 @@ IPC_TEST(ShmRmidForced, NeverAttachedSegmentsDieWithTheirCreator, "shm.proc-rmid
         ASSERT_OK_AND_ASSIGN(ds, Stat(used));  // attached elsewhere: kept
         EXPECT_EQ(ds.shm_nattch, 1u);
       },
-      "letting a creator exit with shm_rmid_forced = 1 in a fresh IPC namespace");
+      {.what = "letting a creator exit with shm_rmid_forced = 1 in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 

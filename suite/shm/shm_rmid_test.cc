@@ -250,8 +250,7 @@ IPC_TEST(ShmRmid, ChildKeepsAMarkedSegmentAliveAfterTheParentDetaches, "shm.ctl-
 
 IPC_TEST(ShmRmid, RemovalIgnoresBuf, "shm.ctl-rmid-buf-ignored") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-  const int id = seg.Release();
-  ScopedShmId guard(id);
+  const int id = seg.id();
   AnonMapping bad(Page(), PROT_NONE);
   ASSERT_TRUE(bad.ok());
   // In a child, so that a library which touched buf would die there rather than take the test down.
@@ -283,7 +282,7 @@ IPC_TEST(ShmLifetime, SegmentOutlivesItsLastDetachAndItsCreator, "shm.ctl-persis
   const pid_t child_pid = c.pid();  // Wait() forgets it
   pipe.write.Close();
   ASSERT_OK_AND_ASSIGN(int id, ReceiveInt(pipe.read.get()));
-  ScopedShmId guard(id);
+  ShmSegment seg = ShmSegment::Adopt(id);
   c.ExpectExited(0);
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
   EXPECT_EQ(ds.shm_nattch, 0u);

@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -39,28 +38,6 @@ bool WriteProcSys(const char* path, const std::string& value) {
   return n == static_cast<ssize_t>(value.size());
 }
 
-const std::string& FreshIpcNamespaceUnavailable() {
-  static const std::string reason = [] {
-    Child c = Child::SpawnWithExitCode([] { return ::unshare(CLONE_NEWIPC) == 0 ? 0 : errno; },
-                                       {.what = "probing unshare(CLONE_NEWIPC)"});
-    ExitStatus st = c.Wait();
-    if (st.Exited(0)) return std::string();
-    if (st.kind == ExitStatus::Kind::kExited)
-      return "unshare(CLONE_NEWIPC) failed with " + DescribeErrno(st.code);
-    return "the unshare(CLONE_NEWIPC) probe " + st.Describe();
-  }();
-  return reason;
-}
-
-Child SpawnInFreshIpcNamespace(std::function<void()> body, std::string what) {
-  return Child::Spawn(
-      [body = std::move(body)] {
-        ASSERT_THAT(::unshare(CLONE_NEWIPC), SyscallSucceeds());
-        body();
-      },
-      {.what = std::move(what)});
-}
-
 std::string RmidForcedOffOrWhyNot() {
   auto v = limits::ReadProcSysLong(kShmRmidForced);
   if (!v.ok()) return v.error();
@@ -73,14 +50,6 @@ std::string RmidForcedOffOrWhyNot() {
   if (!WriteProcSys(kShmRmidForced, "0"))
     return "resetting shm_rmid_forced to 0 in the private IPC namespace failed with " + DescribeErrno(errno);
   return "";
-}
-
-ScopedShmId::~ScopedShmId() {
-  if (id_ >= 0 && owner_ == ::getpid()) {
-    int saved = errno;
-    ::shmctl(id_, IPC_RMID, nullptr);
-    errno = saved;
-  }
 }
 
 AnonMapping::AnonMapping(size_t len, int prot) : len_(len), owner_(::getpid()) {
@@ -171,33 +140,6 @@ void Handshake::CloseChildEnds() {
 bool Handshake::Go() {
   ScopedSigaction no_sigpipe(SIGPIPE, SIG_IGN);  // a child that died must not kill the test
   return WriteAll(down.write.get(), "g", 1);
-}
-
-PosixResult<int> CreateAsNobody(size_t size, int mode) {
-  auto p = Pipe::Create(O_CLOEXEC);
-  if (!p.ok()) return PosixResult<int>::Error(p.error_number(), "pipe2");
-  Pipe& pipe = p.value();
-  Child c = Child::Spawn(
-      [&] {
-        SHM_DROP_PRIVILEGES();
-        ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, size, IPC_CREAT | mode));
-        ASSERT_TRUE(SendInt(pipe.write.get(), seg.Release()));
-      },
-      {.what = "creating a segment as uid 65534"});
-  pipe.write.Close();
-  auto id = ReceiveInt(pipe.read.get());
-  c.ExpectExited(0);
-  return id;
-}
-
-void WaitUntilClockPasses(time_t t) {
-  struct timespec next = {t + 1, 0};
-  while (::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &next, nullptr) == EINTR) {
-  }
-  while (::time(nullptr) <= t) {  // time(2) is the coarse clock: it may lag one tick behind
-    struct timespec tick = {0, 1000000};
-    ::nanosleep(&tick, nullptr);
-  }
 }
 
 unsigned long long TotalMemory() {

@@ -15,17 +15,13 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <ctime>
-#include <functional>
 #include <string>
 
 #include "ipcsuite/fixtures.h"
 
 namespace ipc::shm_util {
 
-inline constexpr uid_t kNobody = 65534;        // the uid isolation::DropPrivileges() switches to
-inline constexpr gid_t kNogroup = 65534;       // and its gid
-inline constexpr uid_t kOtherUid = 4321;       // an owner that is neither root nor kNobody
+inline constexpr uid_t kOtherUid = 4321;       // an owner that is neither root nor kNobodyUid
 inline constexpr key_t kKeyBase = 0x53480000;  // fixed keys: only used inside the private IPC namespace
 
 inline constexpr char kShmRmidForced[] = "/proc/sys/kernel/shm_rmid_forced";
@@ -44,33 +40,12 @@ bool SetRlimit(int resource, rlim_t value);
 // namespace (or the test's private one), never in the host's.
 bool WriteProcSys(const char* path, const std::string& value);
 
-// Why a child cannot get an IPC namespace of its own ("" when it can). Probed once, in a child.
-const std::string& FreshIpcNamespaceUnavailable();
-
-// A child that runs `body` in a new IPC namespace of its own (empty, default limits, shm_rmid_forced 0).
-Child SpawnInFreshIpcNamespace(std::function<void()> body, std::string what);
-
 // proc(5): with shm_rmid_forced = 1 a segment dies on its last detach (also when a failed shmat drops its
 // provisional attach) and when its creator exits without ever attaching it. Tests that use a segment after
 // its attach count fell to zero, or after its creator exited, need it to be 0. In the test's private
 // namespace the setting belongs to this binary alone and is reset to 0; in the host's namespace a 1 cannot be
 // changed, so such tests skip.
 std::string RmidForcedOffOrWhyNot();
-
-// Removes (IPC_RMID) a segment the test did not create through ShmSegment, e.g. one a child created and
-// left behind, when the scope ends in the process that made the guard.
-class ScopedShmId {
- public:
-  explicit ScopedShmId(int id) : id_(id), owner_(::getpid()) {}
-  ScopedShmId(const ScopedShmId&) = delete;
-  ScopedShmId& operator=(const ScopedShmId&) = delete;
-  ~ScopedShmId();
-  int id() const { return id_; }
-
- private:
-  int id_;
-  pid_t owner_;
-};
 
 // An anonymous private mapping, unmapped on destruction by the process that made it.
 class AnonMapping {
@@ -120,13 +95,6 @@ struct Handshake {
   bool Go();
 };
 
-// Creates a segment as uid/gid 65534 in a child and returns its identifier; the segment outlives the child.
-PosixResult<int> CreateAsNobody(size_t size, int mode);
-
-// Waits for the wall clock (time(2), the clock the kernel stamps shm_*time with) to pass `t`. Used once,
-// where a timestamp has to be seen changing; it waits for the clock, not for another process.
-void WaitUntilClockPasses(time_t t);
-
 // Memory (RAM + swap) in bytes, for a request the kernel cannot commit.
 unsigned long long TotalMemory();
 
@@ -158,21 +126,6 @@ size_t FirstMismatch(const void* p, size_t len, unsigned seed);
     void* shmat_addr_ = ::shmat((id), (addr), (flg));                                              \
     EXPECT_THAT(shmat_addr_, SyscallFailsWithErrno(err)) << "shmat(" #id ", " #addr ", " #flg ")"; \
     if (shmat_addr_ != reinterpret_cast<void*>(-1)) ::shmdt(shmat_addr_);                          \
-  } while (0)
-
-// In a child: become uid/gid 65534 with no capabilities; the child fails when that is impossible.
-#define SHM_DROP_PRIVILEGES()                                           \
-  do {                                                                  \
-    ASSERT_THAT(::ipc::isolation::DropPrivileges(), SyscallSucceeds()); \
-    ASSERT_EQ(::geteuid(), ::ipc::shm_util::kNobody);                   \
-  } while (0)
-
-#define SHM_REQUIRE_FRESH_IPC_NAMESPACE()                                                   \
-  do {                                                                                      \
-    if (!::ipc::shm_util::FreshIpcNamespaceUnavailable().empty())                           \
-      GTEST_SKIP() << "needs a fresh IPC namespace to change limits in without disturbing " \
-                      "anyone: "                                                            \
-                   << ::ipc::shm_util::FreshIpcNamespaceUnavailable();                      \
   } while (0)
 
 #define IPC_REQUIRE_RMID_FORCED_OFF()                                        \

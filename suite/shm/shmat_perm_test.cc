@@ -30,7 +30,7 @@ IPC_TEST(ShmAt, ReadOnlyAttachNeedsOnlyReadPermission, "shm.at-rdonly-perm", "sh
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0644));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmAttachment ro, ShmAttachment::Attach(seg.id(), nullptr, SHM_RDONLY));
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, 0, EACCES);
       },
@@ -43,7 +43,7 @@ IPC_TEST(ShmAt, WritePermissionAloneAllowsNoAttach, "shm.at-rdonly-perm", "shm.a
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0602));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, SHM_RDONLY, EACCES);
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, 0, EACCES);
       },
@@ -56,7 +56,7 @@ IPC_TEST(ShmAt, NoPermissionFailsWithEacces, "shm.at-eacces") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0660));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, 0, EACCES);
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, SHM_RDONLY, EACCES);
       },
@@ -71,12 +71,12 @@ IPC_TEST(ShmAt, OwnerIsJudgedByTheOwnerBitsOnly, "shm.at-eacces", "shm.ctl-ipc-s
   IPC_REQUIRE_OTHER_USERS("to give the segment to another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0066));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
-  ds.shm_perm.uid = kNobody;
+  ds.shm_perm.uid = kNobodyUid;
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallSucceeds());
   // Group and others may read and write, the owner may not: the owner class alone decides.
   Child denied = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, 0, EACCES);
       },
       {.what = "attaching a 0066 segment as its owner"});
@@ -85,7 +85,7 @@ IPC_TEST(ShmAt, OwnerIsJudgedByTheOwnerBitsOnly, "shm.at-eacces", "shm.ctl-ipc-s
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallSucceeds());
   Child allowed = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(seg.id()));
       },
       {.what = "attaching a 0600 segment as its owner"});
@@ -96,11 +96,11 @@ IPC_TEST(ShmAt, GroupMemberIsJudgedByTheGroupBits, "shm.at-eacces") {
   IPC_REQUIRE_OTHER_USERS("to attach as another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0606));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
-  ds.shm_perm.gid = kNogroup;
+  ds.shm_perm.gid = kNobodyGid;
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallSucceeds());
   Child denied = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMAT_FAILS(seg.id(), nullptr, 0, EACCES);  // others may, the group may not
       },
       {.what = "attaching a 0606 segment as a member of its group"});
@@ -109,7 +109,7 @@ IPC_TEST(ShmAt, GroupMemberIsJudgedByTheGroupBits, "shm.at-eacces") {
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallSucceeds());
   Child allowed = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(seg.id()));
       },
       {.what = "attaching a 0060 segment as a member of its group"});
@@ -117,7 +117,7 @@ IPC_TEST(ShmAt, GroupMemberIsJudgedByTheGroupBits, "shm.at-eacces") {
 }
 
 IPC_TEST(ShmAt, CapIpcOwnerBypassesAttachPermissions, "shm.at-eacces") {
-  IPC_REQUIRE_ROOT("CAP_IPC_OWNER");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "attach a 0000 segment");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0000));
   ASSERT_OK_AND_ASSIGN(ShmAttachment rw, ShmAttachment::Attach(seg.id()));
   ASSERT_OK_AND_ASSIGN(ShmAttachment ro, ShmAttachment::Attach(seg.id(), nullptr, SHM_RDONLY));
@@ -142,7 +142,7 @@ IPC_TEST(ShmAt, ShmExecNeedsExecutePermission, "shm.at-exec", "shm.at-eacces") {
   ASSERT_OK_AND_ASSIGN(ShmSegment rwx, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0777));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMAT_FAILS(rw.id(), nullptr, SHM_EXEC, EACCES);
         EXPECT_SHMAT_FAILS(rw.id(), nullptr, SHM_EXEC | SHM_RDONLY, EACCES);
         ASSERT_OK_AND_ASSIGN(ShmAttachment plain, ShmAttachment::Attach(rw.id()));  // no x needed without it

@@ -40,8 +40,8 @@ IPC_TEST(ShmCtl, IpcInfoMatchesProcSysKernel, "shm.ctl-ipc-info") {
 }
 
 IPC_TEST(ShmCtl, IpcInfoFollowsWritesToProcSysKernel, "shm.ctl-ipc-info", "shm.proc-limits") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_THAT(WriteProcSys(kShmMax, "1234567"), SyscallSucceeds());
         ASSERT_THAT(WriteProcSys(kShmMni, "17"), SyscallSucceeds());
@@ -57,13 +57,13 @@ IPC_TEST(ShmCtl, IpcInfoFollowsWritesToProcSysKernel, "shm.ctl-ipc-info", "shm.p
         ASSERT_TRUE(shmmax.ok()) << shmmax.error();
         EXPECT_EQ(shmmax.value(), 1234567u);
       },
-      "changing shmmax, shmmni and shmall in a fresh IPC namespace");
+      {.what = "changing shmmax, shmmni and shmall in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmCtl, ShmInfoCountsSegmentsPagesAndResidentPages, "shm.ctl-shm-info") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         struct shm_info info;
         std::memset(&info, 0xa5, sizeof info);
@@ -83,13 +83,13 @@ IPC_TEST(ShmCtl, ShmInfoCountsSegmentsPagesAndResidentPages, "shm.ctl-shm-info")
         EXPECT_EQ(info.shm_tot, 5u);  // 1 + 3 + 1 (100 bytes take a page)
         EXPECT_EQ(info.shm_rss + info.shm_swp, 3u);
       },
-      "counting segments in a fresh IPC namespace");
+      {.what = "counting segments in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmCtl, InfoCommandsReturnTheHighestUsedIndex, "shm.ctl-info-index", "shm.ctl-shm-stat") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_OK_AND_ASSIGN(ShmSegment a, ShmSegment::Create(IPC_PRIVATE, Page()));
         ASSERT_OK_AND_ASSIGN(ShmSegment b, ShmSegment::Create(IPC_PRIVATE, Page()));
@@ -111,13 +111,13 @@ IPC_TEST(ShmCtl, InfoCommandsReturnTheHighestUsedIndex, "shm.ctl-info-index", "s
         EXPECT_EQ(found, (std::set<int>{a.id(), b.id()}));
         EXPECT_THAT(::shmctl(top, SHM_STAT, &ds), SyscallSucceeds());
       },
-      "walking the segment array of a fresh IPC namespace");
+      {.what = "walking the segment array of a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmCtl, ShmStatReturnsTheIdentifierAndFillsBuf, "shm.ctl-shm-stat", "shm.ctl-info-index") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 777, IPC_CREAT | 0640));
         struct shminfo info;
@@ -130,22 +130,22 @@ IPC_TEST(ShmCtl, ShmStatReturnsTheIdentifierAndFillsBuf, "shm.ctl-shm-stat", "sh
         EXPECT_EQ(ds.shm_perm.mode, 0640) << std::oct << ds.shm_perm.mode;
         EXPECT_EQ(ds.shm_cpid, ::getpid());
       },
-      "SHM_STAT in a fresh IPC namespace");
+      {.what = "SHM_STAT in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmCtl, ShmStatNeedsReadPermissionButShmStatAnyDoesNot, "shm.ctl-shm-stat-any", "shm.ctl-shm-stat",
          "shm.ctl-eacces") {
   IPC_REQUIRE_OTHER_USERS("to act as another user");
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 777, IPC_CREAT | 0600));
         struct shminfo info;
         int index = ::shmctl(0, IPC_INFO, reinterpret_cast<struct shmid_ds*>(&info));
         ASSERT_THAT(index, SyscallSucceeds());
         const int id = seg.Release();  // the namespace removes it when this child exits
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         struct shmid_ds ds;
         std::memset(&ds, 0, sizeof ds);
         EXPECT_THAT(::shmctl(index, SHM_STAT, &ds), SyscallFailsWithErrno(EACCES));
@@ -154,13 +154,13 @@ IPC_TEST(ShmCtl, ShmStatNeedsReadPermissionButShmStatAnyDoesNot, "shm.ctl-shm-st
         EXPECT_EQ(ds.shm_segsz, 777u);
         EXPECT_EQ(ds.shm_perm.mode, 0600) << std::oct << ds.shm_perm.mode;
       },
-      "SHM_STAT and SHM_STAT_ANY as uid 65534 in a fresh IPC namespace");
+      {.what = "SHM_STAT and SHM_STAT_ANY as uid 65534 in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 
 IPC_TEST(ShmCtl, ShmStatOnAnUnusedIndexFailsWithEinval, "shm.ctl-einval-shm-stat") {
-  SHM_REQUIRE_FRESH_IPC_NAMESPACE();
-  Child c = SpawnInFreshIpcNamespace(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [] {
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
         struct shminfo info;
@@ -174,7 +174,7 @@ IPC_TEST(ShmCtl, ShmStatOnAnUnusedIndexFailsWithEinval, "shm.ctl-einval-shm-stat
         EXPECT_THAT(::shmctl(index, SHM_STAT, &ds), SyscallFailsWithErrno(EINVAL));
         EXPECT_THAT(::shmctl(index, SHM_STAT_ANY, &ds), SyscallFailsWithErrno(EINVAL));
       },
-      "SHM_STAT on unused slots in a fresh IPC namespace");
+      {.what = "SHM_STAT on unused slots in a fresh IPC namespace"});
   c.ExpectExited(0);
 }
 

@@ -47,7 +47,7 @@ IPC_TEST(ShmCtl, UnprivilegedOwnerMayLockWithinRlimitMemlock, "shm.ctl-shm-lock-
       [&] {
         // Room for 64 pages, so that another run locking a page as the same user cannot tip it over.
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 64 * Page()));
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
         EXPECT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallSucceeds());
         ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
@@ -65,7 +65,7 @@ IPC_TEST(ShmCtl, UnprivilegedLockBeyondRlimitMemlockFailsWithEnomem, "shm.ctl-en
   Child c = Child::Spawn(
       [&] {
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 2 * Page()));
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 4 * Page(), IPC_CREAT | 0600));
         EXPECT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallFailsWithErrno(ENOMEM));
         ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
@@ -81,7 +81,7 @@ IPC_TEST(ShmCtl, UnprivilegedLockWithZeroRlimitMemlockFailsWithEperm, "shm.ctl-e
   Child c = Child::Spawn(
       [&] {
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 0));
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
         EXPECT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallFailsWithErrno(EPERM));
         EXPECT_THAT(::shmctl(seg.id(), SHM_UNLOCK, nullptr), SyscallSucceeds());  // the limit is for SHM_LOCK
@@ -99,7 +99,7 @@ IPC_TEST(ShmCtl, LockByAnUnprivilegedNonOwnerFailsWithEperm, "shm.ctl-eperm-lock
   Child c = Child::Spawn(
       [&] {
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 64 * Page()));
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(::shmctl(seg.id(), SHM_UNLOCK, nullptr), SyscallFailsWithErrno(EPERM));
         EXPECT_THAT(::shmctl(seg.id(), SHM_LOCK, nullptr), SyscallFailsWithErrno(EPERM));
       },

@@ -39,7 +39,7 @@ IPC_TEST(ShmCtl, IpcStatReportsTheCreatorPidNotTheCaller, "shm.ctl-ipc-stat") {
   const pid_t child_pid = c.pid();  // Wait() forgets it
   pipe.write.Close();
   ASSERT_OK_AND_ASSIGN(int id, ReceiveInt(pipe.read.get()));
-  ScopedShmId guard(id);
+  ShmSegment seg = ShmSegment::Adopt(id);
   c.ExpectExited(0);
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
   EXPECT_EQ(ds.shm_cpid, child_pid);
@@ -56,7 +56,7 @@ IPC_TEST(ShmCtl, IpcSetAttachAndDetachStampTheCurrentTime, "shm.ctl-ipc-set", "s
   IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds created, Stat(seg.id()));
-  WaitUntilClockPasses(created.shm_ctime);
+  ASSERT_TRUE(WaitForWallClockPast(created.shm_ctime));
   time_t before = ::time(nullptr);
   struct shmid_ds set = created;
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &set), SyscallSucceeds());
@@ -74,16 +74,16 @@ IPC_TEST(ShmCtl, IpcSetAttachAndDetachStampTheCurrentTime, "shm.ctl-ipc-set", "s
 }
 
 IPC_TEST(ShmCtl, IpcSetChangesOwnerGroupAndPermissionBits, "shm.ctl-ipc-set") {
-  IPC_REQUIRE_MAPPED_IDS(kOtherUid, kNogroup);
+  IPC_REQUIRE_MAPPED_IDS(kOtherUid, kNobodyGid);
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   ds.shm_perm.uid = kOtherUid;
-  ds.shm_perm.gid = kNogroup;
+  ds.shm_perm.gid = kNobodyGid;
   ds.shm_perm.mode = 0640;
   ASSERT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(struct shmid_ds after, Stat(seg.id()));
   EXPECT_EQ(after.shm_perm.uid, kOtherUid);
-  EXPECT_EQ(after.shm_perm.gid, kNogroup);
+  EXPECT_EQ(after.shm_perm.gid, kNobodyGid);
   EXPECT_EQ(after.shm_perm.mode, 0640) << std::oct << after.shm_perm.mode;
   EXPECT_EQ(after.shm_perm.cuid, ::geteuid()) << "IPC_SET changed the creator";
   EXPECT_EQ(after.shm_perm.cgid, ::getegid()) << "IPC_SET changed the creator's group";
@@ -123,14 +123,13 @@ IPC_TEST(ShmCtl, IpcSetIgnoresEverythingButUidGidAndTheLowNineModeBits, "shm.ctl
 IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
   IPC_REQUIRE_OTHER_USERS("to give the segment to another user");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0600));
-  const int id = seg.Release();
-  ScopedShmId guard(id);
+  const int id = seg.id();
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
-  ds.shm_perm.uid = kNobody;
+  ds.shm_perm.uid = kNobodyUid;
   ASSERT_THAT(::shmctl(id, IPC_SET, &ds), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(struct shmid_ds mine, Stat(id));
         mine.shm_perm.mode = 0640;
         EXPECT_THAT(::shmctl(id, IPC_SET, &mine), SyscallSucceeds());
@@ -146,14 +145,14 @@ IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-wh
 IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
   IPC_REQUIRE_OTHER_USERS("to create as one user and give the segment to another");
   IPC_REQUIRE_RMID_FORCED_OFF();
-  ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
-  ScopedShmId guard(id);
+  ASSERT_OK_AND_ASSIGN(ShmSegment seg, CreateShmSegmentAsNobody(Page(), 0600));
+  const int id = seg.id();
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
   ds.shm_perm.uid = kOtherUid;
   ASSERT_THAT(::shmctl(id, IPC_SET, &ds), SyscallSucceeds());
   Child setter = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         struct shmid_ds mine = ds;
         mine.shm_perm.mode = 0604;
         EXPECT_THAT(::shmctl(id, IPC_SET, &mine), SyscallSucceeds());
@@ -165,7 +164,7 @@ IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-s
   EXPECT_EQ(ds.shm_perm.uid, kOtherUid);
   Child remover = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(::shmctl(id, IPC_RMID, nullptr), SyscallSucceeds());
       },
       {.what = "IPC_RMID as the creator (uid 65534) of a segment owned by uid 4321"});
@@ -179,11 +178,11 @@ IPC_TEST(ShmCtl, IpcSetByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
   ASSERT_OK_AND_ASSIGN(struct shmid_ds before, Stat(seg.id()));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));  // reading is allowed (0666)
         ds.shm_perm.mode = 0777;
         EXPECT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallFailsWithErrno(EPERM));
-        ds.shm_perm.uid = kNobody;
+        ds.shm_perm.uid = kNobodyUid;
         EXPECT_THAT(::shmctl(seg.id(), IPC_SET, &ds), SyscallFailsWithErrno(EPERM));
       },
       {.what = "IPC_SET on a root segment as uid 65534"});
@@ -199,7 +198,7 @@ IPC_TEST(ShmCtl, IpcRmidByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0666));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(::shmctl(seg.id(), IPC_RMID, nullptr), SyscallFailsWithErrno(EPERM));
       },
       {.what = "IPC_RMID on a root segment as uid 65534"});
@@ -209,10 +208,11 @@ IPC_TEST(ShmCtl, IpcRmidByAnotherUserFailsWithEperm, "shm.ctl-eperm-set-rmid") {
 }
 
 IPC_TEST(ShmCtl, PrivilegedCallerMayIpcSetAndIpcRmidAnySegment, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
-  IPC_REQUIRE_OTHER_USERS("CAP_SYS_ADMIN");
+  IPC_REQUIRE_OTHER_USERS("to create a segment as another user");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "IPC_SET and IPC_RMID another user's segment");
   IPC_REQUIRE_RMID_FORCED_OFF();
-  ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0600));
-  ScopedShmId guard(id);
+  ASSERT_OK_AND_ASSIGN(ShmSegment seg, CreateShmSegmentAsNobody(Page(), 0600));
+  const int id = seg.id();
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
   ds.shm_perm.mode = 0644;
   EXPECT_THAT(::shmctl(id, IPC_SET, &ds), SyscallSucceeds());
@@ -228,7 +228,7 @@ IPC_TEST(ShmCtl, IpcStatWithoutReadPermissionFailsWithEacces, "shm.ctl-eacces", 
   ASSERT_OK_AND_ASSIGN(ShmSegment shown, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0604));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         struct shmid_ds ds;
         EXPECT_THAT(::shmctl(hidden.id(), IPC_STAT, &ds), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(::shmctl(shown.id(), IPC_STAT, &ds), SyscallSucceeds());
@@ -239,7 +239,7 @@ IPC_TEST(ShmCtl, IpcStatWithoutReadPermissionFailsWithEacces, "shm.ctl-eacces", 
 }
 
 IPC_TEST(ShmCtl, CapIpcOwnerBypassesTheReadCheck, "shm.ctl-eacces", "shm.ctl-ipc-stat") {
-  IPC_REQUIRE_ROOT("CAP_IPC_OWNER");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read a 0000 segment's shmid_ds");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 777, IPC_CREAT | 0000));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   EXPECT_EQ(ds.shm_segsz, 777u);

@@ -86,13 +86,13 @@ IPC_TEST(ShmGet, ModeTakesOnlyTheLowNineBitsOfShmflg, "shm.get-init-ds") {
 IPC_TEST(ShmGet, SegmentCreatedByAnotherUserRecordsItsCredentials, "shm.get-init-ds", "shm.ctl-ipc-stat") {
   IPC_REQUIRE_OTHER_USERS("to create a segment as another user");
   IPC_REQUIRE_RMID_FORCED_OFF();
-  ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(Page(), 0640));
-  ScopedShmId guard(id);
+  ASSERT_OK_AND_ASSIGN(ShmSegment seg, CreateShmSegmentAsNobody(Page(), 0640));
+  const int id = seg.id();
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
-  EXPECT_EQ(ds.shm_perm.uid, kNobody);
-  EXPECT_EQ(ds.shm_perm.cuid, kNobody);
-  EXPECT_EQ(ds.shm_perm.gid, kNogroup);
-  EXPECT_EQ(ds.shm_perm.cgid, kNogroup);
+  EXPECT_EQ(ds.shm_perm.uid, kNobodyUid);
+  EXPECT_EQ(ds.shm_perm.cuid, kNobodyUid);
+  EXPECT_EQ(ds.shm_perm.gid, kNobodyGid);
+  EXPECT_EQ(ds.shm_perm.cgid, kNobodyGid);
   EXPECT_EQ(ds.shm_perm.mode, 0640) << std::oct << ds.shm_perm.mode;
 }
 
@@ -180,7 +180,7 @@ IPC_TEST(ShmGet, UnprivilegedCallerWithoutPermissionGetsEacces, "shm.get-eacces"
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0600));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMGET_FAILS(key, 0, 0600, EACCES);
         EXPECT_SHMGET_FAILS(key, 0, 0400, EACCES);
         EXPECT_SHMGET_FAILS(key, Page(), IPC_CREAT | 0200, EACCES);
@@ -196,7 +196,7 @@ IPC_TEST(ShmGet, PermissionCheckUsesTheRequestedModeBits, "shm.get-eacces", "shm
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0604));
   Child c = Child::Spawn(
       [&] {
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(::shmget(key, 0, 0400), SyscallSucceedsWithValue(seg.id()));  // others may read
         EXPECT_THAT(::shmget(key, 0, 0004), SyscallSucceedsWithValue(seg.id()));
         EXPECT_SHMGET_FAILS(key, 0, 0600, EACCES);  // but not write
@@ -207,7 +207,7 @@ IPC_TEST(ShmGet, PermissionCheckUsesTheRequestedModeBits, "shm.get-eacces", "shm
 }
 
 IPC_TEST(ShmGet, CapIpcOwnerBypassesThePermissionCheck, "shm.get-eacces") {
-  IPC_REQUIRE_ROOT("CAP_IPC_OWNER");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "look up a 0000 segment");
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   const key_t key = kKeyBase + 7;
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0000));
@@ -261,13 +261,13 @@ IPC_TEST(ShmGet, HugetlbWithoutCapIpcLockFailsWithEperm, "shm.get-eperm-hugetlb"
   const size_t huge = HugePageSize();
   if (huge == 0) GTEST_SKIP() << "the kernel has no hugetlb support (no Hugepagesize in /proc/meminfo)";
   auto group = limits::ReadProcSysLong("/proc/sys/vm/hugetlb_shm_group");
-  if (group.ok() && group.value() == static_cast<long>(kNogroup))
-    GTEST_SKIP() << "vm.hugetlb_shm_group is the unprivileged test group " << kNogroup;
+  if (group.ok() && group.value() == static_cast<long>(kNobodyGid))
+    GTEST_SKIP() << "vm.hugetlb_shm_group is the unprivileged test group " << kNobodyGid;
   Child c = Child::Spawn(
       [&] {
         // Older kernels let an RLIMIT_MEMLOCK large enough stand in for the capability: make it 0.
         ASSERT_TRUE(SetRlimit(RLIMIT_MEMLOCK, 0));
-        SHM_DROP_PRIVILEGES();
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, huge, IPC_CREAT | SHM_HUGETLB | 0600, EPERM);
       },
       {.what = "creating a SHM_HUGETLB segment as uid 65534"});
