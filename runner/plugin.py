@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from reports import results as results_mod
-from runner import catalogue, executor, procinfo, targets
+from runner import catalogue, executor, forkserver, procinfo, targets
 from runner import plan as plan_mod
 
 SESSION_NAME = "ipcsuite-session"
@@ -71,12 +71,7 @@ def planned_id(item) -> str:
 
 def is_infrastructure(record: dict, parts: list[dict]) -> tuple[bool, list[bool]]:
     """(the failure is the machine's, which failure parts are), from the record's typed fields: a top-level
-    "infrastructure" and one per failure part (fixtures/main.cc)."""
-    if "infrastructure" not in record and not any("infrastructure" in p for p in parts):
-        # TRANSITION: a record from a test main that does not write the typed field yet. Removed once
-        # fixtures/main.cc writes it (/tmp/ipcsuite-coord/infra-record.ready).
-        marked = [INFRASTRUCTURE_TAG in p["message"] for p in parts]
-        return any(marked), marked
+    "infrastructure" and one per failure part (fixtures/main.cc). The text tag is for people only."""
     marked = [bool(p.get("infrastructure")) for p in parts]
     return bool(record.get("infrastructure")) or any(marked), marked
 
@@ -161,6 +156,7 @@ class IpcsuiteSession:
         results_mod.record_report(self.records, report)
 
     def pytest_sessionfinish(self, session, exitstatus):
+        forkserver.shutdown_all()  # this process's fork servers (controller and every worker)
         if hasattr(self.config, "workerinput"):
             return
         out = self.config.getoption("--ipcsuite-results")
@@ -252,6 +248,9 @@ class GTestItem(pytest.Item):
                 self.user_properties.append(("verdict", "error"))
                 self._fail(f"{deadline_message(deadline_cut)} while this test ran; {out.where}", out.output)
             self._fail(f"timed out after {timeout:g} s; {out.where}", out.output)
+        if out.error:  # the runner could not run the test to its end (e.g. its fork server died)
+            self.user_properties.append(("verdict", "error"))
+            self._fail(out.error, out.output)
         return out.returncode, out.output, out.record
 
     def _fail(self, message, output):

@@ -69,3 +69,8 @@ def test_pytest_runs_exactly_the_plan_and_lists_nothing(tmp_path):
     assert doc["environment"]["seed"] == "5"
     calls = log.read_text().splitlines()
     assert calls and not any("--ipcsuite-list-rules" in c for c in calls), calls
+
+
+def test_the_text_tag_alone_makes_no_infrastructure_verdict():
+    parts = [part("[infrastructure] fork: EAGAIN")]
+    assert plugin.is_infrastructure({"status": "failed", "parts": parts}, parts) == (False, [False])
