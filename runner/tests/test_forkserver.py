@@ -118,9 +118,13 @@ def test_a_crash_and_a_failure_are_reported_alike_in_both_modes(tmp_path, mode):
     assert b"probe failure" in out.output
 
 
-def test_the_environment_reaches_the_test(tmp_path):
+def test_the_environment_reaches_the_test_and_only_it(tmp_path):
     out = run("Probe.PrintEnv", env={"PROBE_VALUE": "forty two"}, tmp_path=tmp_path)
     assert b"PROBE_VALUE=forty two" in out.output
+    [server] = forkserver.servers()
+    # The server's own LD_BIND_NOW does not reach the test.
+    assert b"LD_BIND_NOW=" in Path(f"/proc/{server.proc.pid}/environ").read_bytes()
+    assert b"LD_BIND_NOW=(unset)" in out.output
 
 
 def test_a_server_that_dies_makes_the_running_test_an_error_and_the_next_test_gets_a_new_one(tmp_path):

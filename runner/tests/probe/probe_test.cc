@@ -61,8 +61,10 @@ TEST(Probe, KillParent) {
   for (;;) ::pause();
 }
 TEST(Probe, PrintEnv) {
-  const char* v = std::getenv("PROBE_VALUE");
-  std::cout << "PROBE_VALUE=" << (v != nullptr ? v : "(unset)") << std::endl;
+  for (const char* name : {"PROBE_VALUE", "LD_BIND_NOW"}) {
+    const char* v = std::getenv(name);
+    std::cout << name << "=" << (v != nullptr ? v : "(unset)") << std::endl;
+  }
 }
 
 }  // namespace
