@@ -136,13 +136,15 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
   for (size_t p = 0; p < sc.producers.size(); ++p)
     for (size_t i = 0; i < sc.producers[p].size(); ++i) lens[ValueOf(p, i)] = sc.producers[p][i].len;
 
-  int gate[2];
-  if (pipe2(gate, O_CLOEXEC) != 0) throw Infrastructure(InfrastructureTag(errno) + DescribeErrno(errno));
+  // The workers start together: each waits for the end of this pipe, which the driver closes once all
+  // of them exist.
+  auto made = Pipe::Create(O_CLOEXEC);
+  if (!made.ok()) throw Infrastructure(InfrastructureTag(made.error_number()) + made.error());
+  Pipe gate = std::move(made).value();
   auto wait_gate = [&] {
-    close(gate[1]);
+    gate.write.reset();
     char c;
-    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
-    }
+    (void)ReadAll(gate.read.get(), &c, 1);
   };
   auto pop_one = [&](uint16_t process, uint16_t op, WaitKind kind, bool retry_eintr) {
     Event* e = Begin(h, Side::kPop, kind, process, op, 0);
@@ -217,8 +219,8 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
     reaped[i] = true;
     return true;
   };
-  close(gate[0]);
-  close(gate[1]);  // go
+  gate.read.reset();
+  gate.write.reset();  // go
   // Kills when blocked: wait (bounded) until the target sleeps in semtimedop, then kill it. If it
   // ends first, the kill finds a zombie and changes nothing.
   for (const Kill& k : sc.kills) {
