@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,40 +71,6 @@ IPC_TEST(ShmAt, ShmRndKeepsAnAlignedAddress, "shm.at-rnd") {
   EXPECT_EQ(MappingPerms(where), "r--s");
 }
 
-IPC_TEST(ShmAt, UnalignedAddressWithoutShmRndFailsWithEinval, "shm.at-einval-unaligned") {
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-  ASSERT_OK_AND_ASSIGN(char* where, FreeAlignedRange(Page(), Page()));
-  EXPECT_SHMAT_FAILS(seg.id(), where + 1, 0, EINVAL);
-  EXPECT_SHMAT_FAILS(seg.id(), where + Page() / 2, SHM_RDONLY, EINVAL);
-  EXPECT_EQ(MappingPerms(where), "") << "a failed shmat left a mapping behind";
-  ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
-  EXPECT_EQ(ds.shm_nattch, 0u);
-}
-
-IPC_TEST(ShmAt, InvalidIdentifierFailsWithEinval, "shm.at-einval-id") {
-  EXPECT_SHMAT_FAILS(-1, nullptr, 0, EINVAL);
-  EXPECT_SHMAT_FAILS(-1, nullptr, SHM_RDONLY, EINVAL);
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-  const int gone = seg.id();
-  ASSERT_THAT(seg.Remove(), SyscallSucceeds());  // not attached: destroyed at once
-  EXPECT_SHMAT_FAILS(gone, nullptr, 0, EINVAL);
-}
-
-IPC_TEST(ShmAt, RangeThatIsAlreadyMappedFailsWithEinval, "shm.at-einval-addr") {
-  IPC_REQUIRE_RMID_FORCED_OFF();
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
-  AnonMapping m(2 * Page());
-  ASSERT_TRUE(m.ok());
-  std::memset(m.get(), 'm', 2 * Page());
-  EXPECT_SHMAT_FAILS(seg.id(), m.get(), 0, EINVAL);
-  EXPECT_SHMAT_FAILS(seg.id(), m.get() + Page(), 0, EINVAL);  // overlaps only the second page
-  EXPECT_EQ(m.get()[0], 'm');
-  EXPECT_EQ(m.get()[2 * Page() - 1], 'm');
-  EXPECT_EQ(MappingPerms(m.get()), "rw-p");
-  ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
-  EXPECT_EQ(ds.shm_nattch, 0u);
-}
-
 IPC_TEST(ShmAt, ShmRemapReplacesAnExistingMapping, "shm.at-remap") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
   ASSERT_OK_AND_ASSIGN(ShmAttachment other, ShmAttachment::Attach(seg.id()));
@@ -120,15 +87,6 @@ IPC_TEST(ShmAt, ShmRemapReplacesAnExistingMapping, "shm.at-remap") {
   EXPECT_EQ(static_cast<char*>(other.get())[5], 'r');
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   EXPECT_EQ(ds.shm_nattch, 2u);
-}
-
-IPC_TEST(ShmAt, ShmRemapWithANullAddressFailsWithEinval, "shm.at-einval-remap-null") {
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-  EXPECT_SHMAT_FAILS(seg.id(), nullptr, SHM_REMAP, EINVAL);
-  // An address below SHMLBA that SHM_RND rounds down to NULL counts as NULL.
-  EXPECT_SHMAT_FAILS(seg.id(), reinterpret_cast<void*>(uintptr_t{1}), SHM_RND | SHM_REMAP, EINVAL);
-  ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
-  EXPECT_EQ(ds.shm_nattch, 0u);
 }
 
 IPC_TEST(ShmAt, ReadOnlyAttachSeesTheData, "shm.at-rdonly") {
@@ -251,5 +209,116 @@ IPC_TEST(ShmAt, AddressSpaceLimitGivesEnomem, "shm.at-enomem") {
   c.ExpectExited(0);
 }
 
+// -------------------------------------------------------------------------- shmat(2) EINVAL as a table
+//
+// A row: a segment of `pages` pages (none when 0), the address its calls start from, and the shmat calls that
+// must fail with the row's errno (an attachment made by mistake is detached again). Afterwards the segment
+// has no attach, and the address range is as it was: still unmapped, or still the test's own private mapping.
+
+enum class AtId { kSegment, kMinusOne, kRemoved };  // the row's segment, -1, or one removed before the call
+enum class AtBase {
+  kNull,         // address 0
+  kFreeRange,    // a page-aligned range that nothing maps
+  kAnonMapping,  // a private anonymous mapping of the segment's size, filled with 'm'
+};
+
+struct ShmAtCall {
+  AtId id;
+  size_t half_pages;  // the address: base + half_pages * Page() / 2 + bytes
+  uintptr_t bytes;
+  int flags;
+};
+
+struct ShmAtErrorRow {
+  const char* name;
+  rules::RuleList rules;
+  int err;
+  bool rmid_forced_off = false;  // the segment must survive a failed attach's provisional attach count
+  size_t pages = 0;
+  AtBase base = AtBase::kNull;
+  std::vector<ShmAtCall> calls = {};
+};
+
+const ShmAtErrorRow kShmAtErrors[] = {
+    {.name = "EinvalForAnUnalignedAddressWithoutShmRnd",
+     .rules = {"shm.at-einval-unaligned"},
+     .err = EINVAL,
+     .pages = 1,
+     .base = AtBase::kFreeRange,
+     .calls = {{AtId::kSegment, 0, 1, 0}, {AtId::kSegment, 1, 0, SHM_RDONLY}}},
+    {.name = "EinvalForAnInvalidIdentifier",
+     .rules = {"shm.at-einval-id"},
+     .err = EINVAL,
+     .calls = {{AtId::kMinusOne, 0, 0, 0}, {AtId::kMinusOne, 0, 0, SHM_RDONLY}, {AtId::kRemoved, 0, 0, 0}}},
+    // The second call overlaps only the second page of the mapping.
+    {.name = "EinvalForARangeThatIsAlreadyMapped",
+     .rules = {"shm.at-einval-addr"},
+     .err = EINVAL,
+     .rmid_forced_off = true,
+     .pages = 2,
+     .base = AtBase::kAnonMapping,
+     .calls = {{AtId::kSegment, 0, 0, 0}, {AtId::kSegment, 2, 0, 0}}},
+    // An address below SHMLBA that SHM_RND rounds down to NULL counts as NULL.
+    {.name = "EinvalForShmRemapWithANullAddress",
+     .rules = {"shm.at-einval-remap-null"},
+     .err = EINVAL,
+     .pages = 1,
+     .calls = {{AtId::kSegment, 0, 0, SHM_REMAP}, {AtId::kSegment, 0, 1, SHM_RND | SHM_REMAP}}},
+};
+
+class ShmAtError : public ::testing::TestWithParam<ShmAtErrorRow> {};
+
+IPC_TEST_P(ShmAtError, FailsWithTheRowsErrno) {
+  const ShmAtErrorRow& row = GetParam();
+  if (row.rmid_forced_off) IPC_REQUIRE_RMID_FORCED_OFF();
+  std::optional<ShmSegment> seg;
+  if (row.pages > 0) {
+    ASSERT_OK_AND_ASSIGN(ShmSegment s, ShmSegment::Create(IPC_PRIVATE, row.pages * Page()));
+    seg.emplace(std::move(s));
+  }
+  int removed = -1;
+  for (const ShmAtCall& call : row.calls) {
+    if (call.id == AtId::kRemoved && removed < 0) {
+      ASSERT_OK_AND_ASSIGN(ShmSegment gone, ShmSegment::Create(IPC_PRIVATE, Page()));
+      removed = gone.id();
+      ASSERT_THAT(gone.Remove(), SyscallSucceeds());  // not attached: destroyed at once
+    }
+  }
+  char* base = nullptr;
+  std::optional<AnonMapping> mapping;
+  if (row.base == AtBase::kFreeRange) {
+    ASSERT_OK_AND_ASSIGN(base, FreeAlignedRange(row.pages * Page(), Page()));
+  } else if (row.base == AtBase::kAnonMapping) {
+    mapping.emplace(row.pages * Page());
+    ASSERT_TRUE(mapping->ok());
+    base = mapping->get();
+    std::memset(base, 'm', row.pages * Page());
+  }
+  for (const ShmAtCall& call : row.calls) {
+    const int id = call.id == AtId::kSegment ? seg->id() : call.id == AtId::kMinusOne ? -1 : removed;
+    void* addr = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(base) + call.half_pages * Page() / 2 +
+                                         call.bytes);
+    void* at = ::shmat(id, addr, call.flags);
+    EXPECT_THAT(at, SyscallFailsWithErrno(row.err))
+        << "shmat(" << id << ", " << addr << ", " << std::hex << call.flags << ")";
+    if (at != reinterpret_cast<void*>(-1)) ::shmdt(at);
+  }
+  if (row.base == AtBase::kFreeRange) {
+    EXPECT_EQ(MappingPerms(base), "") << "a failed shmat left a mapping behind";
+  }
+  if (row.base == AtBase::kAnonMapping) {
+    EXPECT_EQ(base[0], 'm');
+    EXPECT_EQ(base[row.pages * Page() - 1], 'm');
+    EXPECT_EQ(MappingPerms(base), "rw-p");
+  }
+  if (seg.has_value()) {
+    ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg->id()));
+    EXPECT_EQ(ds.shm_nattch, 0u);
+  }
+}
+
 }  // namespace
+
+IPC_INSTANTIATE_TABLE(Errors, ShmAtError, kShmAtErrors);
+
 }  // namespace ipc

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -126,51 +127,10 @@ IPC_TEST(ShmGet, ExistingKeyReturnsTheSameIdentifier, "shm.get-existing") {
   EXPECT_EQ(ds.shm_perm.__key, key);
 }
 
-IPC_TEST(ShmGet, CreatExclOnAnExistingKeyFailsWithEexist, "shm.get-eexist") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  const key_t key = kKeyBase + 2;
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, Page(), IPC_CREAT | IPC_EXCL | 0600));
-  EXPECT_SHMGET_FAILS(key, Page(), IPC_CREAT | IPC_EXCL | 0600, EEXIST);
-  EXPECT_SHMGET_FAILS(key, 1, IPC_CREAT | IPC_EXCL | 0666, EEXIST);
-  EXPECT_THAT(::shmget(key, 0, 0), SyscallSucceedsWithValue(seg.id()));
-}
-
-IPC_TEST(ShmGet, MissingKeyWithoutCreatFailsWithEnoent, "shm.get-enoent") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  const key_t key = kKeyBase + 3;
-  EXPECT_SHMGET_FAILS(key, Page(), 0600, ENOENT);
-  EXPECT_SHMGET_FAILS(key, 0, 0, ENOENT);
-  EXPECT_SHMGET_FAILS(key, Page(), IPC_EXCL | 0600, ENOENT);  // IPC_EXCL alone does not create
-}
-
-IPC_TEST(ShmGet, SizeZeroIsBelowShmminAndFailsWithEinval, "shm.get-einval-size") {
-  EXPECT_SHMGET_FAILS(IPC_PRIVATE, 0, IPC_CREAT | 0600, EINVAL);
-}
-
 IPC_TEST(ShmGet, OneByteSegmentIsAccepted, "shm.get-shmmin") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   EXPECT_EQ(ds.shm_segsz, 1u);
-}
-
-IPC_TEST(ShmGet, SizeAboveShmmaxFailsWithEinval, "shm.get-einval-size") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  ASSERT_OK_AND_ASSIGN(unsigned long shmmax, limits::ShmMaxUnsigned());
-  if (shmmax >= SIZE_MAX) GTEST_SKIP() << "kernel.shmmax is SIZE_MAX: no size is above it";
-  EXPECT_SHMGET_FAILS(IPC_PRIVATE, shmmax + 1, IPC_CREAT | 0600, EINVAL);
-  EXPECT_SHMGET_FAILS(IPC_PRIVATE, SIZE_MAX, IPC_CREAT | 0600, EINVAL);
-}
-
-IPC_TEST(ShmGet, SizeLargerThanTheExistingSegmentFailsWithEinval, "shm.get-einval-existing-size",
-         "shm.get-existing") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  const key_t key = kKeyBase + 4;
-  ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(key, 100, IPC_CREAT | IPC_EXCL | 0600));
-  // The segment's size is shm_segsz (100), not the page it occupies.
-  EXPECT_SHMGET_FAILS(key, 101, 0600, EINVAL);
-  EXPECT_SHMGET_FAILS(key, Page() + 1, IPC_CREAT | 0600, EINVAL);
-  EXPECT_THAT(::shmget(key, 100, 0600), SyscallSucceedsWithValue(seg.id()));
-  EXPECT_THAT(::shmget(key, 99, 0600), SyscallSucceedsWithValue(seg.id()));
 }
 
 IPC_TEST(ShmGet, UnprivilegedCallerWithoutPermissionGetsEacces, "shm.get-eacces") {
@@ -233,14 +193,6 @@ PosixResult<size_t> UncommittableSize(std::string* skip) {
   return size;
 }
 
-IPC_TEST(ShmGet, SegmentLargerThanMemoryFailsWithEnomem, "shm.get-enomem") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  std::string skip;
-  ASSERT_OK_AND_ASSIGN(size_t size, UncommittableSize(&skip));
-  if (!skip.empty()) GTEST_SKIP() << skip;
-  EXPECT_SHMGET_FAILS(IPC_PRIVATE, size, IPC_CREAT | 0600, ENOMEM);
-}
-
 IPC_TEST(ShmGet, NoreserveCreatesASegmentLargerThanMemory, "shm.get-noreserve") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   std::string skip;
@@ -274,5 +226,118 @@ IPC_TEST(ShmGet, HugetlbWithoutCapIpcLockFailsWithEperm, "shm.get-eperm-hugetlb"
   c.ExpectExited(0);
 }
 
+// ------------------------------------------------------------------------- shmget(2) ERRORS as a table
+//
+// A row: the key (IPC_PRIVATE, or a fixed one in the private IPC namespace, with or without a 0600 segment
+// under it), the shmget calls that must fail with the row's errno (a segment one creates by mistake is
+// removed again), and the lookups that must still return the existing segment afterwards.
+
+struct ShmGetCall {
+  size_t size;
+  int flags;
+};
+using ShmGetCalls = std::vector<ShmGetCall>;
+
+struct ShmGetErrorRow {
+  const char* name;
+  rules::RuleList rules;
+  int err;
+  bool private_namespace = false;       // needs the private IPC namespace (fixed keys, limits from /proc/sys)
+  key_t key_offset = 0;                 // the key is kKeyBase + key_offset; 0: IPC_PRIVATE
+  size_t (*existing_size)() = nullptr;  // a 0600 segment of this size under the key first (nullptr: none)
+  // The calls that must fail; may instead set *skip to why the case cannot be made on this machine.
+  PosixResult<ShmGetCalls> (*calls)(std::string* skip) = nullptr;
+  ShmGetCalls lookups = {};  // afterwards each must return the existing segment's identifier
+};
+
+const ShmGetErrorRow kShmGetErrors[] = {
+    {.name = "EexistForCreatExclOnAnExistingKey",
+     .rules = {"shm.get-eexist"},
+     .err = EEXIST,
+     .private_namespace = true,
+     .key_offset = 2,
+     .existing_size = [] { return Page(); },
+     .calls = [](std::string*) -> PosixResult<ShmGetCalls> {
+       return ShmGetCalls{{Page(), IPC_CREAT | IPC_EXCL | 0600}, {1, IPC_CREAT | IPC_EXCL | 0666}};
+     },
+     .lookups = {{0, 0}}},
+    {.name = "EnoentForAMissingKeyWithoutCreat",
+     .rules = {"shm.get-enoent"},
+     .err = ENOENT,
+     .private_namespace = true,
+     .key_offset = 3,
+     .calls = [](std::string*) -> PosixResult<ShmGetCalls> {
+       // IPC_EXCL alone does not create.
+       return ShmGetCalls{{Page(), 0600}, {0, 0}, {Page(), IPC_EXCL | 0600}};
+     }},
+    {.name = "EinvalForSizeZeroBelowShmmin",
+     .rules = {"shm.get-einval-size"},
+     .err = EINVAL,
+     .calls = [](std::string*) -> PosixResult<ShmGetCalls> {
+       return ShmGetCalls{{0, IPC_CREAT | 0600}};
+     }},
+    {.name = "EinvalForASizeAboveShmmax",
+     .rules = {"shm.get-einval-size"},
+     .err = EINVAL,
+     .private_namespace = true,
+     .calls = [](std::string* skip) -> PosixResult<ShmGetCalls> {
+       auto shmmax = limits::ShmMaxUnsigned();
+       if (!shmmax.ok()) return PosixResult<ShmGetCalls>::Error(shmmax.error_number(), shmmax.error());
+       if (shmmax.value() >= SIZE_MAX) *skip = "kernel.shmmax is SIZE_MAX: no size is above it";
+       return ShmGetCalls{{shmmax.value() + 1, IPC_CREAT | 0600}, {SIZE_MAX, IPC_CREAT | 0600}};
+     }},
+    // The segment's size is shm_segsz (100), not the page it occupies.
+    {.name = "EinvalForASizeLargerThanTheExistingSegment",
+     .rules = {"shm.get-einval-existing-size", "shm.get-existing"},
+     .err = EINVAL,
+     .private_namespace = true,
+     .key_offset = 4,
+     .existing_size = [] { return size_t{100}; },
+     .calls = [](std::string*) -> PosixResult<ShmGetCalls> {
+       return ShmGetCalls{{101, 0600}, {Page() + 1, IPC_CREAT | 0600}};
+     },
+     .lookups = {{100, 0600}, {99, 0600}}},
+    {.name = "EnomemForASegmentLargerThanMemory",
+     .rules = {"shm.get-enomem"},
+     .err = ENOMEM,
+     .private_namespace = true,
+     .calls = [](std::string* skip) -> PosixResult<ShmGetCalls> {
+       auto size = UncommittableSize(skip);
+       if (!size.ok()) return PosixResult<ShmGetCalls>::Error(size.error_number(), size.error());
+       return ShmGetCalls{{size.value(), IPC_CREAT | 0600}};
+     }},
+};
+
+class ShmGetError : public ::testing::TestWithParam<ShmGetErrorRow> {};
+
+IPC_TEST_P(ShmGetError, FailsWithTheRowsErrno) {
+  const ShmGetErrorRow& row = GetParam();
+  if (row.private_namespace) IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  std::string skip;
+  ASSERT_OK_AND_ASSIGN(ShmGetCalls calls, row.calls(&skip));
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  const key_t key = row.key_offset == 0 ? IPC_PRIVATE : kKeyBase + row.key_offset;
+  std::optional<ShmSegment> existing;
+  if (row.existing_size != nullptr) {
+    ASSERT_OK_AND_ASSIGN(ShmSegment seg,
+                         ShmSegment::Create(key, row.existing_size(), IPC_CREAT | IPC_EXCL | 0600));
+    existing.emplace(std::move(seg));
+  }
+  for (const ShmGetCall& call : calls) {
+    int id = ::shmget(key, call.size, call.flags);
+    EXPECT_THAT(id, SyscallFailsWithErrno(row.err)) << "shmget(" << std::hex << key << ", " << std::dec
+                                                    << call.size << ", " << std::oct << call.flags << ")";
+    if (id >= 0) ::shmctl(id, IPC_RMID, nullptr);
+  }
+  for (const ShmGetCall& lookup : row.lookups) {
+    EXPECT_THAT(::shmget(key, lookup.size, lookup.flags), SyscallSucceedsWithValue(existing->id()))
+        << "shmget(" << std::hex << key << ", " << std::dec << lookup.size << ", " << std::oct << lookup.flags
+        << ")";
+  }
+}
+
 }  // namespace
+
+IPC_INSTANTIATE_TABLE(Errors, ShmGetError, kShmGetErrors);
+
 }  // namespace ipc
