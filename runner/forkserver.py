@@ -48,14 +48,12 @@ class ChildResult:
     where: str = ""              # procinfo.describe_tree of the child at its deadline
 
 
-def _nspid(pid: int) -> list[int]:
+def _ppid(pid: int) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("NSpid:"):
-                return [int(x) for x in line.split()[1:]]
-    except (OSError, ValueError):
-        pass
-    return []
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rfind(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 class ForkServer:
@@ -128,43 +126,41 @@ class ForkServer:
         deadline = time.monotonic() + timeout
         self._busy = True
         self._send("\t".join(fields))
-        first = self._read_line(deadline)
-        if first is None:  # the server did not even fork in time: the server is what hangs
-            where = procinfo.describe_tree(self.proc.pid)
-            self.kill()
-            return ChildResult(None, timed_out=True, where=where)
-        if first.startswith("error "):
-            raise ServerGone(f"the fork server of {Path(self.binary).name} could not fork: {first[6:]}",
-                             started=False)
-        if not first.startswith("pid "):
-            raise ServerGone(f"the fork server of {Path(self.binary).name} answered {first!r}", started=False)
-        inner = int(first[4:])
         line = self._read_line(deadline)
-        if line is None:
-            child = self.outer_pid(inner)
-            where = procinfo.describe_tree(child) if child else procinfo.describe_tree(self.proc.pid)
-            if child:
-                procinfo.kill_tree(child)
-            line = self._read_line(time.monotonic() + REAP_GRACE_S)
-            if line is None:  # not reaped: the server is stuck itself
+        if line is None:  # the deadline: kill the test child's tree (the server reaps it and answers)
+            children = self.test_children()
+            where = "; ".join(procinfo.describe_tree(c) for c in children) or procinfo.describe_tree(self.proc.pid)
+            for c in children:
+                procinfo.kill_tree(c)
+            line = self._read_line(time.monotonic() + REAP_GRACE_S) if children else None
+            if line is None or not line.startswith("status "):  # no child, or not reaped: the server is stuck
                 self.kill()
                 return ChildResult(None, timed_out=True, where=where)
             self._busy = False
-            return ChildResult(int(line.split()[1]), timed_out=True, where=where)
+            return ChildResult(int(line.split()[2]), timed_out=True, where=where)
+        if line.startswith("error "):
+            raise ServerGone(f"the fork server of {Path(self.binary).name} could not fork: {line[6:]}",
+                             started=False)
         if not line.startswith("status "):
             raise ServerGone(f"the fork server of {Path(self.binary).name} answered {line!r}", started=True)
         self._busy = False
-        return ChildResult(int(line.split()[1]))
+        return ChildResult(int(line.split()[2]))
 
-    def outer_pid(self, inner: int) -> int | None:
-        """The pid (in the runner's PID namespace) of the server's child `inner` (its pid in the server's
-        namespace: wrappers such as userns and bwrap give the server a PID namespace of its own)."""
-        best, depth = None, 0
+    def test_children(self) -> list[int]:
+        """The server's children (pids in the runner's PID namespace): the test process it runs. Found in the
+        tree under the server's process (wrappers such as userns and bwrap start it in a PID namespace of its
+        own): the processes started as `<binary> --ipcsuite-serve` whose parent is the server itself, i.e. the
+        one such process whose parent is not one."""
+        serving = {}
         for p in procinfo.tree(self.proc.pid):
-            ns = _nspid(p)
-            if ns and ns[-1] == inner and len(ns) > depth:  # the deepest namespace's pid is the server's view
-                best, depth = p, len(ns)
-        return best
+            try:
+                argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[1] == b"--ipcsuite-serve":
+                serving[p] = _ppid(p)
+        servers = {p for p, parent in serving.items() if parent not in serving}
+        return [p for p, parent in serving.items() if parent in servers]
 
     # ---- ending ----
     def close(self) -> None:

@@ -160,7 +160,9 @@ def test_servers_shut_down_cleanly_and_die_with_their_runner(tmp_path):
             "t = targets.Target(name='host', kind='host', spec='host')\n"
             "s = forkserver.server_for(%r, t, {'PATH': '/usr/bin:/bin'}, %r)\n"
             "s._send('run\\tProbe.Hang\\t%s/out.txt\\tIPCSUITE_RESULT_FILE=%s/r.jsonl')\n"
-            "print(s.proc.pid, s._read_line(None).split()[1], flush=True)\n"
+            "end = time.monotonic() + 30\n"
+            "while not s.test_children() and time.monotonic() < end: time.sleep(0.02)\n"
+            "print(s.proc.pid, s.test_children()[0], flush=True)\n"
             "time.sleep(600)\n") % (str(ROOT), str(PROBE), str(tmp_path), str(tmp_path), str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     server_pid, child_pid = (int(x) for x in proc.stdout.readline().split())
