@@ -8,10 +8,7 @@
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
-#include <time.h>
 
-#include <chrono>
-#include <optional>
 #include <string>
 
 #include "ipcsuite/fixtures.h"
@@ -21,20 +18,6 @@ namespace ipc {
 namespace {
 
 using namespace msg_util;
-
-// Waits until `pid` is stopped (state T), with a deadline.
-::testing::AssertionResult WaitUntilStopped(pid_t pid) {
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(milliseconds(5000));
-  std::optional<TaskState> st;
-  while (std::chrono::steady_clock::now() < until) {
-    st = ReadTaskState(pid);
-    if (!st) return ::testing::AssertionFailure() << "process " << pid << " is gone";
-    if (st->state == 'T') return ::testing::AssertionSuccess();
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, nullptr);  // polling /proc, not synchronising: the deadline bounds the loop
-  }
-  return ::testing::AssertionFailure() << "process " << pid << " did not stop; last " << st->Describe();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Blocked receivers.

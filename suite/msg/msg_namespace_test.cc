@@ -3,7 +3,6 @@
 //
 // Runs only in the private IPC namespace the test main enters; limits are changed only inside a
 // Child that made yet another IPC namespace of its own.
-#include <sched.h>
 #include <sys/msg.h>
 #include <unistd.h>
 
@@ -22,12 +21,12 @@ using namespace msg_util;
 
 IPC_TEST(MsgNamespace, QueuesAreInvisibleFromAnotherIpcNamespace, "msg.namespace-objects") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
   const key_t key = kKeyBase + 14;
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
   ASSERT_THAT(Send(q.id(), 1, "here"), SyscallSucceeds());
-  Child c = Child::Spawn(
+  Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
         EXPECT_THAT(msgget(key, 0), SyscallFailsWithErrno(ENOENT));
         msqid_ds ds{};
         EXPECT_THAT(msgctl(q.id(), IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
@@ -49,12 +48,12 @@ IPC_TEST(MsgNamespace, QueuesAreInvisibleFromAnotherIpcNamespace, "msg.namespace
 IPC_TEST(MsgNamespace, MsgSysctlsBelongToTheIpcNamespace, "msg.namespace-sysctls", "msg.msgmax",
          "msg.msgsnd-einval-msgsz") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
   ASSERT_OK_AND_ASSIGN(long msgmax, limits::MsgMax());
   ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
   ASSERT_OK_AND_ASSIGN(long msgmni, limits::MsgMni());
-  Child c = Child::Spawn(
+  Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
         ASSERT_TRUE(WriteProcSysKernel("msgmax", 100));
         ASSERT_TRUE(WriteProcSysKernel("msgmnb", 1000));
         ASSERT_TRUE(WriteProcSysKernel("msgmni", 7));

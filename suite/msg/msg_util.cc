@@ -67,25 +67,6 @@ void MsgFullQueue::SetUp() {
   ASSERT_THAT(Send(id(), 1, kFiller), SyscallSucceeds());
 }
 
-PosixResult<int> CreateAsNobody(int mode) {
-  auto p = Pipe::Create();
-  if (!p.ok()) return PosixResult<int>::Error(p.error_number(), "pipe");
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
-        int id = msgget(IPC_PRIVATE, IPC_CREAT | mode);
-        ASSERT_THAT(id, SyscallSucceeds());
-        ASSERT_THAT(WriteAll(p.value().write.get(), &id, sizeof id), SyscallSucceeds());
-      },
-      {.what = "creating a queue as uid 65534"});
-  ExitStatus st = c.Wait();
-  if (!st.Exited(0))
-    return PosixResult<int>::Error(ECHILD, "creating a queue as uid 65534: " + st.Describe());
-  int id = -1;
-  if (!ReadAll(p.value().read.get(), &id, sizeof id)) return PosixResult<int>::Error(errno, "reading the id");
-  return id;
-}
-
 ::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value) {
   std::string path = "/proc/sys/kernel/" + name;
   auto fd = Open(path, O_WRONLY);

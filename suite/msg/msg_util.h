@@ -1,7 +1,6 @@
 // Helpers shared by the System V message queue tests (suite/msg/*.cc; rules in suite/rules/msg.ini).
 #pragma once
 
-#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/types.h>
@@ -16,28 +15,10 @@
 
 #include "ipcsuite/fixtures.h"
 
-// glibc exports capget(2)/capset(2) without declaring them (libcap's header is not a dependency).
-extern "C" int capget(cap_user_header_t header, cap_user_data_t data);
-extern "C" int capset(cap_user_header_t header, const cap_user_data_t data);
-
 namespace ipc::msg_util {
-
-// The uid/gid isolation::DropPrivileges() switches to.
-inline constexpr uid_t kNobody = 65534;
 
 // Fixed keys: each test adds its own offset (the namespace is private to this test binary anyway).
 inline constexpr key_t kKeyBase = 0x4d534700;
-
-using isolation::HasEffectiveCapability;
-
-// Removes `cap` from the calling process's effective set; it stays root otherwise. capset's result.
-inline int DropEffectiveCapability(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (capget(&header, data) != 0) return -1;
-  data[cap / 32].effective &= ~(1u << (cap % 32));
-  return capset(&header, data);
-}
 
 // msgsnd(2) of one message (a long mtype, then the text); returns msgsnd's result with errno intact.
 inline int Send(int id, long type, std::string_view text, int flags = IPC_NOWAIT) {
@@ -146,25 +127,6 @@ inline bool KernelHasMsgCopy() { return access("/proc/sys/kernel/msg_next_id", F
       GTEST_SKIP() << "MSG_COPY needs a kernel built with CONFIG_CHECKPOINT_RESTORE (this one " \
                       "has no /proc/sys/kernel/msg_next_id)";                                   \
   } while (0)
-
-// Removes a queue by id at scope exit (for queues not created through MsgQueue in this process).
-class RemoveAtExit {
- public:
-  explicit RemoveAtExit(int id) : id_(id) {}
-  ~RemoveAtExit() {
-    if (id_ >= 0) msgctl(id_, IPC_RMID, nullptr);
-  }
-  RemoveAtExit(const RemoveAtExit&) = delete;
-  RemoveAtExit& operator=(const RemoveAtExit&) = delete;
-  void Forget() { id_ = -1; }
-
- private:
-  int id_;
-};
-
-// Creates an IPC_PRIVATE queue as uid/gid 65534 (a child that dropped privileges), so that root is
-// neither its creator nor its owner. Returns the id; the caller removes the queue.
-PosixResult<int> CreateAsNobody(int mode);
 
 // Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
 ::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value);

@@ -157,7 +157,7 @@ IPC_TEST(MsgCtlInfo, MsgStatWithoutReadPermissionFailsEaccesButMsgStatAnySucceed
   ASSERT_GE(index, 0) << "queue " << q.id() << " not found by index";
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds ds{};
         EXPECT_THAT(msgctl(index, MSG_STAT, &ds), SyscallFailsWithErrno(EACCES));
         msqid_ds any{};

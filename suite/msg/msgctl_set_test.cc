@@ -20,11 +20,6 @@ namespace {
 
 using namespace msg_util;
 
-#define REQUIRE_CAPABILITY(cap)                                                                         \
-  do {                                                                                                  \
-    if (!HasEffectiveCapability(cap)) GTEST_SKIP() << "needs " #cap " in the effective capability set"; \
-  } while (0)
-
 // ---------------------------------------------------------------------------------------------
 // IPC_SET.
 
@@ -124,12 +119,12 @@ IPC_TEST(MsgCtlSet, UnprivilegedRaiseOfQbytesAboveMsgmnbFailsEperm, "msg.msgctl-
   ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobody;  // the unprivileged child owns it: only the qbytes limit can refuse
-  ds.msg_perm.gid = kNobody;
+  ds.msg_perm.uid = kNobodyUid;  // the unprivileged child owns it: only the qbytes limit can refuse
+  ds.msg_perm.gid = kNobodyGid;
   ASSERT_TRUE(Set(q.id(), ds));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds mine{};
         ASSERT_THAT(msgctl(q.id(), IPC_STAT, &mine), SyscallSucceeds());
         mine.msg_qbytes = static_cast<msglen_t>(msgmnb) + 1;
@@ -148,8 +143,8 @@ IPC_TEST(MsgCtlSet, RootOwnerWithoutCapSysResourceRaiseOfQbytesFailsEperm, "msg.
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(DropEffectiveCapability(CAP_SYS_RESOURCE), SyscallSucceeds());
-        ASSERT_FALSE(HasEffectiveCapability(CAP_SYS_RESOURCE));
+        ASSERT_THAT(isolation::DropEffectiveCapability(CAP_SYS_RESOURCE), SyscallSucceeds());
+        ASSERT_FALSE(isolation::HasEffectiveCapability(CAP_SYS_RESOURCE));
         msqid_ds ds{};
         ASSERT_THAT(msgctl(q.id(), IPC_STAT, &ds), SyscallSucceeds());
         ds.msg_qbytes = static_cast<msglen_t>(msgmnb) + 1;
@@ -169,12 +164,12 @@ IPC_TEST(MsgCtlSet, UnprivilegedOwnerMaySetQbytesUpToMsgmnb, "msg.msgctl-eperm-q
   ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobody;
-  ds.msg_perm.gid = kNobody;
+  ds.msg_perm.uid = kNobodyUid;
+  ds.msg_perm.gid = kNobodyGid;
   ASSERT_TRUE(Set(q.id(), ds));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds mine{};
         ASSERT_THAT(msgctl(q.id(), IPC_STAT, &mine), SyscallSucceeds());
         mine.msg_qbytes = 100;
@@ -194,7 +189,7 @@ IPC_TEST(MsgCtlSet, NonOwnerIpcSetFailsEperm, "msg.msgctl-eperm-owner") {
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0666));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds ds{};
         ASSERT_THAT(msgctl(q.id(), IPC_STAT, &ds), SyscallSucceeds()) << "mode 0666 grants reading";
         ds.msg_perm.mode = 0600;
@@ -210,11 +205,11 @@ IPC_TEST(MsgCtlSet, OwnerWhoIsNotCreatorMaySet, "msg.ipc-set", "msg.msgctl-eperm
   IPC_REQUIRE_OTHER_USERS("to give the queue to another user");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobody;
+  ds.msg_perm.uid = kNobodyUid;
   ASSERT_TRUE(Set(q.id(), ds));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds mine{};
         ASSERT_THAT(msgctl(q.id(), IPC_STAT, &mine), SyscallSucceeds());
         mine.msg_perm.mode = 0660;
@@ -229,16 +224,16 @@ IPC_TEST(MsgCtlSet, OwnerWhoIsNotCreatorMaySet, "msg.ipc-set", "msg.msgctl-eperm
 IPC_TEST(MsgCtlSet, CreatorWhoIsNoLongerOwnerMaySetAndRemove, "msg.ipc-set", "msg.ipc-rmid",
          "msg.msgctl-eperm-owner") {
   IPC_REQUIRE_OTHER_USERS("to create a queue as another user and take its ownership");
-  ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(0600));
-  RemoveAtExit cleanup(id);
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, CreateMsgQueueAsNobody(0600));
+  const int id = q.id();
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(id));
-  ASSERT_EQ(ds.msg_perm.cuid, kNobody);
+  ASSERT_EQ(ds.msg_perm.cuid, kNobodyUid);
   ds.msg_perm.uid = 0;  // root owns it now; 65534 stays the creator
   ds.msg_perm.gid = 0;
   ASSERT_TRUE(Set(id, ds));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         msqid_ds mine = ds;  // no read permission for IPC_STAT: start from the parent's copy
         mine.msg_perm.mode = 0644;
         EXPECT_THAT(msgctl(id, IPC_SET, &mine), SyscallSucceeds());
@@ -246,22 +241,21 @@ IPC_TEST(MsgCtlSet, CreatorWhoIsNoLongerOwnerMaySetAndRemove, "msg.ipc-set", "ms
       },
       {.what = "IPC_SET and IPC_RMID by the creator who is not the owner"});
   c.ExpectExited(0);
-  msqid_ds gone{};
-  EXPECT_THAT(msgctl(id, IPC_STAT, &gone), SyscallFailsWithErrno(EINVAL));
+  EXPECT_TRUE(q.ConfirmRemoved());
 }
 
 IPC_TEST(MsgCtlSet, PrivilegedCallerMaySetAndRemoveAnyQueue, "msg.ipc-set", "msg.ipc-rmid") {
   IPC_REQUIRE_OTHER_USERS("to create a queue as another user");
-  REQUIRE_CAPABILITY(CAP_SYS_ADMIN);
-  ASSERT_OK_AND_ASSIGN(int id, CreateAsNobody(0600));
-  RemoveAtExit cleanup(id);
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "set and remove a queue it neither owns nor created");
+  ASSERT_OK_AND_ASSIGN(MsgQueue q, CreateMsgQueueAsNobody(0600));
+  const int id = q.id();
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(id));
-  ASSERT_EQ(ds.msg_perm.uid, kNobody);
-  ASSERT_EQ(ds.msg_perm.cuid, kNobody);
+  ASSERT_EQ(ds.msg_perm.uid, kNobodyUid);
+  ASSERT_EQ(ds.msg_perm.cuid, kNobodyUid);
   ds.msg_perm.mode = 0640;
   EXPECT_TRUE(Set(id, ds));
   EXPECT_THAT(msgctl(id, IPC_RMID, nullptr), SyscallSucceeds());
-  cleanup.Forget();
+  q.Release();
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // Tests with fixed keys or that depend on the limits run only in the private IPC namespace the test
 // main enters (so they cannot collide with, or disturb, anything else on the machine). Limits are
 // lowered only inside a Child that made yet another IPC namespace of its own.
-#include <sched.h>
 #include <sys/msg.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,7 +169,7 @@ IPC_TEST(MsgGet, UnprivilegedGetWithoutPermissionFailsEacces, "msg.msgget-eacces
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0600));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(msgget(key, 0600), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(msgget(key, 0400), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(msgget(key, 0200), SyscallFailsWithErrno(EACCES));
@@ -188,7 +187,7 @@ IPC_TEST(MsgGet, UnprivilegedGetIsGrantedWhatTheModeAllows, "msg.msgget-eacces",
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0604));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(msgget(key, 0400), SyscallSucceedsWithValue(q.id()));
         EXPECT_THAT(msgget(key, 0004), SyscallSucceedsWithValue(q.id()));
         EXPECT_THAT(msgget(key, 0600), SyscallFailsWithErrno(EACCES));
@@ -200,7 +199,7 @@ IPC_TEST(MsgGet, UnprivilegedGetIsGrantedWhatTheModeAllows, "msg.msgget-eacces",
 
 IPC_TEST(MsgGet, CapIpcOwnerMayGetAQueueWithModeZero, "msg.msgget-cap-ipc-owner") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  if (!HasEffectiveCapability(CAP_IPC_OWNER)) GTEST_SKIP() << "needs CAP_IPC_OWNER in the effective set";
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "look up a queue whose mode grants nothing");
   const key_t key = kKeyBase + 10;
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(key, IPC_CREAT | 0000));
   EXPECT_THAT(msgget(key, 0666), SyscallSucceedsWithValue(q.id()));
@@ -210,10 +209,9 @@ IPC_TEST(MsgGet, CapIpcOwnerMayGetAQueueWithModeZero, "msg.msgget-cap-ipc-owner"
 // ENOSPC: in a Child that made an IPC namespace of its own and lowered MSGMNI there.
 
 IPC_TEST(MsgGet, CreatingBeyondMsgmniFailsEnospc, "msg.msgget-enospc", "msg.namespace-sysctls") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();  // unshare(CLONE_NEWIPC) works here: the child can do it too
-  Child c = Child::Spawn(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
         ASSERT_TRUE(WriteProcSysKernel("msgmni", 2));
         ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(IPC_PRIVATE));
         ASSERT_OK_AND_ASSIGN(MsgQueue b, MsgQueue::Create(kKeyBase + 11, IPC_CREAT | 0600));
@@ -226,10 +224,9 @@ IPC_TEST(MsgGet, CreatingBeyondMsgmniFailsEnospc, "msg.msgget-enospc", "msg.name
 }
 
 IPC_TEST(MsgGet, AtMsgmniLookupStillWorksAndRemovalFreesASlot, "msg.msgget-enospc") {
-  IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
-  Child c = Child::Spawn(
+  IPC_REQUIRE_NEW_IPC_NAMESPACE();
+  Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_THAT(unshare(CLONE_NEWIPC), SyscallSucceeds());
         ASSERT_TRUE(WriteProcSysKernel("msgmni", 1));
         const key_t key = kKeyBase + 13;
         ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(key, IPC_CREAT | 0600));

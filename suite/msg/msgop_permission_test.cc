@@ -34,7 +34,7 @@ IPC_TEST(MsgPermission, SendWithoutWritePermissionFailsEacces, "msg.msgsnd-eacce
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0604));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Send(q.id(), 1, "w"), SyscallFailsWithErrno(EACCES));
         // Read permission is granted: the same caller may receive (the queue is empty).
         MsgBuf b(8);
@@ -51,7 +51,7 @@ IPC_TEST(MsgPermission, ReceiveWithoutReadPermissionFailsEacces, "msg.msgrcv-eac
   ASSERT_THAT(Send(q.id(), 1, "secret"), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         MsgBuf b(16);
         EXPECT_THAT(msgrcv(q.id(), b.get(), 16, 0, IPC_NOWAIT), SyscallFailsWithErrno(EACCES));
         EXPECT_TRUE(b.UntouchedFrom(0));
@@ -68,7 +68,7 @@ IPC_TEST(MsgPermission, OtherPermissionBitsGrantSendAndReceive, "msg.permission-
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0606));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Send(q.id(), 1, "other"), SyscallSucceeds());
         EXPECT_TRUE(Receives(q.id(), 0, IPC_NOWAIT, 1, "other"));
       },
@@ -79,10 +79,10 @@ IPC_TEST(MsgPermission, OtherPermissionBitsGrantSendAndReceive, "msg.permission-
 IPC_TEST(MsgPermission, GroupPermissionBitsApplyToGroupMembers, "msg.permission-classes") {
   IPC_REQUIRE_OTHER_USERS("to set the queue's group");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_TRUE(SetOwnerAndMode(q.id(), 0, kNobody, 0060));
+  ASSERT_TRUE(SetOwnerAndMode(q.id(), 0, kNobodyGid, 0060));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());  // gid 65534: the queue's group
+        ASSERT_DROP_PRIVILEGES();  // gid 65534: the queue's group
         EXPECT_THAT(Send(q.id(), 1, "group"), SyscallSucceeds());
         EXPECT_TRUE(Receives(q.id(), 0, IPC_NOWAIT, 1, "group"));
       },
@@ -96,10 +96,10 @@ IPC_TEST(MsgPermission, OwnerClassAppliesToOwnerEvenWhenOthersMayAccess, "msg.pe
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 1, "m"), SyscallSucceeds());
   // Owner 65534 gets no access; group and others get everything.
-  ASSERT_TRUE(SetOwnerAndMode(q.id(), kNobody, kNobody, 0066));
+  ASSERT_TRUE(SetOwnerAndMode(q.id(), kNobodyUid, kNobodyGid, 0066));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(isolation::DropPrivileges(), SyscallSucceeds());
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(Send(q.id(), 1, "x"), SyscallFailsWithErrno(EACCES));
         MsgBuf b(8);
         EXPECT_THAT(msgrcv(q.id(), b.get(), 8, 0, IPC_NOWAIT), SyscallFailsWithErrno(EACCES));
@@ -110,7 +110,8 @@ IPC_TEST(MsgPermission, OwnerClassAppliesToOwnerEvenWhenOthersMayAccess, "msg.pe
 }
 
 IPC_TEST(MsgPermission, CapIpcOwnerBypassesPermissionBits, "msg.cap-ipc-owner") {
-  if (!HasEffectiveCapability(CAP_IPC_OWNER)) GTEST_SKIP() << "needs CAP_IPC_OWNER in the effective set";
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER,
+                                   "send to and receive from a queue whose mode grants nothing");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0000));
   EXPECT_THAT(Send(q.id(), 1, "root"), SyscallSucceeds());
   EXPECT_TRUE(Receives(q.id(), 0, IPC_NOWAIT, 1, "root"));
@@ -118,13 +119,14 @@ IPC_TEST(MsgPermission, CapIpcOwnerBypassesPermissionBits, "msg.cap-ipc-owner") 
 
 IPC_TEST(MsgPermission, RootWithoutCapIpcOwnerIsBoundByTheModeBits, "msg.cap-ipc-owner", "msg.msgsnd-eacces",
          "msg.msgrcv-eacces") {
-  IPC_REQUIRE_ROOT("to be the queue's owner and lack only CAP_IPC_OWNER");
+  // The parent's first send needs CAP_IPC_OWNER; the child, still the queue's owner, drops it.
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "fill a mode 0000 queue before the child drops it");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE, IPC_CREAT | 0000));
-  ASSERT_THAT(Send(q.id(), 1, "m"), SyscallSucceeds());  // with CAP_IPC_OWNER, if the test process has it
+  ASSERT_THAT(Send(q.id(), 1, "m"), SyscallSucceeds());  // with CAP_IPC_OWNER
   Child c = Child::Spawn(
       [&] {
-        ASSERT_THAT(DropEffectiveCapability(CAP_IPC_OWNER), SyscallSucceeds());
-        ASSERT_FALSE(HasEffectiveCapability(CAP_IPC_OWNER));
+        ASSERT_THAT(isolation::DropEffectiveCapability(CAP_IPC_OWNER), SyscallSucceeds());
+        ASSERT_FALSE(isolation::HasEffectiveCapability(CAP_IPC_OWNER));
         // Still uid 0 and the queue's owner, but mode 0000 grants the owner nothing.
         EXPECT_THAT(Send(q.id(), 1, "x"), SyscallFailsWithErrno(EACCES));
         MsgBuf b(8);
