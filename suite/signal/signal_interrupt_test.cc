@@ -35,7 +35,6 @@ namespace {
 using signal_util::ForkRaw;
 using signal_util::ProcStatusSigset;
 using signal_util::SigBit;
-using signal_util::WaitUntilBlockedInOneOf;
 
 // Reads whatever is buffered in a pipe without blocking (leaves the descriptor's flags as they were).
 std::string DrainNonBlocking(int fd) {

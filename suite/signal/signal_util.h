@@ -49,33 +49,8 @@ inline pid_t ForkRaw(const std::function<int()>& body) {
   return pid;
 }
 
-// Waits until `pid` sleeps in one of the system calls `nrs`. A C library may implement one call with
-// another (poll() with ppoll, select() with pselect6, waitpid() with wait4 or waitid), so the tests name
-// every acceptable one.
-inline ::testing::AssertionResult WaitUntilBlockedInOneOf(pid_t pid, std::initializer_list<long> nrs) {
-  auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
-  for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) left = milliseconds(1);
-    ::testing::AssertionResult r = WaitUntilBlockedIn(pid, kAnySyscall, left);
-    if (!r) return r;
-    std::optional<TaskState> st = ReadTaskState(pid);
-    if (st) {
-      for (long nr : nrs) {
-        if (st->syscall == nr) return ::testing::AssertionSuccess();
-      }
-    }
-    if (std::chrono::steady_clock::now() >= until) {
-      std::string names;
-      for (long nr : nrs) names += (names.empty() ? "" : " or ") + SyscallName(nr);
-      return ::testing::AssertionFailure() << "pid " << pid << " did not block in " << names
-                                           << " (last seen: " << (st ? st->Describe() : "gone") << ")";
-    }
-  }
-}
-
 // Waits until `pid` sleeps in waitpid()/wait() (wait4, or waitid in some C libraries).
-inline ::testing::AssertionResult WaitUntilBlockedInWait(pid_t pid) {
+[[nodiscard]] inline ::testing::AssertionResult WaitUntilBlockedInWait(pid_t pid) {
   return WaitUntilBlockedInOneOf(pid, {SYS_wait4, SYS_waitid});
 }
 
