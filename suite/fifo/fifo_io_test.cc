@@ -611,7 +611,7 @@ IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-e
     GTEST_SKIP() << "pipe-max-size " << max_size << " is too large";
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         ASSERT_OK_AND_ASSIGN(FileDescriptor rw, Open(fifo_, O_RDWR | O_NONBLOCK));
         int before = fcntl(rw.get(), F_GETPIPE_SZ);

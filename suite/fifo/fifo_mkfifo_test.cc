@@ -19,22 +19,14 @@ namespace {
 constexpr int kNoMountNamespace = 77;
 constexpr int kNoTmpfsMount = 78;
 
-class Mkfifo : public ::testing::Test {
+class FifoMkfifo : public fifo_util::InTempDir {
  protected:
-  void SetUp() override {
-    auto d = TempDir::Create();
-    ASSERT_TRUE(d.ok()) << d.error();
-    dir_.emplace(std::move(d).value());
-  }
-
   std::string Path(const std::string& name) const { return dir_->Path(name); }
 
   // mkdir + chmod, so that the umask does not decide the mode.
   std::string MakeDir(const std::string& name, mode_t mode) {
     return fifo_util::MakeDirWithMode(*dir_, name, mode);
   }
-
-  std::optional<TempDir> dir_;
 };
 
 // stat(2)'s st_mode of `path` (lstat: does not follow a final symlink); 0 when it fails.
@@ -73,7 +65,7 @@ int MountPrivateTmpfs(const std::string& where, unsigned long flags, const char*
 
 // mkfifo(3): creates a FIFO special file at the name: stat and lstat report S_IFIFO, size 0, owned by
 // the caller's effective user ID (mknod(2)).
-IPC_TEST_F(Mkfifo, CreatesFifoSpecialFile, "fifo.mkfifo-creates") {
+IPC_TEST_F(FifoMkfifo, CreatesFifoSpecialFile, "fifo.mkfifo-creates") {
   std::string p = Path("f");
   ASSERT_THAT(mkfifo(p.c_str(), 0600), SyscallSucceedsWithValue(0));
   struct stat st;
@@ -88,7 +80,7 @@ IPC_TEST_F(Mkfifo, CreatesFifoSpecialFile, "fifo.mkfifo-creates") {
 
 // mkfifo(3): the permissions of the new FIFO are (mode & ~umask), for several umasks. In a child: the
 // umask is process-wide.
-IPC_TEST_F(Mkfifo, ModeIsMaskedByUmask, "fifo.mkfifo-umask") {
+IPC_TEST_F(FifoMkfifo, ModeIsMaskedByUmask, "fifo.mkfifo-umask") {
   Child c = Child::Spawn(
       [&] {
         struct Case {
@@ -112,7 +104,7 @@ IPC_TEST_F(Mkfifo, ModeIsMaskedByUmask, "fifo.mkfifo-umask") {
 // EEXIST (mkfifo(3), mknod(2)).
 
 // mkfifo(3) EEXIST: the name is an existing regular file, which is left as it was.
-IPC_TEST_F(Mkfifo, ExistingRegularFileFailsEexist, "fifo.mkfifo-eexist") {
+IPC_TEST_F(FifoMkfifo, ExistingRegularFileFailsEexist, "fifo.mkfifo-eexist") {
   std::string p = Path("file");
   {
     ASSERT_OK_AND_ASSIGN(FileDescriptor f, Open(p, O_CREAT | O_WRONLY, 0644));
@@ -126,7 +118,7 @@ IPC_TEST_F(Mkfifo, ExistingRegularFileFailsEexist, "fifo.mkfifo-eexist") {
 }
 
 // mkfifo(3) EEXIST: the name is an existing FIFO; its mode is not changed.
-IPC_TEST_F(Mkfifo, ExistingFifoFailsEexist, "fifo.mkfifo-eexist") {
+IPC_TEST_F(FifoMkfifo, ExistingFifoFailsEexist, "fifo.mkfifo-eexist") {
   std::string p = Path("f");
   ASSERT_THAT(mkfifo(p.c_str(), 0600), SyscallSucceeds());
   ASSERT_THAT(chmod(p.c_str(), 0640), SyscallSucceeds());
@@ -135,7 +127,7 @@ IPC_TEST_F(Mkfifo, ExistingFifoFailsEexist, "fifo.mkfifo-eexist") {
 }
 
 // mkfifo(3) EEXIST: the name is an existing directory.
-IPC_TEST_F(Mkfifo, ExistingDirectoryFailsEexist, "fifo.mkfifo-eexist") {
+IPC_TEST_F(FifoMkfifo, ExistingDirectoryFailsEexist, "fifo.mkfifo-eexist") {
   std::string p = MakeDir("d", 0755);
   EXPECT_THAT(mkfifo(p.c_str(), 0600), SyscallFailsWithErrno(EEXIST));
   EXPECT_TRUE(S_ISDIR(ModeOf(p)));
@@ -143,7 +135,7 @@ IPC_TEST_F(Mkfifo, ExistingDirectoryFailsEexist, "fifo.mkfifo-eexist") {
 
 // mkfifo(3) EEXIST: the name is a symbolic link (to a file, to a directory, to a FIFO): the link is
 // not followed, and neither the link nor its target changes.
-IPC_TEST_F(Mkfifo, ExistingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
+IPC_TEST_F(FifoMkfifo, ExistingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
   ASSERT_OK_AND_ASSIGN(std::string file, dir_->MakeFile("file"));
   std::string d = MakeDir("dir", 0755);
   ASSERT_OK_AND_ASSIGN(std::string fifo, dir_->MakeFifo("fifo"));
@@ -158,7 +150,7 @@ IPC_TEST_F(Mkfifo, ExistingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
 }
 
 // mkfifo(3) EEXIST: also for a dangling symbolic link; the missing target is not created.
-IPC_TEST_F(Mkfifo, DanglingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
+IPC_TEST_F(FifoMkfifo, DanglingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
   std::string link = Path("dangling");
   std::string target = Path("nowhere");
   ASSERT_THAT(symlink(target.c_str(), link.c_str()), SyscallSucceeds());
@@ -169,7 +161,7 @@ IPC_TEST_F(Mkfifo, DanglingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
 
 // mkfifo(3) EEXIST: a symbolic link that points to itself is still an existing name (the final link
 // is not followed, so this is EEXIST and not ELOOP).
-IPC_TEST_F(Mkfifo, SelfReferencingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
+IPC_TEST_F(FifoMkfifo, SelfReferencingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlink") {
   std::string link = Path("self");
   ASSERT_THAT(symlink("self", link.c_str()), SyscallSucceeds());
   EXPECT_THAT(mkfifo(link.c_str(), 0600), SyscallFailsWithErrno(EEXIST));
@@ -179,14 +171,14 @@ IPC_TEST_F(Mkfifo, SelfReferencingSymlinkFailsEexist, "fifo.mkfifo-eexist-symlin
 // Path errors (mkfifo(3), mknod(2), path_resolution(7)).
 
 // mkfifo(3) ENOENT: a directory component does not exist.
-IPC_TEST_F(Mkfifo, MissingDirectoryComponentFailsEnoent, "fifo.mkfifo-enoent") {
+IPC_TEST_F(FifoMkfifo, MissingDirectoryComponentFailsEnoent, "fifo.mkfifo-enoent") {
   EXPECT_THAT(mkfifo(Path("missing/f").c_str(), 0600), SyscallFailsWithErrno(ENOENT));
   EXPECT_THAT(mkfifo(Path("missing/deeper/f").c_str(), 0600), SyscallFailsWithErrno(ENOENT));
   EXPECT_FALSE(Exists(Path("missing")));
 }
 
 // mkfifo(3) ENOENT: a directory component is a dangling symbolic link.
-IPC_TEST_F(Mkfifo, DanglingSymlinkComponentFailsEnoent, "fifo.mkfifo-enoent") {
+IPC_TEST_F(FifoMkfifo, DanglingSymlinkComponentFailsEnoent, "fifo.mkfifo-enoent") {
   std::string link = Path("dl");
   ASSERT_THAT(symlink("no-such-dir", link.c_str()), SyscallSucceeds());
   EXPECT_THAT(mkfifo((link + "/f").c_str(), 0600), SyscallFailsWithErrno(ENOENT));
@@ -194,13 +186,13 @@ IPC_TEST_F(Mkfifo, DanglingSymlinkComponentFailsEnoent, "fifo.mkfifo-enoent") {
 }
 
 // path_resolution(7): an empty pathname is not resolved; Linux fails with ENOENT.
-IPC_TEST_F(Mkfifo, EmptyPathFailsEnoent, "fifo.mkfifo-enoent-empty") {
+IPC_TEST_F(FifoMkfifo, EmptyPathFailsEnoent, "fifo.mkfifo-enoent-empty") {
   EXPECT_THAT(mkfifo("", 0600), SyscallFailsWithErrno(ENOENT));
   EXPECT_THAT(mknod("", S_IFIFO | 0600, 0), SyscallFailsWithErrno(ENOENT));
 }
 
 // mkfifo(3) ENOTDIR: a component used as a directory is a regular file, or a FIFO.
-IPC_TEST_F(Mkfifo, NonDirectoryComponentFailsEnotdir, "fifo.mkfifo-enotdir") {
+IPC_TEST_F(FifoMkfifo, NonDirectoryComponentFailsEnotdir, "fifo.mkfifo-enotdir") {
   ASSERT_OK_AND_ASSIGN(std::string file, dir_->MakeFile("file"));
   ASSERT_OK_AND_ASSIGN(std::string fifo, dir_->MakeFifo("fifo"));
   EXPECT_THAT(mkfifo((file + "/f").c_str(), 0600), SyscallFailsWithErrno(ENOTDIR));
@@ -209,7 +201,7 @@ IPC_TEST_F(Mkfifo, NonDirectoryComponentFailsEnotdir, "fifo.mkfifo-enotdir") {
 
 // mkfifo(3) ENAMETOOLONG: a component longer than NAME_MAX (pathconf(_PC_NAME_MAX) of the directory)
 // fails; a component of exactly NAME_MAX bytes is accepted.
-IPC_TEST_F(Mkfifo, ComponentLongerThanNameMaxFailsEnametoolong, "fifo.mkfifo-enametoolong") {
+IPC_TEST_F(FifoMkfifo, ComponentLongerThanNameMaxFailsEnametoolong, "fifo.mkfifo-enametoolong") {
   long name_max = pathconf(dir_->path().c_str(), _PC_NAME_MAX);
   ASSERT_THAT(name_max, SyscallSucceeds());
   ASSERT_GT(name_max, 0);
@@ -223,7 +215,7 @@ IPC_TEST_F(Mkfifo, ComponentLongerThanNameMaxFailsEnametoolong, "fifo.mkfifo-ena
 // mkfifo(3) ENAMETOOLONG: a pathname longer than PATH_MAX (pathconf(_PC_PATH_MAX)) fails, although
 // every component is short; one below the limit is resolved (and fails only with ENOENT, since its
 // directories do not exist).
-IPC_TEST_F(Mkfifo, PathLongerThanPathMaxFailsEnametoolong, "fifo.mkfifo-enametoolong") {
+IPC_TEST_F(FifoMkfifo, PathLongerThanPathMaxFailsEnametoolong, "fifo.mkfifo-enametoolong") {
   long path_max = pathconf(dir_->path().c_str(), _PC_PATH_MAX);
   ASSERT_THAT(path_max, SyscallSucceeds());
   auto path_of_length = [&](size_t len) {
@@ -241,7 +233,7 @@ IPC_TEST_F(Mkfifo, PathLongerThanPathMaxFailsEnametoolong, "fifo.mkfifo-enametoo
 }
 
 // mknod(2) ELOOP: too many symbolic links while resolving the directory part (a loop).
-IPC_TEST_F(Mkfifo, SymlinkLoopInPathFailsEloop, "fifo.mknod-eloop") {
+IPC_TEST_F(FifoMkfifo, SymlinkLoopInPathFailsEloop, "fifo.mknod-eloop") {
   ASSERT_THAT(symlink("loop-b", Path("loop-a").c_str()), SyscallSucceeds());
   ASSERT_THAT(symlink("loop-a", Path("loop-b").c_str()), SyscallSucceeds());
   EXPECT_THAT(mknod(Path("loop-a/f").c_str(), S_IFIFO | 0600, 0), SyscallFailsWithErrno(ELOOP));
@@ -253,7 +245,7 @@ IPC_TEST_F(Mkfifo, SymlinkLoopInPathFailsEloop, "fifo.mknod-eloop") {
 
 // mkfifo(3) EACCES: a directory in the path prefix does not allow search permission, even though the
 // directory that would hold the FIFO is mode 0777. Search permission alone (0711) is enough.
-IPC_TEST_F(Mkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-search") {
+IPC_TEST_F(FifoMkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-search") {
   IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string nosearch = MakeDir("nosearch", 0777);
   std::string search = MakeDir("search", 0777);
@@ -265,7 +257,7 @@ IPC_TEST_F(Mkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-se
   ASSERT_THAT(chmod(search.c_str(), 0711), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         EXPECT_THAT(mkfifo((nosearch + "/inner/f").c_str(), 0600), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(mkfifo((search + "/inner/f").c_str(), 0600), SyscallSucceeds());
@@ -279,13 +271,13 @@ IPC_TEST_F(Mkfifo, NoSearchPermissionOnPrefixFailsEacces, "fifo.mkfifo-eacces-se
 }
 
 // mknod(2) EACCES: the parent directory does not allow write permission (0555); a 0777 directory does.
-IPC_TEST_F(Mkfifo, NoWritePermissionOnParentFailsEacces, "fifo.mknod-eacces-write") {
+IPC_TEST_F(FifoMkfifo, NoWritePermissionOnParentFailsEacces, "fifo.mknod-eacces-write") {
   IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string ro = MakeDir("ro", 0555);
   std::string rw = MakeDir("rw", 0777);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         EXPECT_THAT(mkfifo((ro + "/f").c_str(), 0600), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(mknod((ro + "/g").c_str(), S_IFIFO | 0600, 0), SyscallFailsWithErrno(EACCES));
@@ -303,8 +295,8 @@ IPC_TEST_F(Mkfifo, NoWritePermissionOnParentFailsEacces, "fifo.mknod-eacces-writ
 
 // mkfifo(3) EROFS: the pathname is on a read-only filesystem; after remounting read-write the same
 // call succeeds.
-IPC_TEST_F(Mkfifo, ReadOnlyFilesystemFailsErofs, "fifo.mkfifo-erofs") {
-  IPC_REQUIRE_ROOT("mounting a tmpfs in a private mount namespace");
+IPC_TEST_F(FifoMkfifo, ReadOnlyFilesystemFailsErofs, "fifo.mkfifo-erofs") {
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "mount a tmpfs in a private mount namespace");
   std::string mnt = MakeDir("mnt", 0755);
   Child c = Child::SpawnWithExitCode(
       [&] {
@@ -321,8 +313,8 @@ IPC_TEST_F(Mkfifo, ReadOnlyFilesystemFailsErofs, "fifo.mkfifo-erofs") {
 
 // mkfifo(3) ENOSPC: no room for the new file: a tmpfs limited to two inodes (its root directory and one
 // more) takes one FIFO and refuses the next.
-IPC_TEST_F(Mkfifo, FilesystemWithoutFreeInodesFailsEnospc, "fifo.mkfifo-enospc") {
-  IPC_REQUIRE_ROOT("mounting a tmpfs in a private mount namespace");
+IPC_TEST_F(FifoMkfifo, FilesystemWithoutFreeInodesFailsEnospc, "fifo.mkfifo-enospc") {
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "mount a tmpfs in a private mount namespace");
   std::string mnt = MakeDir("mnt", 0755);
   Child c = Child::SpawnWithExitCode(
       [&] {
@@ -340,7 +332,7 @@ IPC_TEST_F(Mkfifo, FilesystemWithoutFreeInodesFailsEnospc, "fifo.mkfifo-enospc")
 // mkfifoat(3) and mknodat(2).
 
 // mkfifoat(3): a relative pathname is resolved against the directory referred to by dirfd.
-IPC_TEST_F(Mkfifo, MkfifoatResolvesRelativePathAgainstDirfd, "fifo.mkfifoat-dirfd") {
+IPC_TEST_F(FifoMkfifo, MkfifoatResolvesRelativePathAgainstDirfd, "fifo.mkfifoat-dirfd") {
   std::string sub = MakeDir("sub", 0755);
   ASSERT_OK_AND_ASSIGN(FileDescriptor dfd, Open(sub, O_RDONLY | O_DIRECTORY));
   ASSERT_THAT(mkfifoat(dfd.get(), "rel", 0600), SyscallSucceeds());
@@ -353,7 +345,7 @@ IPC_TEST_F(Mkfifo, MkfifoatResolvesRelativePathAgainstDirfd, "fifo.mkfifoat-dirf
 }
 
 // mkfifoat(3): an absolute pathname ignores dirfd, even an invalid one or one that is not a directory.
-IPC_TEST_F(Mkfifo, MkfifoatAbsolutePathIgnoresDirfd, "fifo.mkfifoat-absolute") {
+IPC_TEST_F(FifoMkfifo, MkfifoatAbsolutePathIgnoresDirfd, "fifo.mkfifoat-absolute") {
   ASSERT_OK_AND_ASSIGN(std::string file, dir_->MakeFile("file"));
   ASSERT_OK_AND_ASSIGN(FileDescriptor ffd, Open(file, O_RDONLY));
   EXPECT_THAT(mkfifoat(ffd.get(), Path("a").c_str(), 0600), SyscallSucceeds());
@@ -364,7 +356,7 @@ IPC_TEST_F(Mkfifo, MkfifoatAbsolutePathIgnoresDirfd, "fifo.mkfifoat-absolute") {
 
 // mkfifoat(3): with AT_FDCWD a relative pathname is resolved against the current working directory, as
 // mkfifo(3) does. In a child: chdir(2) is process-wide.
-IPC_TEST_F(Mkfifo, MkfifoatAtFdcwdUsesCurrentDirectory, "fifo.mkfifoat-at-fdcwd") {
+IPC_TEST_F(FifoMkfifo, MkfifoatAtFdcwdUsesCurrentDirectory, "fifo.mkfifoat-at-fdcwd") {
   std::string sub = MakeDir("cwd", 0755);
   Child c = Child::Spawn(
       [&] {
@@ -379,13 +371,13 @@ IPC_TEST_F(Mkfifo, MkfifoatAtFdcwdUsesCurrentDirectory, "fifo.mkfifoat-at-fdcwd"
 }
 
 // mkfifoat(3) EBADF: a relative pathname with a dirfd that is neither AT_FDCWD nor a valid descriptor.
-IPC_TEST_F(Mkfifo, MkfifoatInvalidDirfdFailsEbadf, "fifo.mkfifoat-ebadf") {
+IPC_TEST_F(FifoMkfifo, MkfifoatInvalidDirfdFailsEbadf, "fifo.mkfifoat-ebadf") {
   EXPECT_THAT(mkfifoat(-1, "rel", 0600), SyscallFailsWithErrno(EBADF));
   EXPECT_THAT(mknodat(-1, "rel", S_IFIFO | 0600, 0), SyscallFailsWithErrno(EBADF));
 }
 
 // mkfifoat(3) ENOTDIR: a relative pathname with a dirfd that refers to a regular file or a FIFO.
-IPC_TEST_F(Mkfifo, MkfifoatNonDirectoryDirfdFailsEnotdir, "fifo.mkfifoat-enotdir") {
+IPC_TEST_F(FifoMkfifo, MkfifoatNonDirectoryDirfdFailsEnotdir, "fifo.mkfifoat-enotdir") {
   ASSERT_OK_AND_ASSIGN(std::string file, dir_->MakeFile("file"));
   ASSERT_OK_AND_ASSIGN(std::string fifo, dir_->MakeFifo("fifo"));
   ASSERT_OK_AND_ASSIGN(FileDescriptor ffd, Open(file, O_RDONLY));
@@ -395,7 +387,7 @@ IPC_TEST_F(Mkfifo, MkfifoatNonDirectoryDirfdFailsEnotdir, "fifo.mkfifoat-enotdir
 }
 
 // mknodat(2): like mkfifoat, a relative pathname is resolved against dirfd; S_IFIFO makes a FIFO.
-IPC_TEST_F(Mkfifo, MknodatCreatesFifoRelativeToDirfd, "fifo.mknod-fifo") {
+IPC_TEST_F(FifoMkfifo, MknodatCreatesFifoRelativeToDirfd, "fifo.mknod-fifo") {
   std::string sub = MakeDir("sub", 0755);
   ASSERT_OK_AND_ASSIGN(FileDescriptor dfd, Open(sub, O_RDONLY | O_DIRECTORY));
   ASSERT_THAT(mknodat(dfd.get(), "n", S_IFIFO | 0600, 0), SyscallSucceeds());
@@ -406,7 +398,7 @@ IPC_TEST_F(Mkfifo, MknodatCreatesFifoRelativeToDirfd, "fifo.mknod-fifo") {
 // mknod(2) with S_IFIFO.
 
 // mknod(2): mknod(path, S_IFIFO | mode, 0) creates a FIFO that works as one (nonblocking ends, data).
-IPC_TEST_F(Mkfifo, MknodSifoCreatesWorkingFifo, "fifo.mknod-fifo") {
+IPC_TEST_F(FifoMkfifo, MknodSifoCreatesWorkingFifo, "fifo.mknod-fifo") {
   std::string p = Path("n");
   ASSERT_THAT(mknod(p.c_str(), S_IFIFO | 0600, 0), SyscallSucceedsWithValue(0));
   EXPECT_TRUE(S_ISFIFO(ModeOf(p)));
@@ -420,7 +412,7 @@ IPC_TEST_F(Mkfifo, MknodSifoCreatesWorkingFifo, "fifo.mknod-fifo") {
 }
 
 // mknod(2): dev is used only for S_IFCHR and S_IFBLK; for a FIFO it is ignored (no device number).
-IPC_TEST_F(Mkfifo, MknodFifoIgnoresDev, "fifo.mknod-dev-ignored") {
+IPC_TEST_F(FifoMkfifo, MknodFifoIgnoresDev, "fifo.mknod-dev-ignored") {
   std::string p = Path("n");
   ASSERT_THAT(mknod(p.c_str(), S_IFIFO | 0600, makedev(1, 3)), SyscallSucceeds());
   struct stat st;
@@ -430,7 +422,7 @@ IPC_TEST_F(Mkfifo, MknodFifoIgnoresDev, "fifo.mknod-dev-ignored") {
 }
 
 // mknod(2): the mode of the node is (mode & ~umask). In a child (umask is process-wide).
-IPC_TEST_F(Mkfifo, MknodModeIsMaskedByUmask, "fifo.mknod-umask") {
+IPC_TEST_F(FifoMkfifo, MknodModeIsMaskedByUmask, "fifo.mknod-umask") {
   Child c = Child::Spawn(
       [&] {
         umask(027);
@@ -448,12 +440,12 @@ IPC_TEST_F(Mkfifo, MknodModeIsMaskedByUmask, "fifo.mknod-umask") {
 
 // mknod(2) EPERM: only types other than regular file, FIFO and socket need privilege (CAP_MKNOD): an
 // unprivileged caller creates a FIFO, and gets EPERM for character and block devices.
-IPC_TEST_F(Mkfifo, UnprivilegedMknodOfFifoSucceedsButDevicesFailEperm, "fifo.mknod-unprivileged") {
+IPC_TEST_F(FifoMkfifo, UnprivilegedMknodOfFifoSucceedsButDevicesFailEperm, "fifo.mknod-unprivileged") {
   IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string d = MakeDir("open", 0777);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         EXPECT_THAT(mknod((d + "/fifo").c_str(), S_IFIFO | 0600, 0), SyscallSucceeds());
         EXPECT_THAT(mknod((d + "/chr").c_str(), S_IFCHR | 0600, makedev(1, 3)), SyscallFailsWithErrno(EPERM));
@@ -468,12 +460,12 @@ IPC_TEST_F(Mkfifo, UnprivilegedMknodOfFifoSucceedsButDevicesFailEperm, "fifo.mkn
 
 // mknod(2): the new node is owned by the effective user ID, and (without a set-group-ID directory) by
 // the effective group ID of the process.
-IPC_TEST_F(Mkfifo, FifoIsOwnedByEffectiveIds, "fifo.mknod-owner") {
+IPC_TEST_F(FifoMkfifo, FifoIsOwnedByEffectiveIds, "fifo.mknod-owner") {
   IPC_REQUIRE_UNPRIVILEGED_CHILD();
   std::string d = MakeDir("open", 0777);
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_THAT(mkfifo((d + "/f").c_str(), 0600), SyscallSucceeds());
         struct stat st;
         ASSERT_THAT(stat((d + "/f").c_str(), &st), SyscallSucceeds());
@@ -486,7 +478,7 @@ IPC_TEST_F(Mkfifo, FifoIsOwnedByEffectiveIds, "fifo.mknod-owner") {
 
 // mknod(2): in a directory with the set-group-ID bit, the new FIFO takes the directory's group instead
 // of the process's effective group ID. Needs root to give the directory a group the caller is not in.
-IPC_TEST_F(Mkfifo, FifoInSetgidDirectoryInheritsGroup, "fifo.mknod-setgid-group") {
+IPC_TEST_F(FifoMkfifo, FifoInSetgidDirectoryInheritsGroup, "fifo.mknod-setgid-group") {
   IPC_REQUIRE_OTHER_USERS("chown(2) of a directory to another group");
   constexpr gid_t kGroup = 4242;
   ASSERT_NE(getegid(), kGroup);

@@ -341,7 +341,7 @@ IPC_TEST_F(FifoOpen, OpenForReadingWithoutReadPermissionFailsEacces, "fifo.open-
   Child c = Child::Spawn(
       [&] {
         r.Close();
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         EXPECT_THAT(open(fifo_.c_str(), O_RDONLY | O_NONBLOCK), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(open(fifo_.c_str(), O_RDWR | O_NONBLOCK), SyscallFailsWithErrno(EACCES));
@@ -361,7 +361,7 @@ IPC_TEST_F(FifoOpen, OpenForWritingWithoutWritePermissionFailsEacces, "fifo.open
   ASSERT_OK_AND_ASSIGN(FileDescriptor r, Open(fifo_, O_RDONLY | O_NONBLOCK));
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         EXPECT_THAT(open(fifo_.c_str(), O_WRONLY | O_NONBLOCK), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(open(fifo_.c_str(), O_WRONLY), SyscallFailsWithErrno(EACCES));
@@ -384,7 +384,7 @@ IPC_TEST_F(FifoOpen, OpenWithoutSearchPermissionOnDirectoryFailsEacces, "fifo.op
   ASSERT_THAT(chmod(sub.c_str(), 0666), SyscallSucceeds());  // read+write, no search
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         EXPECT_THAT(open(inner.c_str(), O_RDONLY | O_NONBLOCK), SyscallFailsWithErrno(EACCES));
         EXPECT_THAT(open(inner.c_str(), O_RDWR | O_NONBLOCK), SyscallFailsWithErrno(EACCES));
         int fd = open(fifo_.c_str(), O_RDONLY | O_NONBLOCK);
@@ -405,7 +405,7 @@ IPC_TEST_F(FifoOpen, OpathOpenDoesNotOpenTheFifo, "fifo.open-opath") {
   ASSERT_THAT(chmod(fifo_.c_str(), 0), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         int fd = open(fifo_.c_str(), O_PATH);
         ASSERT_THAT(fd, SyscallSucceeds());
         FileDescriptor p(fd);
@@ -454,7 +454,7 @@ IPC_TEST_F(FifoOpen, OcreatOpenOfForeignFifoInStickyDirectory, "fifo.open-eacces
     std::string foreign = d + "/foreign";
     std::string own = d + "/own";
     ASSERT_THAT(mkfifo(foreign.c_str(), 0666), SyscallSucceeds());
-    ASSERT_THAT(chown(foreign.c_str(), 65534, 65534), SyscallSucceeds());
+    ASSERT_THAT(chown(foreign.c_str(), kNobodyUid, kNobodyGid), SyscallSucceeds());
     ASSERT_THAT(mkfifo(own.c_str(), 0666), SyscallSucceeds());
     int fd = open(foreign.c_str(), O_CREAT | O_RDONLY | O_NONBLOCK, 0666);
     if (k.restricted) {

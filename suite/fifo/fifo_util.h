@@ -54,19 +54,28 @@ inline std::string MakeDirWithMode(const TempDir& dir, const std::string& name, 
   return p;
 }
 
-// Fixture base: a fresh TempDir per test holding one FIFO named "fifo", mode 0666 (path in fifo_).
-class FifoInTempDir : public ::testing::Test {
+// Fixture base: a fresh, empty TempDir per test (in dir_).
+class InTempDir : public ::testing::Test {
  protected:
   void SetUp() override {
     auto d = TempDir::Create();
     ASSERT_TRUE(d.ok()) << d.error();
     dir_.emplace(std::move(d).value());
+  }
+
+  std::optional<TempDir> dir_;
+};
+
+// Fixture base: a fresh TempDir per test holding one FIFO named "fifo", mode 0666 (path in fifo_).
+class FifoInTempDir : public InTempDir {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(InTempDir::SetUp());
     auto f = dir_->MakeFifo("fifo", 0666);
     ASSERT_TRUE(f.ok()) << f.error();
     fifo_ = f.value();
   }
 
-  std::optional<TempDir> dir_;
   std::string fifo_;
 };
 
