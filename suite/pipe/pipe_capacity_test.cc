@@ -227,7 +227,7 @@ IPC_TEST(PipeMaxSize, UnprivilegedCallerAbovePipeMaxSizeFailsWithEperm, "pipe.se
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
   Child c = Child::Spawn(
       [&] {
-        ASSERT_TRUE(isolation::DropPrivileges()) << DescribeErrno(errno);
+        ASSERT_DROP_PRIVILEGES();
         ASSERT_NE(geteuid(), 0u);
         ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
         int before = fcntl(p.write.get(), F_GETPIPE_SZ);
@@ -305,8 +305,8 @@ SoftLimitSetup CheckSoftLimit() {
              hard.ok() && hard.value() != 0 && hard.value() < s.soft + 16) {
     s.skip = "pipe-user-pages-hard (" + std::to_string(hard.value()) +
              " pages) is reached before pipe-user-pages-soft (" + std::to_string(s.soft) + " pages)";
-  } else if (!isolation::IsRoot()) {
-    s.skip = "needs root (switching to a private user id)";
+  } else if (std::string no_users = isolation::OtherUsersUnavailableReason(); !no_users.empty()) {
+    s.skip = "needs root and other user ids (switching to a private user id): " + no_users;
   }
   return s;
 }
