@@ -23,10 +23,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "ipcsuite/fd.h"
+#include "ipcsuite/limits.h"
 #include "ring.h"
 
 namespace {
@@ -42,30 +43,11 @@ const char* Name(Kind k) { return k == Kind::kRing ? "ring" : k == Kind::kPipe ?
   std::exit(2);
 }
 
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w, n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool ReadAll(int fd, char* p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r, n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 void SetProcSys(const char* path, long value) {
-  std::ofstream f(path);
-  f << value;
-  if (!f) Die(std::string("writing ") + path);
+  if (::testing::AssertionResult written = ipc::limits::WriteProcSys(path, std::to_string(value)); !written) {
+    std::fprintf(stderr, "ipcsuite-ring-bench: %s\n", written.message());
+    std::exit(2);
+  }
 }
 
 struct MsgBuf {
@@ -133,7 +115,7 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
         if (kind == Kind::kRing)
           ok = ring->Push(msg) == ipc::ring::Status::kOk;
         else if (kind == Kind::kPipe)
-          ok = WriteAll(pfd[1], buf.data() + sizeof(long), size);
+          ok = ipc::WriteAll(pfd[1], buf.data() + sizeof(long), size);
         else
           while (!(ok = msgsnd(msqid, mb, size, 0) == 0) && errno == EINTR) {
           }
@@ -154,7 +136,7 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
     if (kind == Kind::kRing) {
       if (ring->Pop(&out) != ipc::ring::Status::kOk || out.size() != size) Die("ring pop");
     } else if (kind == Kind::kPipe) {
-      if (!ReadAll(pfd[0], buf.data(), size)) Die("pipe read");
+      if (!ipc::ReadAll(pfd[0], buf.data(), size)) Die("pipe read");
     } else {
       ssize_t n;
       while ((n = msgrcv(msqid, mb, size, 0, 0)) < 0 && errno == EINTR) {

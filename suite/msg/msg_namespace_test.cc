@@ -54,9 +54,9 @@ IPC_TEST(MsgNamespace, MsgSysctlsBelongToTheIpcNamespace, "msg.namespace-sysctls
   ASSERT_OK_AND_ASSIGN(long msgmni, limits::MsgMni());
   Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_TRUE(WriteProcSysKernel("msgmax", 100));
-        ASSERT_TRUE(WriteProcSysKernel("msgmnb", 1000));
-        ASSERT_TRUE(WriteProcSysKernel("msgmni", 7));
+        ASSERT_TRUE(limits::WriteProcSys("/proc/sys/kernel/msgmax", "100"));
+        ASSERT_TRUE(limits::WriteProcSys("/proc/sys/kernel/msgmnb", "1000"));
+        ASSERT_TRUE(limits::WriteProcSys("/proc/sys/kernel/msgmni", "7"));
         int ret = -1;
         msginfo info = Info(IPC_INFO, &ret);
         ASSERT_THAT(ret, SyscallSucceeds());

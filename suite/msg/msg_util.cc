@@ -67,15 +67,4 @@ void MsgFullQueue::SetUp() {
   ASSERT_THAT(Send(id(), 1, kFiller), SyscallSucceeds());
 }
 
-::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value) {
-  std::string path = "/proc/sys/kernel/" + name;
-  auto fd = Open(path, O_WRONLY);
-  if (!fd.ok()) return ::testing::AssertionFailure() << fd.error();
-  std::string s = std::to_string(value) + "\n";
-  if (write(fd.value().get(), s.data(), s.size()) != static_cast<ssize_t>(s.size()))
-    return ::testing::AssertionFailure()
-           << "writing " << value << " to " << path << " failed with " << DescribeErrno(errno);
-  return ::testing::AssertionSuccess();
-}
-
 }  // namespace ipc::msg_util

@@ -96,26 +96,6 @@ class MsgFullQueue : public ::testing::Test {
   std::optional<MsgQueue> q_;
 };
 
-// A page that exists in the address space but cannot be read or written.
-class InaccessiblePage {
- public:
-  InaccessiblePage() {
-    len_ = static_cast<size_t>(limits::PageSize());
-    addr_ = mmap(nullptr, len_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  }
-  ~InaccessiblePage() {
-    if (addr_ != MAP_FAILED) munmap(addr_, len_);
-  }
-  InaccessiblePage(const InaccessiblePage&) = delete;
-  InaccessiblePage& operator=(const InaccessiblePage&) = delete;
-  bool ok() const { return addr_ != MAP_FAILED; }
-  void* get() const { return addr_; }
-
- private:
-  void* addr_ = MAP_FAILED;
-  size_t len_ = 0;
-};
-
 // MSG_COPY exists only in kernels built with CONFIG_CHECKPOINT_RESTORE. The same option is what
 // provides /proc/sys/kernel/msg_next_id, so its presence tells, without asking msgrcv itself (an
 // interposed library that broke MSG_COPY must not turn these tests into skips).
@@ -127,8 +107,5 @@ inline bool KernelHasMsgCopy() { return access("/proc/sys/kernel/msg_next_id", F
       GTEST_SKIP() << "MSG_COPY needs a kernel built with CONFIG_CHECKPOINT_RESTORE (this one " \
                       "has no /proc/sys/kernel/msg_next_id)";                                   \
   } while (0)
-
-// Writes a number to /proc/sys/kernel/<name> (in the caller's IPC namespace, for the msg* files).
-::testing::AssertionResult WriteProcSysKernel(const std::string& name, long value);
 
 }  // namespace ipc::msg_util

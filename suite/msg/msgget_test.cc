@@ -212,7 +212,7 @@ IPC_TEST(MsgGet, CreatingBeyondMsgmniFailsEnospc, "msg.msgget-enospc", "msg.name
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_TRUE(WriteProcSysKernel("msgmni", 2));
+        ASSERT_TRUE(limits::WriteProcSys("/proc/sys/kernel/msgmni", "2"));
         ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(IPC_PRIVATE));
         ASSERT_OK_AND_ASSIGN(MsgQueue b, MsgQueue::Create(kKeyBase + 11, IPC_CREAT | 0600));
         EXPECT_THAT(msgget(IPC_PRIVATE, IPC_CREAT | 0600), SyscallFailsWithErrno(ENOSPC));
@@ -227,7 +227,7 @@ IPC_TEST(MsgGet, AtMsgmniLookupStillWorksAndRemovalFreesASlot, "msg.msgget-enosp
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [&] {
-        ASSERT_TRUE(WriteProcSysKernel("msgmni", 1));
+        ASSERT_TRUE(limits::WriteProcSys("/proc/sys/kernel/msgmni", "1"));
         const key_t key = kKeyBase + 13;
         ASSERT_OK_AND_ASSIGN(MsgQueue a, MsgQueue::Create(key, IPC_CREAT | 0600));
         // Only creation is limited: the existing queue can still be looked up, with or without IPC_CREAT.

@@ -360,11 +360,10 @@ INSTANTIATE_TEST_SUITE_P(Flags, Pipe2InvalidFlags,
 IPC_TEST(PipeErrors, PipeWithUnmappedArrayFailsWithEfault, "pipe.efault") {
   Child c = Child::Spawn(
       [] {
-        void* page = mmap(nullptr, static_cast<size_t>(limits::PageSize()), PROT_NONE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        ASSERT_NE(page, MAP_FAILED);
+        InaccessiblePage page;
+        ASSERT_TRUE(page.ok());
         int lowest = LowestFreeFd();
-        EXPECT_THAT(pipe(static_cast<int*>(page)), SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(pipe(page.as<int>()), SyscallFailsWithErrno(EFAULT));
         // The descriptors the kernel made were released again.
         EXPECT_EQ(LowestFreeFd(), lowest);
       },
@@ -375,11 +374,10 @@ IPC_TEST(PipeErrors, PipeWithUnmappedArrayFailsWithEfault, "pipe.efault") {
 IPC_TEST(PipeErrors, Pipe2WithUnmappedArrayFailsWithEfault, "pipe.efault") {
   Child c = Child::Spawn(
       [] {
-        void* page = mmap(nullptr, static_cast<size_t>(limits::PageSize()), PROT_NONE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        ASSERT_NE(page, MAP_FAILED);
+        InaccessiblePage page;
+        ASSERT_TRUE(page.ok());
         int lowest = LowestFreeFd();
-        EXPECT_THAT(pipe2(static_cast<int*>(page), O_CLOEXEC), SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(pipe2(page.as<int>(), O_CLOEXEC), SyscallFailsWithErrno(EFAULT));
         EXPECT_EQ(LowestFreeFd(), lowest);
       },
       {.what = "calling pipe2() with an unmapped array"});

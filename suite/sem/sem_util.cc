@@ -2,7 +2,6 @@
 #include "sem_util.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 
 #include <cerrno>
 #include <string>
@@ -90,13 +89,6 @@ PosixResult<int> SemVmx() {
   return info.value().semvmx;
 }
 
-// An address that is never accessible: one PROT_NONE page kept for the life of the process.
-void* BadAddress() {
-  static void* page =
-      mmap(nullptr, static_cast<size_t>(limits::PageSize()), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return page;
-}
-
 // Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
 int IndexOf(int id) {
   int max_index = -1;
@@ -131,15 +123,10 @@ Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what) {
 }
 
 // Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
-bool WriteSemLimits(const limits::SemLimits& l) {
-  std::string s = std::to_string(l.semmsl) + " " + std::to_string(l.semmns) + " " + std::to_string(l.semopm) +
-                  " " + std::to_string(l.semmni) + "\n";
-  auto fd = Open("/proc/sys/kernel/sem", O_WRONLY);
-  if (!fd.ok()) {
-    errno = fd.error_number();
-    return false;
-  }
-  return WriteAll(fd.value().get(), s.data(), s.size());
+::testing::AssertionResult WriteSemLimits(const limits::SemLimits& l) {
+  return limits::WriteProcSys("/proc/sys/kernel/sem",
+                              std::to_string(l.semmsl) + " " + std::to_string(l.semmns) + " " +
+                                  std::to_string(l.semopm) + " " + std::to_string(l.semmni) + "\n");
 }
 
 std::string CommandName(const ::testing::TestParamInfo<CommandCase>& info) { return info.param.name; }

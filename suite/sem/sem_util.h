@@ -69,9 +69,6 @@ PosixResult<seminfo> Info(int cmd, int* ret = nullptr);
 // the documented number separately.
 PosixResult<int> SemVmx();
 
-// An address that is never accessible: one PROT_NONE page kept for the life of the process.
-void* BadAddress();
-
 // Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
 int IndexOf(int id);
 
@@ -82,8 +79,9 @@ void OpenGate(const Pipe& gate);
 // A child that runs semop(id, ops) and expects it to fail with `err`, or to succeed when `err` is 0.
 [[nodiscard]] Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what);
 
-// Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
-bool WriteSemLimits(const limits::SemLimits& l);
+// Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace,
+// through limits::WriteProcSys.
+::testing::AssertionResult WriteSemLimits(const limits::SemLimits& l);
 
 // A semctl(2) command by name, the parameter of the per-command tables.
 struct CommandCase {

@@ -5,7 +5,6 @@
 #include <linux/userfaultfd.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,7 +31,8 @@ class SemCtlEfault : public ::testing::TestWithParam<CommandCase> {};
 
 IPC_TEST_P(SemCtlEfault, InaccessibleBufferFailsEfault, "sem.semctl-efault") {
   const int cmd = GetParam().cmd;
-  ASSERT_NE(BadAddress(), MAP_FAILED);
+  InaccessiblePage bad;
+  ASSERT_TRUE(bad.ok());
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 3, IPC_CREAT | 0600));
   ASSERT_THAT(SetAll(set.id(), {1, 2, 3}), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(semid_ds before, Stat(set.id()));
@@ -45,7 +45,7 @@ IPC_TEST_P(SemCtlEfault, InaccessibleBufferFailsEfault, "sem.semctl-efault") {
   Child c = Child::Spawn(
       [&] {
         semun arg{};
-        arg.buf = static_cast<semid_ds*>(BadAddress());  // the same address for every member
+        arg.buf = bad.as<semid_ds>();
         EXPECT_THAT(semctl(target, 0, cmd, arg), SyscallFailsWithErrno(EFAULT));
       },
       {.what = std::string("semctl ") + GetParam().name + " with an inaccessible buffer"});

@@ -69,12 +69,13 @@ IPC_TEST(SemOpErrors, NowaitOnlyMattersWhenTheOpWouldWait, "sem.semop-eagain-now
 
 IPC_TEST(SemOpErrors, InaccessibleSopsFailsEfault, "sem.semop-efault-sops") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
-  ASSERT_NE(BadAddress(), MAP_FAILED);
+  InaccessiblePage bad;
+  ASSERT_TRUE(bad.ok());
   // In a child: a library that touches the bad address itself is then reported as killed by SIGSEGV.
   Child c = Child::Spawn(
       [&] {
-        EXPECT_THAT(semop(set.id(), static_cast<sembuf*>(BadAddress()), 1), SyscallFailsWithErrno(EFAULT));
-        EXPECT_THAT(semop(set.id(), static_cast<sembuf*>(BadAddress()), 3), SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(semop(set.id(), bad.as<sembuf>(), 1), SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(semop(set.id(), bad.as<sembuf>(), 3), SyscallFailsWithErrno(EFAULT));
       },
       {.what = "semop with an inaccessible sops"});
   c.ExpectExited(0);

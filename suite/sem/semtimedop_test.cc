@@ -101,11 +101,12 @@ IPC_TEST(SemTimedOp, NullTimeoutWithNowaitFailsEagain, "sem.semtimedop-null", "s
 
 IPC_TEST(SemTimedOp, InaccessibleTimeoutFailsEfault, "sem.semtimedop-efault-timeout") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
-  ASSERT_NE(BadAddress(), MAP_FAILED);
+  InaccessiblePage bad;
+  ASSERT_TRUE(bad.ok());
   // The increment could proceed at once; the bad timeout address still fails the call and nothing is done.
   Child c = Child::Spawn(
       [&] {
-        EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, static_cast<const timespec*>(BadAddress())),
+        EXPECT_THAT(Semtimedop(set.id(), {Op(0, 1)}, bad.as<const timespec>()),
                     SyscallFailsWithErrno(EFAULT));
       },
       {.what = "semtimedop with an inaccessible timeout"});
