@@ -29,7 +29,7 @@ IPC_TEST(ShmGet, LoweredShmmaxIsEnforcedExactly, "shm.get-einval-size", "shm.pro
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmMax, std::to_string(2 * Page())), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmMax, std::to_string(2 * Page())));
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 2 * Page() + 1, IPC_CREAT | 0600, EINVAL);
         ASSERT_OK_AND_ASSIGN(ShmSegment at_limit, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
         ASSERT_OK_AND_ASSIGN(ShmSegment below, ShmSegment::Create(IPC_PRIVATE, Page() + 1));
@@ -42,7 +42,7 @@ IPC_TEST(ShmGet, ShmmniLimitGivesEnospc, "shm.get-enospc-shmmni", "shm.proc-limi
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmMni, "3"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmMni, "3"));
         std::vector<ShmSegment> segs;
         for (int i = 0; i < 3; ++i) {
           ASSERT_OK_AND_ASSIGN(ShmSegment s, ShmSegment::Create(IPC_PRIVATE, 1));
@@ -62,7 +62,7 @@ IPC_TEST(ShmGet, ShmmniLimitAlsoAppliesToFixedKeys, "shm.get-enospc-shmmni") {
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmMni, "1"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmMni, "1"));
         ASSERT_OK_AND_ASSIGN(ShmSegment first, ShmSegment::Create(kKeyBase + 8, 1));
         EXPECT_SHMGET_FAILS(kKeyBase + 9, 1, IPC_CREAT | 0600, ENOSPC);
         // Looking up the existing key needs no new identifier.
@@ -76,7 +76,7 @@ IPC_TEST(ShmGet, ShmallLimitGivesEnospc, "shm.get-enospc-shmall", "shm.proc-limi
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmAll, "4"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmAll, "4"));
         ASSERT_OK_AND_ASSIGN(ShmSegment three, ShmSegment::Create(IPC_PRIVATE, 3 * Page()));
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 2 * Page(), IPC_CREAT | 0600, ENOSPC);         // 3 + 2 > 4
         ASSERT_OK_AND_ASSIGN(ShmSegment one, ShmSegment::Create(IPC_PRIVATE, Page()));  // 3 + 1 == 4
@@ -92,7 +92,7 @@ IPC_TEST(ShmGet, SegmentLargerThanShmallFailsEvenWhenNoneExist, "shm.get-enospc-
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmAll, "2"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmAll, "2"));
         EXPECT_SHMGET_FAILS(IPC_PRIVATE, 2 * Page() + 1, IPC_CREAT | 0600, ENOSPC);
         ASSERT_OK_AND_ASSIGN(ShmSegment fits, ShmSegment::Create(IPC_PRIVATE, 2 * Page()));
       },
@@ -104,7 +104,7 @@ IPC_TEST(ShmRmidForced, LastDetachDestroysTheSegment, "shm.proc-rmid-forced-deta
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmRmidForced, "1"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmRmidForced, "1"));
         ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
         const int id = seg.Release();
         ASSERT_OK_AND_ASSIGN(ShmAttachment a1, ShmAttachment::Attach(id));
@@ -142,7 +142,7 @@ IPC_TEST(ShmRmidForced, EnablingItDestroysOrphanedUnattachedSegments, "shm.proc-
         creator.ExpectExited(0);
         ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(attached));
         ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(unattached));  // survives with the setting at 0
-        ASSERT_THAT(WriteProcSys(kShmRmidForced, "1"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmRmidForced, "1"));
         EXPECT_THAT(::shmctl(unattached, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
         ASSERT_OK_AND_ASSIGN(ds, Stat(attached));  // attached to a process: kept
         EXPECT_EQ(ds.shm_nattch, 1u);
@@ -157,7 +157,7 @@ IPC_TEST(ShmRmidForced, NeverAttachedSegmentsDieWithTheirCreator, "shm.proc-rmid
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmRmidForced, "1"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmRmidForced, "1"));
         auto p = Pipe::Create(O_CLOEXEC);
         ASSERT_TRUE(p.ok()) << p.error();
         Pipe& pipe = p.value();

@@ -251,14 +251,12 @@ IPC_TEST(ShmRmid, ChildKeepsAMarkedSegmentAliveAfterTheParentDetaches, "shm.ctl-
 IPC_TEST(ShmRmid, RemovalIgnoresBuf, "shm.ctl-rmid-buf-ignored") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
   const int id = seg.id();
-  AnonMapping bad(Page(), PROT_NONE);
+  InaccessiblePage bad;
   ASSERT_TRUE(bad.ok());
   // In a child, so that a library which touched buf would die there rather than take the test down.
-  Child c = Child::Spawn(
-      [&] {
-        EXPECT_THAT(::shmctl(id, IPC_RMID, reinterpret_cast<struct shmid_ds*>(bad.get())), SyscallSucceeds());
-      },
-      {.what = "IPC_RMID with an inaccessible buf"});
+  Child c =
+      Child::Spawn([&] { EXPECT_THAT(::shmctl(id, IPC_RMID, bad.as<struct shmid_ds>()), SyscallSucceeds()); },
+                   {.what = "IPC_RMID with an inaccessible buf"});
   c.ExpectExited(0);
   struct shmid_ds ds;
   EXPECT_THAT(::shmctl(id, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
@@ -266,27 +264,17 @@ IPC_TEST(ShmRmid, RemovalIgnoresBuf, "shm.ctl-rmid-buf-ignored") {
 
 IPC_TEST(ShmLifetime, SegmentOutlivesItsLastDetachAndItsCreator, "shm.ctl-persist") {
   IPC_REQUIRE_RMID_FORCED_OFF();
-  auto p = Pipe::Create(O_CLOEXEC);
-  ASSERT_TRUE(p.ok()) << p.error();
-  Pipe& pipe = p.value();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-        {
-          ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(seg.id()));
-          std::memcpy(at.get(), "persist", 8);
-        }
-        ASSERT_TRUE(SendInt(pipe.write.get(), seg.Release()));
-      },
-      {.what = "creating, filling and leaving a segment"});
-  const pid_t child_pid = c.pid();  // Wait() forgets it
-  pipe.write.Close();
-  ASSERT_OK_AND_ASSIGN(int id, ReceiveInt(pipe.read.get()));
-  ShmSegment seg = ShmSegment::Adopt(id);
-  c.ExpectExited(0);
+  ASSERT_OK_AND_ASSIGN(
+      SegmentFromChild made,
+      CreateSegmentInChild(Page(), IPC_CREAT | 0600, "creating, filling and leaving a segment",
+                           [](const ShmSegment& seg) {
+                             ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(seg.id()));
+                             std::memcpy(at.get(), "persist", 8);
+                           }));
+  const int id = made.seg.id();
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
   EXPECT_EQ(ds.shm_nattch, 0u);
-  EXPECT_EQ(ds.shm_cpid, child_pid);
+  EXPECT_EQ(ds.shm_cpid, made.creator);
   EXPECT_EQ(ds.shm_perm.mode & SHM_DEST, 0);
   ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(id));
   EXPECT_STREQ(static_cast<const char*>(at.get()), "persist");

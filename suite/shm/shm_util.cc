@@ -28,16 +28,6 @@ bool SetRlimit(int resource, rlim_t value) {
   return ::setrlimit(resource, &rl) == 0;
 }
 
-bool WriteProcSys(const char* path, const std::string& value) {
-  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = ::write(fd, value.data(), value.size());
-  int err = errno;
-  ::close(fd);
-  errno = err;
-  return n == static_cast<ssize_t>(value.size());
-}
-
 std::string RmidForcedOffOrWhyNot() {
   auto v = limits::ReadProcSysLong(kShmRmidForced);
   if (!v.ok()) return v.error();
@@ -47,8 +37,9 @@ std::string RmidForcedOffOrWhyNot() {
                "kernel.shm_rmid_forced is 1 (segments die on their last detach) and there is no "
                "private IPC namespace to reset it in: ") +
            isolation::IpcNamespaceUnavailableReason();
-  if (!WriteProcSys(kShmRmidForced, "0"))
-    return "resetting shm_rmid_forced to 0 in the private IPC namespace failed with " + DescribeErrno(errno);
+  if (::testing::AssertionResult written = limits::WriteProcSys(kShmRmidForced, "0"); !written)
+    return std::string("resetting shm_rmid_forced to 0 in the private IPC namespace failed: ") +
+           written.message();
   return "";
 }
 
@@ -102,6 +93,30 @@ PosixResult<int> ReceiveInt(int fd) {
   if (!ReadAll(fd, &v, sizeof v))
     return PosixResult<int>::Error(errno ? errno : EPIPE, "reading from the child");
   return v;
+}
+
+PosixResult<SegmentFromChild> CreateSegmentInChild(size_t size, int flags, const std::string& what,
+                                                   const std::function<void(const ShmSegment&)>& use) {
+  auto p = Pipe::Create(O_CLOEXEC);
+  if (!p.ok()) return PosixResult<SegmentFromChild>::Error(p.error_number(), "pipe2");
+  Pipe& pipe = p.value();
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, size, flags));
+        if (use) use(seg);
+        if (::testing::Test::HasFatalFailure()) return;
+        ASSERT_TRUE(SendInt(pipe.write.get(), seg.Release()));
+      },
+      {.what = what});
+  const pid_t creator = c.pid();  // Wait() forgets it
+  pipe.write.Close();
+  auto id = ReceiveInt(pipe.read.get());
+  if (!id.ok())
+    return PosixResult<SegmentFromChild>::Error(id.error_number(),
+                                                "receiving the id of the segment of " + what);
+  ShmSegment seg = ShmSegment::Adopt(id.value());
+  c.ExpectExited(0);
+  return SegmentFromChild{std::move(seg), creator};
 }
 
 PosixResult<Handshake> Handshake::Create() {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "ipcsuite/fixtures.h"
@@ -35,10 +36,6 @@ inline size_t Page() { return static_cast<size_t>(limits::PageSize()); }
 PosixResult<struct shmid_ds> Stat(int id);
 
 bool SetRlimit(int resource, rlim_t value);
-
-// Writes a /proc/sys file. Only used for the namespaced kernel.shm* files, and only inside a fresh IPC
-// namespace (or the test's private one), never in the host's.
-bool WriteProcSys(const char* path, const std::string& value);
 
 // proc(5): with shm_rmid_forced = 1 a segment dies on its last detach (also when a failed shmat drops its
 // provisional attach) and when its creator exits without ever attaching it. Tests that use a segment after
@@ -76,6 +73,17 @@ void PrepareToDieOfSigsegv();
 
 bool SendInt(int fd, int v);
 PosixResult<int> ReceiveInt(int fd);
+
+// A segment that a child created (and the test owns): the child creates it with shmget(IPC_PRIVATE, size,
+// flags), runs `use` on it, sends its id and exits without removing it; the test adopts the id (so it is
+// removed at the end whatever happens) and expects the child to exit 0. Fails when the id never arrives (the
+// child's own failures are forwarded to the test).
+struct SegmentFromChild {
+  ShmSegment seg;
+  pid_t creator;  // the child's pid: shm_cpid
+};
+PosixResult<SegmentFromChild> CreateSegmentInChild(size_t size, int flags, const std::string& what,
+                                                   const std::function<void(const ShmSegment&)>& use = {});
 
 // Lock-step between the test and one child: the child Signal()s after each step and AwaitGo()es; the test
 // AwaitSignal()s (with a deadline, so a dead or stuck child becomes a failure) and says Go().

@@ -43,9 +43,9 @@ IPC_TEST(ShmCtl, IpcInfoFollowsWritesToProcSysKernel, "shm.ctl-ipc-info", "shm.p
   IPC_REQUIRE_NEW_IPC_NAMESPACE();
   Child c = SpawnInNewIpcNamespace(
       [] {
-        ASSERT_THAT(WriteProcSys(kShmMax, "1234567"), SyscallSucceeds());
-        ASSERT_THAT(WriteProcSys(kShmMni, "17"), SyscallSucceeds());
-        ASSERT_THAT(WriteProcSys(kShmAll, "4321"), SyscallSucceeds());
+        ASSERT_TRUE(limits::WriteProcSys(kShmMax, "1234567"));
+        ASSERT_TRUE(limits::WriteProcSys(kShmMni, "17"));
+        ASSERT_TRUE(limits::WriteProcSys(kShmAll, "4321"));
         struct shminfo info;
         std::memset(&info, 0, sizeof info);
         ASSERT_THAT(::shmctl(0, IPC_INFO, reinterpret_cast<struct shmid_ds*>(&info)), SyscallSucceeds());

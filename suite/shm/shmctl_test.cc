@@ -27,22 +27,10 @@ using namespace shm_util;
 
 IPC_TEST(ShmCtl, IpcStatReportsTheCreatorPidNotTheCaller, "shm.ctl-ipc-stat") {
   IPC_REQUIRE_RMID_FORCED_OFF();
-  auto p = Pipe::Create(O_CLOEXEC);
-  ASSERT_TRUE(p.ok()) << p.error();
-  Pipe& pipe = p.value();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, 12345, IPC_CREAT | 0604));
-        ASSERT_TRUE(SendInt(pipe.write.get(), seg.Release()));
-      },
-      {.what = "creating a segment in a child"});
-  const pid_t child_pid = c.pid();  // Wait() forgets it
-  pipe.write.Close();
-  ASSERT_OK_AND_ASSIGN(int id, ReceiveInt(pipe.read.get()));
-  ShmSegment seg = ShmSegment::Adopt(id);
-  c.ExpectExited(0);
-  ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(id));
-  EXPECT_EQ(ds.shm_cpid, child_pid);
+  ASSERT_OK_AND_ASSIGN(SegmentFromChild made,
+                       CreateSegmentInChild(12345, IPC_CREAT | 0604, "creating a segment in a child"));
+  ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(made.seg.id()));
+  EXPECT_EQ(ds.shm_cpid, made.creator);
   EXPECT_EQ(ds.shm_segsz, 12345u);
   EXPECT_EQ(ds.shm_perm.mode, 0604) << std::oct << ds.shm_perm.mode;
   EXPECT_EQ(ds.shm_lpid, 0);
@@ -248,13 +236,12 @@ IPC_TEST(ShmCtl, CapIpcOwnerBypassesTheReadCheck, "shm.ctl-eacces", "shm.ctl-ipc
 
 IPC_TEST(ShmCtl, IpcStatIntoAnInaccessibleBufferFailsWithEfault, "shm.ctl-efault") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page()));
-  AnonMapping bad(Page(), PROT_NONE);
+  InaccessiblePage bad;
   ASSERT_TRUE(bad.ok());
   // In a child: a library that dereferenced buf itself would die of SIGSEGV there, a visible failure.
   Child c = Child::Spawn(
       [&] {
-        EXPECT_THAT(::shmctl(seg.id(), IPC_STAT, reinterpret_cast<struct shmid_ds*>(bad.get())),
-                    SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(::shmctl(seg.id(), IPC_STAT, bad.as<struct shmid_ds>()), SyscallFailsWithErrno(EFAULT));
       },
       {.what = "IPC_STAT into a PROT_NONE page"});
   c.ExpectExited(0);
@@ -262,12 +249,11 @@ IPC_TEST(ShmCtl, IpcStatIntoAnInaccessibleBufferFailsWithEfault, "shm.ctl-efault
 
 IPC_TEST(ShmCtl, IpcSetFromAnInaccessibleBufferFailsWithEfault, "shm.ctl-efault") {
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0640));
-  AnonMapping bad(Page(), PROT_NONE);
+  InaccessiblePage bad;
   ASSERT_TRUE(bad.ok());
   Child c = Child::Spawn(
       [&] {
-        EXPECT_THAT(::shmctl(seg.id(), IPC_SET, reinterpret_cast<struct shmid_ds*>(bad.get())),
-                    SyscallFailsWithErrno(EFAULT));
+        EXPECT_THAT(::shmctl(seg.id(), IPC_SET, bad.as<struct shmid_ds>()), SyscallFailsWithErrno(EFAULT));
       },
       {.what = "IPC_SET from a PROT_NONE page"});
   c.ExpectExited(0);
