@@ -139,8 +139,10 @@ class ForkServer:
             self._busy = False
             return ChildResult(int(line.split()[2]), timed_out=True, where=where)
         if line.startswith("error "):
-            raise ServerGone(f"the fork server of {Path(self.binary).name} could not fork: {line[6:]}",
-                             started=False)
+            # The machine refused the test process (EAGAIN under RLIMIT_NPROC, ENOMEM): an infrastructure error,
+            # tagged for people like the fixtures' refused setup steps.
+            raise ServerGone(f"[infrastructure] the fork server of {Path(self.binary).name}: fork failed with "
+                             f"{line[6:]}", started=False)
         if not line.startswith("status "):
             raise ServerGone(f"the fork server of {Path(self.binary).name} answered {line!r}", started=True)
         self._busy = False

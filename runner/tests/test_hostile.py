@@ -188,12 +188,13 @@ def test_full_or_read_only_temporary_directory_of_the_tests_is_an_error_not_a_fa
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to a user RLIMIT_NPROC applies to")
 def test_too_few_processes_is_an_error_not_a_failure(open_dir):
     # RLIMIT_NPROC counts every process and thread of the real uid; root is exempt, so the run is made as a
-    # uid of its own (65533: no other process of the machine counts against it). With -j1 the runner needs
-    # 3 processes (./ipcsuite, pytest, the test); 4 leaves a test one child: forks in the child (signal
-    # tests' grandchildren) and threads in the child (fifo, sem) are refused with EAGAIN, in setup.
+    # uid of its own (65533: no other process of the machine counts against it). With -j1 and exec-per-test
+    # the runner needs 3 processes (./ipcsuite, pytest, the test); 4 leaves a test one child: forks in the
+    # child (signal tests' grandchildren) and threads in the child (fifo, sem) are refused with EAGAIN, in
+    # setup. (The fork-server mode keeps a server per binary alive, so its count varies: see the next test.)
     proc = run(["--results-dir", str(open_dir / "results"), "--filter", "pipe/*,fifo/*,signal/*,sem/*", "-j", "1"],
                prefix=("prlimit", "--nproc=4", "setpriv", "--reuid=65533", "--regid=65533", "--clear-groups"),
-               env={"HOME": str(open_dir)})
+               env={"HOME": str(open_dir), "IPCSUITE_EXEC_MODE": "exec"})
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " 0 failed, " in proc.stdout.splitlines()[-1], proc.stdout.splitlines()[-1]
     doc = load(open_dir / "results")
@@ -206,6 +207,23 @@ def test_too_few_processes_is_an_error_not_a_failure(open_dir):
         [(t["id"], t["message"]) for t in errors if not any(r in t["message"] for r in refused)][:5]
     assert any("exception escaped the child" in t["message"] for t in errors)  # a refused thread, too
     assert doc["counts"]["passed"] > 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to a user RLIMIT_NPROC applies to")
+def test_too_few_processes_for_the_fork_servers_is_an_error_not_a_failure(open_dir):
+    # The default mode: fork servers (one per binary) count against RLIMIT_NPROC too. Whether the server or
+    # the test is refused, the verdict is an `error` tagged [infrastructure], never `failed`.
+    proc = run(["--results-dir", str(open_dir / "results"), "--filter", "pipe/*,fifo/*,signal/*,sem/*", "-j", "1"],
+               prefix=("prlimit", "--nproc=5", "setpriv", "--reuid=65533", "--regid=65533", "--clear-groups"),
+               env={"HOME": str(open_dir), "IPCSUITE_EXEC_MODE": "fork"})
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " 0 failed, " in proc.stdout.splitlines()[-1], proc.stdout.splitlines()[-1]
+    doc = load(open_dir / "results")
+    assert_honest(doc, allow_error=True)
+    errors = [t for t in doc["tests"] if t["status"] == "error"]
+    assert errors, "RLIMIT_NPROC=5 refused no fork: the test does not test anything"
+    assert all("[infrastructure]" in t["message"] and "fork failed with EAGAIN" in t["message"] for t in errors), \
+        [(t["id"], t["message"]) for t in errors][:5]
 
 
 # Runs argv in a new user namespace that maps uids/gids 0-65535 to themselves (so files, results and the

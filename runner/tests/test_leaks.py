@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from runner import forkserver
 from runner.tests.conftest import BUILD, ROOT, preload_lib
 
 
@@ -42,6 +43,9 @@ def new_sysv_objects(before: set, settle_s: float = 30.0) -> set:
 
 
 def descendants(pid: int) -> set:
+    """The processes below `pid`, less this process's idle fork servers (runner/forkserver.py: they serve the
+    suite's tests of the same pytest session and end with it)."""
+    servers = {s.proc.pid for s in forkserver.servers()}
     kids = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -54,6 +58,8 @@ def descendants(pid: int) -> set:
     while todo:
         p = todo.pop()
         for c in kids.get(p, []):
+            if c in servers:
+                continue
             out.add(c)
             todo.append(c)
     return out
