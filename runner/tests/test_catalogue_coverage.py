@@ -1,4 +1,5 @@
-"""The catalogue covers every (page, errno) pair in the ERRORS sections of the pages the suite claims.
+"""The catalogue covers every (page, errno) pair in the ERRORS sections of the pages the suite claims
+(suite/rules/*.pages).
 
 The ERRORS sections are read from Debian's manpages-dev sources; each errno listed there must appear in
 a rule of that page, either tested or not-provokable with a reason.
@@ -12,8 +13,22 @@ import pytest
 from runner import catalogue
 
 MAN = Path("/usr/share/man")
-PAGES = ["pipe.2", "mkfifo.3", "semget.2", "semop.2", "semctl.2", "shmget.2", "shmop.2", "shmctl.2",
-         "msgget.2", "msgop.2", "msgctl.2"]
+RULES = catalogue.RULES_DIR
+
+
+def claimed_pages() -> list[str]:
+    """The pages each area claims in suite/rules/<area>.pages (one "name.section" per line, # comments)."""
+    pages = []
+    for path in sorted(RULES.glob("*.pages")):
+        for line in path.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                assert re.fullmatch(r"[a-z_0-9]+\.[0-9][a-z]*", line), f"{path.name}: bad page {line!r}"
+                pages.append(line)
+    return sorted(set(pages))
+
+
+PAGES = claimed_pages()
 
 
 def errors_section(page: str) -> set:

@@ -1,30 +1,41 @@
 """Each test has teeth: an interposer that breaks one documented rule makes the run fail and name it.
 
-The interposers live in runner/tests/preload/break_*.c (built into build/preload/). For each one the run,
-restricted to the areas it touches, must exit 1, list a failed test that checks the named rule, and print
-that rule in its summary; the same tests must pass without the interposer.
+The interposers live in runner/tests/preload/break_*.c (built into build/preload/). Each one declares,
+in a line of its own source,
+
+    // ipcsuite-teeth: filter=<areas or tests to run> rules=<rule>,<rule>...
+
+and for each one the run, restricted to that filter, must exit 1, list a failed test that checks every
+named rule, and print that rule in its summary; the same tests must pass without the interposer. An
+interposer without the line is a tool for other self-tests (e.g. break_hang_read), not a tooth.
 """
+import re
+from pathlib import Path
+
 import pytest
 
 from runner.tests.conftest import preload_lib
 
-TEETH = [
-    # (interposer, areas to run, rules that must be reported broken)
-    ("break_sigpipe", "pipe/*,fifo/*,signal/*",
-     ["pipe.epipe-no-reader", "fifo.sigpipe", "signal.sigpipe-default-term"]),
-    ("break_eagain_as_eof", "pipe/*,fifo/*", ["pipe.read-nonblock-eagain", "fifo.read-eagain"]),
-    ("break_atomic_write", "pipe/PipeAtomic.*,fifo/*", ["pipe.atomic-blocking-small", "fifo.atomic-pipe-buf"]),
-    ("break_fifo_enxio", "fifo/*", ["fifo.open-enxio"]),
-    ("break_pipe2_cloexec", "pipe/*", ["pipe.pipe2-cloexec"]),
-    ("break_sa_restart", "pipe/*,fifo/*,signal/*",
-     ["signal.sa-restart-slow-io", "fifo.open-sa-restart", "pipe.sa-restart"]),
-    ("break_semop_restart", "sem/*", ["sem.semop-no-restart"]),
-    ("break_sem_eidrm", "sem/*", ["sem.semop-eidrm"]),
-    ("break_sem_undo", "sem/SemUndo.*", ["sem.semop-undo-exit", "sem.semop-undo-exec"]),
-    ("break_shm_rdonly", "shm/ShmAt.*", ["shm.at-rdonly"]),
-    ("break_shm_rmid", "shm/*", ["shm.ctl-rmid-key-released", "shm.ctl-rmid-shm-dest"]),
-    ("break_msg_noerror", "msg/*", ["msg.msg-noerror"]),
-]
+PRELOAD_SRC = Path(__file__).resolve().parent / "preload"
+DECL = re.compile(r"^// ipcsuite-teeth: filter=(\S+) rules=(\S+)\s*$", re.M)
+
+
+def declared_teeth() -> list[tuple[str, str, list[str]]]:
+    """(interposer, filter, rules) for every break_*.c that declares the rules it breaks."""
+    teeth = []
+    for src in sorted(PRELOAD_SRC.glob("break_*.c")):
+        decls = DECL.findall(src.read_text())
+        assert len(decls) <= 1, f"{src.name}: more than one ipcsuite-teeth line"
+        for filt, rules in decls:
+            teeth.append((src.stem, filt, rules.split(",")))
+    return teeth
+
+
+TEETH = declared_teeth()
+
+
+def test_teeth_are_declared():
+    assert len(TEETH) >= 12, [t[0] for t in TEETH]
 
 
 @pytest.mark.parametrize("lib,areas,rules", TEETH, ids=[lib for lib, _, _ in TEETH])

@@ -1,5 +1,6 @@
 /* Breaks pipe(7) "writes of at most PIPE_BUF bytes are atomic": write() on a pipe or FIFO sends the
  * first half and then the rest in a second call, so concurrent writers can interleave. */
+// ipcsuite-teeth: filter=pipe/PipeAtomic.*,fifo/* rules=pipe.atomic-blocking-small,fifo.atomic-pipe-buf
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <sched.h>

@@ -1,5 +1,6 @@
 /* Breaks pipe(7)/read(2): "O_NONBLOCK read on an empty pipe with a writer fails with EAGAIN".
  * read() reports EAGAIN as end of file (returns 0), a classic wrapper-library bug. */
+// ipcsuite-teeth: filter=pipe/*,fifo/* rules=pipe.read-nonblock-eagain,fifo.read-eagain
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* Breaks pipe2(2): "O_CLOEXEC sets the close-on-exec flag on both new descriptors": it is dropped. */
+// ipcsuite-teeth: filter=pipe/* rules=pipe.pipe2-cloexec
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* Breaks semop(2): "SEM_UNDO operations are undone when the process terminates": the flag is dropped. */
+// ipcsuite-teeth: filter=sem/SemUndo.* rules=sem.semop-undo-exit,sem.semop-undo-exec
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* Breaks shmop(2): "SHM_RDONLY attaches the segment for reading only": the flag is dropped, so writes
  * through the attachment succeed instead of raising SIGSEGV. */
+// ipcsuite-teeth: filter=shm/ShmAt.* rules=shm.at-rdonly
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <sys/shm.h>

@@ -1,4 +1,5 @@
 /* Breaks shmctl(2) IPC_RMID: "mark the segment to be destroyed": the call succeeds but does nothing. */
+// ipcsuite-teeth: filter=shm/* rules=shm.ctl-rmid-key-released,shm.ctl-rmid-shm-dest
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <sys/ipc.h>

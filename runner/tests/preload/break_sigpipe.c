@@ -1,5 +1,6 @@
 /* Breaks pipe(7)/write(2): "write to a pipe with no reader raises SIGPIPE".
  * write() and writev() swallow the SIGPIPE the kernel raises; EPIPE is still returned. */
+// ipcsuite-teeth: filter=pipe/*,fifo/*,signal/* rules=pipe.epipe-no-reader,fifo.sigpipe,signal.sigpipe-default-term
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
