@@ -1,7 +1,9 @@
 // The in-process agent: the fast path of counted and probabilistic rules.
 //
 // It interposes the C library wrappers of the system calls that IPC code makes (read, write, semop,
-// semtimedop, pipe, pipe2, open, openat, close, msgsnd, msgrcv, kill). For a system call that has a
+// semtimedop, pipe, pipe2, open, openat, close, msgsnd, msgrcv, kill; the socket calls socket, socketpair,
+// bind, connect, listen, accept, accept4, send, sendto, sendmsg, recv, recvfrom, recvmsg, shutdown; the
+// POSIX message queue calls mq_send, mq_timedsend, mq_receive, mq_timedreceive). For a system call that has a
 // counted rule, the wrapper decides in-process (Decide() on the shared state: an atomic increment, no
 // context switch) and either returns the injected error or issues the call from the trampoline page,
 // which the seccomp filter lets through. Calls that bypass these wrappers (libc-internal calls, raw
@@ -18,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
@@ -80,8 +84,8 @@ void* Next(const char* name, void** cache) {
 // The system call itself, where no next definition exists: in a statically linked program (the suite's
 // static build, run in a qemu guest) the agent is linked in and dlsym(RTLD_NEXT) finds nothing. syscall(3)
 // sets errno like the wrapper would. The wrappers' own extras (cancellation points) are not kept.
-long Raw(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3 = 0, uint64_t a4 = 0) {
-  return syscall(nr, a0, a1, a2, a3, a4);
+long Raw(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0) {
+  return syscall(nr, a0, a1, a2, a3, a4, a5);
 }
 
 #define IPC_REAL(type, name)           \
@@ -261,6 +265,139 @@ int kill(pid_t pid, int sig) {
   if (Active(SYS_kill)) return static_cast<int>(Issue(SYS_kill, U(pid), U(sig), 0));
   IPC_REAL(int (*)(pid_t, int), kill);
   return real_kill ? real_kill(pid, sig) : static_cast<int>(Raw(SYS_kill, U(pid), U(sig), 0));
+}
+
+// ---- UNIX sockets. glibc 2.36 on x86_64: send()/recv() are sendto()/recvfrom() with no address.
+
+int socket(int domain, int type, int protocol) {
+  if (Active(SYS_socket)) return static_cast<int>(Issue(SYS_socket, U(domain), U(type), U(protocol)));
+  IPC_REAL(int (*)(int, int, int), socket);
+  return real_socket ? real_socket(domain, type, protocol)
+                     : static_cast<int>(Raw(SYS_socket, U(domain), U(type), U(protocol)));
+}
+
+int socketpair(int domain, int type, int protocol, int sv[2]) {
+  if (Active(SYS_socketpair))
+    return static_cast<int>(Issue(SYS_socketpair, U(domain), U(type), U(protocol), P(sv)));
+  IPC_REAL(int (*)(int, int, int, int*), socketpair);
+  return real_socketpair ? real_socketpair(domain, type, protocol, sv)
+                         : static_cast<int>(Raw(SYS_socketpair, U(domain), U(type), U(protocol), P(sv)));
+}
+
+int bind(int fd, const struct sockaddr* addr, socklen_t len) {
+  if (Active(SYS_bind)) return static_cast<int>(Issue(SYS_bind, U(fd), P(addr), U(len)));
+  IPC_REAL(int (*)(int, const struct sockaddr*, socklen_t), bind);
+  return real_bind ? real_bind(fd, addr, len) : static_cast<int>(Raw(SYS_bind, U(fd), P(addr), U(len)));
+}
+
+int connect(int fd, const struct sockaddr* addr, socklen_t len) {
+  if (Active(SYS_connect)) return static_cast<int>(Issue(SYS_connect, U(fd), P(addr), U(len)));
+  IPC_REAL(int (*)(int, const struct sockaddr*, socklen_t), connect);
+  return real_connect ? real_connect(fd, addr, len)
+                      : static_cast<int>(Raw(SYS_connect, U(fd), P(addr), U(len)));
+}
+
+int listen(int fd, int backlog) {
+  if (Active(SYS_listen)) return static_cast<int>(Issue(SYS_listen, U(fd), U(backlog), 0));
+  IPC_REAL(int (*)(int, int), listen);
+  return real_listen ? real_listen(fd, backlog) : static_cast<int>(Raw(SYS_listen, U(fd), U(backlog), 0));
+}
+
+int accept(int fd, struct sockaddr* addr, socklen_t* len) {
+  if (Active(SYS_accept)) return static_cast<int>(Issue(SYS_accept, U(fd), P(addr), P(len)));
+  IPC_REAL(int (*)(int, struct sockaddr*, socklen_t*), accept);
+  return real_accept ? real_accept(fd, addr, len) : static_cast<int>(Raw(SYS_accept, U(fd), P(addr), P(len)));
+}
+
+int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  if (Active(SYS_accept4)) return static_cast<int>(Issue(SYS_accept4, U(fd), P(addr), P(len), U(flags)));
+  IPC_REAL(int (*)(int, struct sockaddr*, socklen_t*, int), accept4);
+  return real_accept4 ? real_accept4(fd, addr, len, flags)
+                      : static_cast<int>(Raw(SYS_accept4, U(fd), P(addr), P(len), U(flags)));
+}
+
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* addr, socklen_t len) {
+  if (Active(SYS_sendto)) return Issue(SYS_sendto, U(fd), P(buf), U(n), U(flags), P(addr), U(len));
+  IPC_REAL(ssize_t(*)(int, const void*, size_t, int, const struct sockaddr*, socklen_t), sendto);
+  return real_sendto ? real_sendto(fd, buf, n, flags, addr, len)
+                     : Raw(SYS_sendto, U(fd), P(buf), U(n), U(flags), P(addr), U(len));
+}
+
+ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  if (Active(SYS_sendto)) return Issue(SYS_sendto, U(fd), P(buf), U(n), U(flags), 0, 0);
+  IPC_REAL(ssize_t(*)(int, const void*, size_t, int), send);
+  return real_send ? real_send(fd, buf, n, flags) : Raw(SYS_sendto, U(fd), P(buf), U(n), U(flags), 0);
+}
+
+ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* len) {
+  if (Active(SYS_recvfrom)) return Issue(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), P(addr), P(len));
+  IPC_REAL(ssize_t(*)(int, void*, size_t, int, struct sockaddr*, socklen_t*), recvfrom);
+  return real_recvfrom ? real_recvfrom(fd, buf, n, flags, addr, len)
+                       : Raw(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), P(addr), P(len));
+}
+
+ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  if (Active(SYS_recvfrom)) return Issue(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), 0, 0);
+  IPC_REAL(ssize_t(*)(int, void*, size_t, int), recv);
+  return real_recv ? real_recv(fd, buf, n, flags) : Raw(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), 0);
+}
+
+ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
+  if (Active(SYS_recvfrom) && n <= buflen) return Issue(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), 0, 0);
+  IPC_REAL(ssize_t(*)(int, void*, size_t, size_t, int), __recv_chk);
+  if (real___recv_chk) return real___recv_chk(fd, buf, n, buflen, flags);
+  if (n > buflen) abort();
+  return Raw(SYS_recvfrom, U(fd), P(buf), U(n), U(flags), 0);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  if (Active(SYS_sendmsg)) return Issue(SYS_sendmsg, U(fd), P(msg), U(flags));
+  IPC_REAL(ssize_t(*)(int, const struct msghdr*, int), sendmsg);
+  return real_sendmsg ? real_sendmsg(fd, msg, flags) : Raw(SYS_sendmsg, U(fd), P(msg), U(flags));
+}
+
+ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  if (Active(SYS_recvmsg)) return Issue(SYS_recvmsg, U(fd), P(msg), U(flags));
+  IPC_REAL(ssize_t(*)(int, struct msghdr*, int), recvmsg);
+  return real_recvmsg ? real_recvmsg(fd, msg, flags) : Raw(SYS_recvmsg, U(fd), P(msg), U(flags));
+}
+
+int shutdown(int fd, int how) {
+  if (Active(SYS_shutdown)) return static_cast<int>(Issue(SYS_shutdown, U(fd), U(how), 0));
+  IPC_REAL(int (*)(int, int), shutdown);
+  return real_shutdown ? real_shutdown(fd, how) : static_cast<int>(Raw(SYS_shutdown, U(fd), U(how), 0));
+}
+
+// ---- POSIX message queues: mq_send()/mq_receive() are mq_timedsend()/mq_timedreceive() with no timeout.
+
+int mq_timedsend(mqd_t q, const char* msg, size_t n, unsigned prio, const struct timespec* ts) {
+  if (Active(SYS_mq_timedsend))
+    return static_cast<int>(Issue(SYS_mq_timedsend, U(q), P(msg), U(n), U(prio), P(ts)));
+  IPC_REAL(int (*)(mqd_t, const char*, size_t, unsigned, const struct timespec*), mq_timedsend);
+  return real_mq_timedsend ? real_mq_timedsend(q, msg, n, prio, ts)
+                           : static_cast<int>(Raw(SYS_mq_timedsend, U(q), P(msg), U(n), U(prio), P(ts)));
+}
+
+int mq_send(mqd_t q, const char* msg, size_t n, unsigned prio) {
+  if (Active(SYS_mq_timedsend))
+    return static_cast<int>(Issue(SYS_mq_timedsend, U(q), P(msg), U(n), U(prio), 0));
+  IPC_REAL(int (*)(mqd_t, const char*, size_t, unsigned), mq_send);
+  return real_mq_send ? real_mq_send(q, msg, n, prio)
+                      : static_cast<int>(Raw(SYS_mq_timedsend, U(q), P(msg), U(n), U(prio), 0));
+}
+
+ssize_t mq_timedreceive(mqd_t q, char* msg, size_t n, unsigned* prio, const struct timespec* ts) {
+  if (Active(SYS_mq_timedreceive)) return Issue(SYS_mq_timedreceive, U(q), P(msg), U(n), P(prio), P(ts));
+  IPC_REAL(ssize_t(*)(mqd_t, char*, size_t, unsigned*, const struct timespec*), mq_timedreceive);
+  return real_mq_timedreceive ? real_mq_timedreceive(q, msg, n, prio, ts)
+                              : Raw(SYS_mq_timedreceive, U(q), P(msg), U(n), P(prio), P(ts));
+}
+
+ssize_t mq_receive(mqd_t q, char* msg, size_t n, unsigned* prio) {
+  if (Active(SYS_mq_timedreceive)) return Issue(SYS_mq_timedreceive, U(q), P(msg), U(n), P(prio), 0);
+  IPC_REAL(ssize_t(*)(mqd_t, char*, size_t, unsigned*), mq_receive);
+  return real_mq_receive ? real_mq_receive(q, msg, n, prio)
+                         : Raw(SYS_mq_timedreceive, U(q), P(msg), U(n), P(prio), 0);
 }
 
 }  // extern "C"

@@ -2,8 +2,14 @@
 // in-process, so counted rules are decided on the fast path; raw syscall(2) calls take the supervisor
 // path.
 #include <fcntl.h>
+#include <mqueue.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -230,6 +236,118 @@ IPC_TEST(FaultRun, SemopRuleDoesNotSeeTimedCalls, "fault.names") {
   });
   EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
   EXPECT_EQ(run.log.size(), 2u);
+}
+
+IPC_TEST(FaultRun, SocketCallsAreNamedAsTheCallerWroteThem, "fault.names-sockets") {
+  fault::FaultRun run = fault::RunInChild(
+      MakePlan(
+          {"socketpair=EMFILE@1", "send=EINTR@1", "sendto=ENOBUFS@1", "recv=EAGAIN@2", "sendmsg=EPIPE@1"}),
+      [] {
+        int sv[2];
+        int r = 0;
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != -1 || errno != EMFILE) r |= 1;  // socketpair 1
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) return r | 2;                // socketpair 2
+        if (send(sv[0], "a", 1, 0) != -1 || errno != EINTR) r |= 4;                   // send 1
+        if (send(sv[0], "a", 1, 0) != 1 || send(sv[0], "b", 1, 0) != 1) r |= 8;       // send 2, 3
+        char c = 0;
+        if (recv(sv[1], &c, 1, 0) != 1 || c != 'a') r |= 16;                        // recv 1
+        if (recv(sv[1], &c, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN) r |= 32;     // recv 2 (data queued)
+        if (recvfrom(sv[1], &c, 1, 0, nullptr, nullptr) != 1 || c != 'b') r |= 64;  // counts as recv 3
+        // sendto with an address: its own rule.
+        int srv = socket(AF_UNIX, SOCK_DGRAM, 0), cli = socket(AF_UNIX, SOCK_DGRAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        int n =
+            snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "ipcsuite-fault-%d", static_cast<int>(getpid()));
+        socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+        if (bind(srv, reinterpret_cast<sockaddr*>(&a), len) != 0) return r | 128;
+        if (sendto(cli, "c", 1, 0, reinterpret_cast<sockaddr*>(&a), len) != -1 || errno != ENOBUFS) r |= 256;
+        if (sendto(cli, "c", 1, 0, reinterpret_cast<sockaddr*>(&a), len) != 1) r |= 512;
+        iovec iov{const_cast<char*>("d"), 1};
+        msghdr m{};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        if (sendmsg(sv[0], &m, 0) != -1 || errno != EPIPE) r |= 1024;
+        if (sendmsg(sv[0], &m, 0) != 1) r |= 2048;
+        return r;
+      });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 5u);
+  EXPECT_GE(run.agent_calls, 5u) << "the socket calls take the in-process fast path";
+}
+
+IPC_TEST(FaultRun, MessageQueueCallsAreNamedAsTheCallerWroteThem, "fault.names-mq") {
+  std::string name = "/ipcsuite-fault-" + std::to_string(getpid());
+  fault::FaultRun run = fault::RunInChild(
+      MakePlan({"mq_send=EAGAIN@1", "mq_timedreceive=ETIMEDOUT@1", "mq_getattr=EBADF@1"}), [name] {
+        mq_attr attr{};
+        attr.mq_maxmsg = 4;
+        attr.mq_msgsize = 8;
+        mqd_t q = mq_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+        if (q == static_cast<mqd_t>(-1)) return 100 + errno;
+        mq_unlink(name.c_str());
+        int r = 0;
+        timespec far{};
+        clock_gettime(CLOCK_REALTIME, &far);
+        far.tv_sec += 30;
+        if (mq_send(q, "a", 1, 1) != -1 || errno != EAGAIN) r |= 1;  // mq_send 1
+        if (mq_timedsend(q, "a", 1, 1, &far) != 0) r |= 2;           // not mq_send
+        if (mq_send(q, "b", 1, 1) != 0) r |= 4;                      // mq_send 2
+        char buf[8];
+        if (mq_timedreceive(q, buf, 8, nullptr, &far) != -1 || errno != ETIMEDOUT)
+          r |= 8;                                                           // queued, injected
+        if (mq_receive(q, buf, 8, nullptr) != 1 || buf[0] != 'a') r |= 16;  // not timed
+        mq_attr got{};
+        if (mq_getattr(q, &got) != -1 || errno != EBADF) r |= 32;
+        if (mq_setattr(q, &attr, &got) != 0 || mq_getattr(q, &got) != 0 || got.mq_curmsgs != 1) r |= 64;
+        mq_close(q);
+        return r;
+      });
+  mq_unlink(name.c_str());
+  if (run.status.Exited(100 + ENOSYS)) GTEST_SKIP() << "POSIX message queues are not available (ENOSYS)";
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 3u);
+}
+
+IPC_TEST(FaultRun, SignalCallsAreNamedAsTheCallerWroteThem, "fault.names-signals") {
+  fault::FaultRun run = fault::RunInChild(MakePlan({"sigqueue=EAGAIN@1", "sigtimedwait=EINTR@1"}), [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return 1;
+    int r = 0;
+    sigval v{};
+    if (sigqueue(getpid(), SIGUSR1, v) != -1 || errno != EAGAIN) r |= 2;  // sigqueue 1
+    if (sigqueue(getpid(), SIGUSR1, v) != 0) r |= 4;                      // sigqueue 2
+    siginfo_t si{};
+    if (sigwaitinfo(&set, &si) != SIGUSR1 || si.si_code != SI_QUEUE) r |= 8;  // untimed: not counted
+    if (sigqueue(getpid(), SIGUSR1, v) != 0) r |= 16;
+    timespec ts{30, 0};
+    if (sigtimedwait(&set, &si, &ts) != -1 || errno != EINTR) r |= 32;  // pending, injected
+    if (sigtimedwait(&set, &si, &ts) != SIGUSR1) r |= 64;
+    return r;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 2u);
+}
+
+IPC_TEST(FaultRun, SemTimedwaitRuleCatchesItsFutexWait, "fault.names-posix-sem") {
+  fault::FaultRun run = fault::RunInChild(MakePlan({"sem_timedwait=ETIMEDOUT@1"}), [] {
+    void* mem = mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return 1;
+    sem_t* s = static_cast<sem_t*>(mem);
+    if (sem_init(s, 1, 0) != 0) return 2;
+    timespec far{};
+    clock_gettime(CLOCK_REALTIME, &far);
+    far.tv_sec += 30;
+    int r = 0;
+    // The semaphore is 0, so glibc waits in futex(2): the injected ETIMEDOUT returns at once.
+    if (sem_timedwait(s, &far) != -1 || errno != ETIMEDOUT) r |= 4;
+    if (sem_post(s) != 0 || sem_timedwait(s, &far) != 0) r |= 8;  // value 1: no futex wait
+    return r;
+  });
+  EXPECT_TRUE(run.status.Exited(0)) << run.status.Describe();
+  EXPECT_EQ(run.log.size(), 1u);
 }
 
 IPC_TEST(FaultRun, ProbabilityDependsOnlyOnTheSeed, "fault.probability") {
