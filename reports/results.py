@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import sys
 import time
 from pathlib import Path
@@ -211,7 +212,8 @@ def write_junit(path: Path, doc: dict) -> None:
             "failures": str(c["failed"] + c["xpassed"]), "errors": str(c["error"]),
             "skipped": str(c["skipped"] + c["xfailed"]),
             "time": f"{sum(t['duration_s'] for t in tests):.3f}",
-            "hostname": str(env.get("kernel_release", "")),
+            "timestamp": str(doc.get("started", "")).removesuffix("Z"),
+            "hostname": str(env.get("hostname") or socket.gethostname()),
         })
         props = ET.SubElement(suite, "properties")
         for k in ("target", "kernel_release", "libc", "libc_version", "architecture", "seed", "preload"):
@@ -222,20 +224,22 @@ def write_junit(path: Path, doc: dict) -> None:
             tc = ET.SubElement(suite, "testcase", {
                 "classname": f"{name}.{t['area']}.{suite_name}", "name": case_name or t["id"],
                 "time": f"{t['duration_s']:.3f}"})
-            tp = ET.SubElement(tc, "properties")
-            for k, v in (("area", t["area"]), ("rules", ",".join(t.get("rules", []))),
-                         ("location", t.get("location", "")), ("target", name)):
-                ET.SubElement(tp, "property", {"name": k, "value": v})
             msg = t.get("message", "")
+            rules = ", ".join(t.get("rules", []))
             if t["status"] in ("failed", "xpassed"):
-                el = ET.SubElement(tc, "failure", {"message": msg[:1000] or t["status"]})
+                kind = "unexpected-pass" if t["status"] == "xpassed" else "rule-broken"
+                el = ET.SubElement(tc, "failure", {"message": msg[:1000] or t["status"], "type": kind})
                 el.text = t.get("details") or msg
             elif t["status"] == "error":
-                el = ET.SubElement(tc, "error", {"message": msg[:1000] or "error"})
+                el = ET.SubElement(tc, "error", {"message": msg[:1000] or "error", "type": "infrastructure"})
                 el.text = t.get("details") or msg
             elif t["status"] in ("skipped", "xfailed"):
                 ET.SubElement(tc, "skipped", {"message": (("expected failure: " if t["status"] == "xfailed"
                                                           else "") + msg)[:1000]})
+            # The xunit schema has no per-case properties: the rules, area, source and target go here.
+            out = ET.SubElement(tc, "system-out")
+            out.text = (f"rules: {rules}\narea: {t['area']}\nlocation: {t.get('location', '')}\n"
+                        f"target: {name}\n")
     tree = ET.ElementTree(root)
     ET.indent(tree)
     path.parent.mkdir(parents=True, exist_ok=True)

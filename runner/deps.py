@@ -32,6 +32,10 @@ TEST_PACKAGES = {
     "python3-yaml": "reading docs/ci-matrix.yml, whose steps test_ci_example.py runs",
     "libpython3.11-dev": "embedded CPython for the expectations fuzzer (runner/fuzz)",
     "stress-ng": "the load of ./ipcsuite run --load, which test_leaks.py checks",
+    "python3-tap": "reading results.ktap back with an independent TAP parser (test_formats.py)",
+    "python3-jsonschema": "validating results.json against reports/results.schema.json",
+    "python3-junitparser": "reading junit.xml back with an independent JUnit parser",
+    "python3-lxml": "XPath checks of junit.xml",
 }
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from reports import html, summary
+from reports import formats, html, summary
 from reports import results as results_mod
 from runner import catalogue, expectations
 from runner.errors import UsageError
@@ -78,6 +78,8 @@ def load(text: str, results_dir: str) -> tuple[dict, Path]:
 def write_reports(out_dir: Path, doc: dict) -> None:
     results_mod.write_doc(out_dir / "results.json", doc)
     results_mod.write_junit(out_dir / "junit.xml", doc)
+    formats.write_ktap(out_dir / "results.ktap", doc)
+    formats.write_kirk(out_dir / "results.kirk.json", doc)
     (out_dir / "report.html").write_text(html.render(doc, catalogue_rules()))
 
 

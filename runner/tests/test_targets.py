@@ -118,8 +118,8 @@ def test_one_run_over_host_userns_bwrap_gives_one_report(run_suite):
     for s in suites:
         assert int(s.get("tests")) == len(per[avail[0]])
         case = s.find("testcase")
-        props = {p.get("name"): p.get("value") for p in case.find("properties")}
-        assert set(props) >= {"area", "rules", "location", "target"}
+        out = dict(line.split(": ", 1) for line in case.find("system-out").text.strip().splitlines())
+        assert set(out) >= {"area", "rules", "location", "target"}
     html = (run_dir / "report.html").read_text()
     for n in avail:
         assert f"<th>{n}</th>" in html
