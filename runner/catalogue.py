@@ -97,8 +97,14 @@ def read_manifest(build_dir: Path) -> list[tuple[str, str, Path]]:
 
 
 def list_binary(binary: Path, area: str) -> list[TestCase]:
-    proc = subprocess.run([str(binary), "--ipcsuite-list-rules"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    try:
+        proc = subprocess.run([str(binary), "--ipcsuite-list-rules"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    except OSError as e:
+        raise SetupError(f"{binary} cannot be run ({e.strerror}): the build is incomplete; build again "
+                         "(without --no-build)") from None
+    except subprocess.TimeoutExpired:
+        raise SetupError(f"{binary} --ipcsuite-list-rules did not finish within 60 s") from None
     if proc.returncode != 0:
         raise SetupError(f"{binary} --ipcsuite-list-rules failed (exit {proc.returncode}): "
                          f"{proc.stderr.strip()[:200]}")
