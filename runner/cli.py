@@ -12,6 +12,7 @@ from pathlib import Path
 
 from runner import argtypes, bench_cmd, inject_cmd, report_cmd, rules_cmd, run_cmd, targets_cmd
 from runner import build as build_mod
+from runner import version
 from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,7 @@ def _add_run_options(p):
 
 def make_parser():
     p = Parser(prog="ipcsuite", description="Conformance and fault-injection tests for Linux IPC.")
+    p.add_argument("--version", action="version", version=f"ipcsuite {version.version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     r = sub.add_parser("run", help="install what is missing, build, run the suite here, write reports")

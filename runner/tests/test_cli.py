@@ -1,7 +1,7 @@
 """Bad input to any command: one clear line on stderr, exit 2, no traceback."""
 import pytest
 
-from runner.tests.conftest import ipcsuite
+from runner.tests.conftest import ROOT, ipcsuite
 
 BAD = [
     (["frobnicate"], "invalid choice"),
@@ -49,3 +49,11 @@ def test_rules_table_has_a_row_per_rule():
     table = ipcsuite("rules", timeout=120).stdout
     for rule in doc["rules"]:
         assert rule["id"] in table
+
+
+def test_version_names_the_release_and_the_commit():
+    proc = ipcsuite("--version", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    release = (ROOT / "VERSION").read_text().strip()
+    assert proc.stdout.startswith(f"ipcsuite {release}"), proc.stdout
+    assert proc.stdout.count("\n") == 1
