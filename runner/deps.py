@@ -39,6 +39,10 @@ TEST_PACKAGES = {
 }
 
 
+# How long apt-get waits for the dpkg lock that another apt or dpkg holds (seconds).
+APT_LOCK_WAIT_S = 600
+
+
 def missing_packages(packages=None) -> list[str]:
     packages = list(packages or PACKAGES)
     proc = subprocess.run(
@@ -70,8 +74,10 @@ def install(missing: list[str], log=sys.stderr) -> None:
         raise SetupError("missing Debian packages " + " ".join(missing) + "; as root run: " + apt_line(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     print(f"ipcsuite: installing Debian packages: {' '.join(missing)}", file=log, flush=True)
-    for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
+    # Wait for another apt/dpkg (unattended-upgrades, a second run) to release its lock instead of failing.
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_S}"]
+    for cmd in (["apt-get", *wait, "update", "-qq"],
+                ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends", *missing]):
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=env, check=False)
         if proc.returncode != 0:
