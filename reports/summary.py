@@ -47,8 +47,8 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
     shown = [c for c in cols if c in ("passed", "failed", "skipped") or any(a[c] for a in per_area.values())]
     lines = []
     env = doc["environment"]
-    lines.append(f"ipcsuite results: kernel {env['kernel_release']}, {env['libc']} {env['libc_version']}, "
-                 f"{env['architecture']}, target {env['target']}"
+    lines.append(f"ipcsuite results: kernel {env.get('kernel_release', '?')}, {env.get('libc', '?')} "
+                 f"{env.get('libc_version', '?')}, {env.get('architecture', '?')}, target {env.get('target', '?')}"
                  + (f", preload {env['preload']}" if env.get("preload") else ""))
     header = f"  {'area':<10}" + "".join(f"{c:>9}" for c in shown)
     lines.append(header)

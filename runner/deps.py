@@ -34,6 +34,7 @@ TEST_PACKAGES = {
     "stress-ng": "the load of ./ipcsuite run --load, which test_leaks.py checks",
     "python3-tap": "reading results.ktap back with an independent TAP parser (test_formats.py)",
     "python3-jsonschema": "validating results.json against reports/results.schema.json",
+    "python3-hypothesis": "generated inputs for the report commands (test_report_inputs.py)",
     "python3-junitparser": "reading junit.xml back with an independent JUnit parser",
     "python3-lxml": "XPath checks of junit.xml",
 }

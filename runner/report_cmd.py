@@ -56,22 +56,87 @@ def resolve(text: str, results_dir: str) -> Path:
     raise UsageError(f"no run {text!r}: not a results.json, a run directory or a run id under {results_dir}")
 
 
+# What report, diff and merge read from a test entry, with the types reports/results.schema.json gives
+# them (checked here without a schema library, so that the commands need nothing beyond the runner).
+_TEST_FIELDS = {"id": str, "area": str, "status": str, "duration_s": (int, float), "rules": list,
+                "message": str, "details": str, "location": str, "target": str, "nodeid": str,
+                "actual_status": str, "expectation": dict}
+
+
+def _expectation_problem(e) -> str | None:
+    if not isinstance(e, dict):
+        return "not an object"
+    for key in ("target", "test", "expect", "reason"):
+        if not isinstance(e.get(key), str):
+            return f"{key}: not a string"
+    for key in ("bug", "source"):
+        if not isinstance(e.get(key), (str, type(None))):
+            return f"{key}: not a string or null"
+    return None
+
+
+def _problem(doc: dict) -> str | None:
+    """The first way doc breaks the published types, as '<where>: <what>', or None."""
+    exps = doc.get("expectations", [])
+    if not isinstance(exps, list):
+        return "expectations: not a list"
+    for i, e in enumerate(exps):
+        if (what := _expectation_problem(e)) is not None:
+            return f"expectations[{i}].{what}"
+    env = doc.get("environment")
+    if not isinstance(env, dict):
+        return "environment: not an object"
+    targets = doc.get("targets", {})
+    if not isinstance(targets, dict) or not all(isinstance(v, dict) for v in targets.values()):
+        return "targets: not an object of environments"
+    for where, e in [("environment", env), *((f"targets.{k}", v) for k, v in targets.items())]:
+        if not isinstance(e.get("target", ""), str):
+            return f"{where}.target: not a string"
+    for i, t in enumerate(doc["tests"]):
+        for key, kind in _TEST_FIELDS.items():
+            if key in t and (not isinstance(t[key], kind) or isinstance(t[key], bool)):
+                return f"tests[{i}].{key}: {type(t[key]).__name__} where the schema has {key} as " + (
+                    kind.__name__ if isinstance(kind, type) else "a number")
+        if t["status"] not in results_mod.STATUSES or t.get("actual_status", "passed") not in results_mod.STATUSES:
+            return f"tests[{i}].status: {str(t['status'])[:40]!r} is not one of {', '.join(results_mod.STATUSES)}"
+        if "/" not in t["id"]:
+            return f"tests[{i}].id: {t['id'][:60]!r} is not <area>/<Suite>.<Name>"
+        if "expectation" in t and (what := _expectation_problem(t["expectation"])) is not None:
+            return f"tests[{i}].expectation.{what}"
+        if not all(isinstance(r, str) for r in t["rules"]):
+            return f"tests[{i}].rules: not a list of strings"
+        if not t["duration_s"] >= 0 or t["duration_s"] == float("inf"):
+            return f"tests[{i}].duration_s: not a finite number >= 0"
+    return None
+
+
 def load(text: str, results_dir: str) -> tuple[dict, Path]:
     path = resolve(text, results_dir)
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not a readable results.json ({e})") from None
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not a results.json (not UTF-8 at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: not a results.json (invalid JSON: {e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a results.json (nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
         raise UsageError(f"{path}: not an ipcsuite results.json (no 'tests' list)")
     for i, t in enumerate(doc["tests"]):
         if not isinstance(t, dict) or not {"id", "status"} <= set(t):
             raise UsageError(f"{path}: test entry {i} lacks 'id' or 'status'")
-        t.setdefault("area", t["id"].split("/", 1)[0])
+        if isinstance(t["id"], str):  # a foreign results.json may leave these out
+            t.setdefault("area", t["id"].split("/", 1)[0])
         t.setdefault("duration_s", 0.0)
         t.setdefault("rules", [])
         t.setdefault("message", "")
     doc.setdefault("environment", {})
+    problem = _problem(doc)
+    if problem is not None:
+        raise UsageError(f"{path}: not a valid results.json: {' '.join(problem.split())} "
+                         "(schema: reports/results.schema.json)")
     return doc, path
 
 
