@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from runner.errors import UsageError
@@ -22,8 +23,22 @@ def positive_float(text):
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return v
+
+
+# A bound on --jobs: more parallel test processes than this only exhausts the machine (each test process
+# forks children of its own); the suite's own parallelism is limited by CPUs, not by this.
+MAX_JOBS = 256
+
+
+def jobs(text):
+    v = positive_int(text)
+    if v > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_JOBS}: {text!r}")
     return v
 
 

@@ -28,8 +28,8 @@ def _add_run_options(p):
                    help="run only tests whose id (area/Suite.Name) or name matches GLOB; may repeat, or "
                         "comma-separated")
     p.add_argument("--preload", metavar="LIB", help="LD_PRELOAD LIB into every test process (not the runner)")
-    p.add_argument("-j", "--jobs", type=argtypes.positive_int, default=os.cpu_count() or 1,
-                   help="parallel test processes (default: number of CPUs)")
+    p.add_argument("-j", "--jobs", type=argtypes.jobs, default=os.cpu_count() or 1,
+                   help=f"parallel test processes, at most {argtypes.MAX_JOBS} (default: number of CPUs)")
     p.add_argument("--results-dir", metavar="DIR", default=str(ROOT / "results"),
                    help="where results/<run-id>/ goes (default: ./results)")
     p.add_argument("--seed", type=int, help="seed for anything random (default: a fresh one, printed)")
