@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.errors import SetupError
+from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "suite" / "rules"
@@ -140,6 +140,34 @@ def matching(tests: list[TestCase], patterns: list[str]) -> list[TestCase]:
         return list(tests)
     return [t for t in tests if any(fnmatch.fnmatchcase(t.id, p) or fnmatch.fnmatchcase(t.name, p)
                                     for p in patterns)]
+
+
+def page_matches(page: str, patterns: list[str]) -> bool:
+    """'semop(2)' matches 'semop(2)', 'semop' (any section) and globs such as 'sem*'; case-insensitive."""
+    name = page.split("(", 1)[0]
+    return any(fnmatch.fnmatchcase(page.lower(), p.lower()) or fnmatch.fnmatchcase(name.lower(), p.lower())
+               for p in patterns)
+
+
+def rules_matching(rules: dict[str, Rule], rule_globs: list[str], pages: list[str]) -> set[str]:
+    """Ids of the rules whose id matches one of rule_globs and whose page one of pages (each list: all if empty)."""
+    return {r.id for r in rules.values()
+            if (not rule_globs or any(fnmatch.fnmatchcase(r.id, g) for g in rule_globs))
+            and (not pages or page_matches(r.page, pages))}
+
+
+def by_rules(tests: list[TestCase], rule_globs: list[str], pages: list[str]) -> list[TestCase]:
+    """The tests that check at least one rule selected by --rule/--page (all tests when neither is given)."""
+    if not rule_globs and not pages:
+        return list(tests)
+    try:
+        wanted = rules_matching(load_rules(), rule_globs, pages)
+    except CatalogueError as e:
+        raise SetupError(f"rules catalogue: {e}") from None
+    what = " ".join([*(f"--rule {g}" for g in rule_globs), *(f"--page {p}" for p in pages)])
+    if not wanted:
+        raise UsageError(f"{what} matches no rule of the catalogue (see ./ipcsuite rules)")
+    return [t for t in tests if wanted.intersection(t.rules)]
 
 
 def link(rules: dict[str, Rule], tests: list[TestCase]) -> list[str]:

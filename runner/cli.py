@@ -27,6 +27,7 @@ def _add_run_options(p):
     p.add_argument("--filter", action="append", default=[], metavar="GLOB",
                    help="run only tests whose id (area/Suite.Name) or name matches GLOB; may repeat, or "
                         "comma-separated")
+    rules_cmd.add_rule_options(p)
     p.add_argument("--preload", metavar="LIB", help="LD_PRELOAD LIB into every test process (not the runner)")
     p.add_argument("-j", "--jobs", type=argtypes.jobs, default=os.cpu_count() or 1,
                    help=f"parallel test processes, at most {argtypes.MAX_JOBS} (default: number of CPUs)")
@@ -98,6 +99,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("ipcsuite: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ipcsuite list | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -6,15 +6,34 @@ import sys
 
 from runner import argtypes, catalogue
 from runner import build as build_mod
-from runner.errors import SetupError
+from runner.errors import SetupError, UsageError
 
 
 def add_parsers(sub) -> None:
     ru = sub.add_parser("rules", help="the catalogue of documented rules and the tests that check them")
     ru.add_argument("--json", action="store_true", help="print JSON")
     ru.add_argument("--check", action="store_true", help="exit 1 if the catalogue and the tests disagree")
+    add_rule_options(ru)
+    _add_no_build(ru)
     ls = sub.add_parser("list", help="list the tests with their rules")
     ls.add_argument("--filter", action="append", default=[], metavar="GLOB")
+    add_rule_options(ls)
+    ls.add_argument("--json", action="store_true", help="print JSON: one object per test")
+    _add_no_build(ls)
+
+
+def _add_no_build(p) -> None:
+    p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
+
+
+def add_rule_options(p) -> None:
+    """--rule and --page: select by the documented rules (run, test, list, rules)."""
+    p.add_argument("--rule", action="append", default=[], metavar="GLOB",
+                   help="only what checks a rule whose id matches GLOB (e.g. 'sem.semop-*'); may repeat, or "
+                        "comma-separated")
+    p.add_argument("--page", action="append", default=[], metavar="PAGE",
+                   help="only what checks a rule of this man page: 'semop(2)', 'semop' or a glob; may repeat, or "
+                        "comma-separated")
 
 
 def cmd_rules(args) -> int:
@@ -25,6 +44,13 @@ def cmd_rules(args) -> int:
         raise SetupError(f"rules catalogue: {e}") from None
     tests = catalogue.list_tests(bdir)
     problems = catalogue.link(rules, tests)
+    rule_globs, pages = argtypes.globs(args.rule), argtypes.globs(args.page)
+    if rule_globs or pages:
+        chosen = catalogue.rules_matching(rules, rule_globs, pages)
+        if not chosen:
+            raise UsageError("--rule/--page match no rule of the catalogue")
+        rules = {rid: r for rid, r in rules.items() if rid in chosen}
+        tests = [t for t in tests if chosen.intersection(t.rules)]
     if args.json:
         print(json.dumps({"rules": [r.as_json() for r in sorted(rules.values(), key=lambda r: r.id)],
                           "problems": problems}, indent=2))
@@ -43,7 +69,13 @@ def cmd_rules(args) -> int:
 
 def cmd_list(args) -> int:
     bdir = build_mod.prepare(args)
-    for t in catalogue.matching(catalogue.list_tests(bdir, include_selftest=False), argtypes.globs(args.filter)):
+    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=False), argtypes.globs(args.filter))
+    tests = catalogue.by_rules(tests, argtypes.globs(args.rule), argtypes.globs(args.page))
+    if args.json:
+        print(json.dumps([{"id": t.id, "area": t.area, "rules": t.rules, "location": t.location} for t in tests],
+                         indent=2))
+        return 0
+    for t in tests:
         print(f"{t.id}\t{','.join(t.rules)}")
     return 0
 

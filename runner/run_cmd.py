@@ -138,6 +138,10 @@ def select(args, bdir: Path, selftest: bool) -> tuple[list[catalogue.TestCase], 
     tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=selftest), pats)
     if pats and not tests:
         raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
+    rule_globs, pages = argtypes.globs(args.rule), argtypes.globs(args.page)
+    tests = catalogue.by_rules(tests, rule_globs, pages)
+    if (rule_globs or pages) and not tests:
+        raise UsageError("--rule/--page: no test of this selection checks those rules (see ./ipcsuite rules)")
     if args.sanitize:
         # The fault agent interposes the same libc functions as the sanitizer runtimes; its own tests run
         # in the plain build only.

@@ -19,6 +19,9 @@ BAD = [
     (["run", "--no-build", "--filter", "no-such-area/*"], "matches no test"),
     (["test", "--no-build", "--filter", "zzz*"], "matches no test"),
     (["rules", "--tabular"], "unrecognized arguments"),
+    (["list", "--no-build", "--page", "nosuch(9)"], "matches no rule"),
+    (["run", "--no-build", "--rule", "zzz.*"], "matches no rule"),
+    (["rules", "--no-build", "--rule", "zzz.*"], "match no rule"),
 ]
 
 
@@ -62,3 +65,18 @@ def test_version_names_the_release_and_the_commit():
     release = (ROOT / "VERSION").read_text().strip()
     assert proc.stdout.startswith(f"ipcsuite {release}"), proc.stdout
     assert proc.stdout.count("\n") == 1
+
+
+def test_rule_and_page_select_what_checks_those_rules(run_suite):
+    import json
+    rules = {r["id"]: r for r in json.loads(ipcsuite("rules", "--no-build", "--json", timeout=120).stdout)["rules"]}
+    listed = json.loads(ipcsuite("list", "--no-build", "--json", "--page", "pipe(2)", timeout=120).stdout)
+    assert listed and all(any(rules[r]["page"] == "pipe(2)" for r in t["rules"]) for t in listed)
+    every = json.loads(ipcsuite("list", "--no-build", "--json", timeout=120).stdout)
+    assert {t["id"] for t in every if any(rules[r]["page"] == "pipe(2)" for r in t["rules"])} == {
+        t["id"] for t in listed}
+    shown = json.loads(ipcsuite("rules", "--no-build", "--json", "--page", "pipe", timeout=120).stdout)["rules"]
+    assert shown and {r["page"] for r in shown} == {"pipe(2)", "pipe(7)"}  # a page name without section
+    run = run_suite("--rule", "pipe.pipe2-*")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert run.doc["tests"] and all(any(r.startswith("pipe.pipe2-") for r in t["rules"]) for t in run.doc["tests"])
