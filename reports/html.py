@@ -1,14 +1,21 @@
 """report.html: one self-contained page (inline CSS and SVG, no script, nothing fetched).
 
-Sections: summary, per-area table, target matrix (divergences first), failure details, the rules catalogue
-with each rule's status per target, and two charts (time per area, results per target).
+Sections: the gate and the broken rules first (rule, man page linked to man7.org, statement, failing tests
+with the actual values), summary cards, targets, charts, per-area table, failure details, target matrix
+(divergences first), and the rules catalogue per area (broken rules first), each rule with its status per
+target.
 """
 from __future__ import annotations
 
 import html
 from collections import defaultdict
+from pathlib import Path
 
+from reports import broken
 from reports import results as results_mod
+
+# The checkout, stripped from paths in messages so that the report shows relative source paths.
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
 
 STATUS_ORDER = ("passed", "failed", "error", "xpassed", "xfailed", "skipped")
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "xpassed": "#ef6c00",
@@ -27,6 +34,8 @@ th{background:#f0f0f0;position:sticky;top:0} td.n{text-align:right;font-variant-
 .msg{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;max-width:900px}
 .env{color:#555} .cards{display:flex;gap:12px;flex-wrap:wrap} .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 14px}
 .card b{font-size:20px;display:block} details{margin:4px 0} tr.div td{background:#fff8e1}
+.rule{background:#fff;border-left:4px solid #c62828;padding:4px 12px;margin:8px 0} .rule p{margin:4px 0}
+tr:target td{background:#fff3e0}
 """
 
 
@@ -91,6 +100,41 @@ def _stacked_chart(title: str, rows: list[tuple[str, dict[str, int]]]) -> str:
     return "".join(parts)
 
 
+def _page_link(page: str) -> str:
+    """The man page linked to man7.org, with the local command as its tooltip (offline: `man 2 semop`)."""
+    url = broken.man_url(page)
+    if not url:
+        return _e(page)
+    return f'<a href="{_e(url)}" title="locally: {_e(broken.man_hint(page))}">{_e(page)}</a>'
+
+
+def _relative(text: str) -> str:
+    return str(text).replace(CHECKOUT + "/", "")
+
+
+def _broken_section(doc: dict, rules: dict, several_targets: bool) -> list[str]:
+    found = broken.broken_rules(doc, rules)
+    out = [f"<h2 id=\"broken\">Broken rules ({len(found)})</h2>"]
+    if not found:
+        out.append("<p>None: every rule this run checked was kept.</p>")
+    for b in found:
+        out.append(f'<div class="rule"><p><a href="#rule-{_e(b.id)}"><b>{_e(b.id)}</b></a> — '
+                   f'{_page_link(b.page)}{(", " + _e(b.section)) if b.section else ""}'
+                   + (f' <small>({_e(broken.man_hint(b.page))})</small>' if broken.man_hint(b.page) else "")
+                   + f'</p><p>{_e(b.statement)}</p><ul>')
+        for t in b.tests:
+            tgt = f" on {_e(results_mod.target_of(t, doc))}" if several_targets else ""
+            first = "\n".join(broken.first_failure(_relative(t.get("message", ""))))
+            out.append(f"<li>{_badge(t['status'])} <b>{_e(t['id'])}</b>{tgt} <small>{_e(t.get('location', ''))}"
+                       f"</small><div class=\"msg\">{_e(first)}</div></li>")
+        out.append("</ul></div>")
+    errors = broken.infrastructure_errors(doc)
+    if errors:
+        out.append(f"<p><b>{len(errors)} tests could not check their rules</b> (error: the machine refused a setup "
+                   "step, or the test did not finish): see <a href=\"#failures\">Unexpected results</a>.</p>")
+    return out
+
+
 def render(doc: dict, rules: dict | None = None) -> str:
     rules = rules or {}
     targets = results_mod.target_names(doc)
@@ -109,7 +153,9 @@ def render(doc: dict, rules: dict | None = None) -> str:
                f'{len(targets)} target(s); command: <code>{_e(env.get("command_line", ""))}</code></p>')
     gate = ('<span class="gate-bad">gate: FAILED</span> — unexpected results below' if bad
             else '<span class="gate-ok">gate: passed</span> — nothing unexpected')
-    out.append(f"<p id=\"gate\">{gate}</p><div class=\"cards\">")
+    out.append(f"<p id=\"gate\">{gate}</p>")
+    out += _broken_section(doc, rules, len(targets) > 1)
+    out.append("<div class=\"cards\">")
     for s in STATUS_ORDER:
         out.append(f'<div class="card"><b>{counts.get(s, 0)}</b>{_badge(s)}</div>')
     out.append("</div>")
@@ -160,7 +206,7 @@ def render(doc: dict, rules: dict | None = None) -> str:
         rl = ", ".join(t.get("rules", [])) or "-"
         out.append(f"<details{' open' if i < 5 else ''}><summary>{_badge(t['status'])} <b>{_e(t['id'])}</b> on "
                    f"{_e(results_mod.target_of(t, doc))} — rules {_e(rl)} — {_e(t.get('location', ''))}"
-                   f"</summary><div class=\"msg\">{_e(t.get('details') or t.get('message', ''))}</div></details>")
+                   f"</summary><div class=\"msg\">{_e(_relative(t.get('details') or t.get('message', '')))}</div></details>")
     # ---- matrix ----
     rows = []
     for tid, per in by_test.items():
@@ -178,37 +224,48 @@ def render(doc: dict, rules: dict | None = None) -> str:
             if t and t["status"] != "passed":
                 e = t.get("expectation")
                 note = f"expected ({e['reason']}{'; ' + e['bug'] if e.get('bug') else ''})" if e else ""
-                msg = (t.get("message") or "").splitlines()[0][:200] if t.get("message") else ""
+                msg = _relative(t.get("message") or "").splitlines()[0][:200] if t.get("message") else ""
                 why.append(f"<b>{_e(n)}</b>: {_e(note + (' — ' if note and msg else '') + msg)}")
         cls = ' class="div"' if not same else ""
         out.append(f"<tr{cls}><td>{_e(tid)}</td>" + "".join(f"<td>{_badge(st[n])}</td>" for n in targets)
                    + f"<td class=\"msg\">{'<br>'.join(why)}</td></tr>")
     out.append("</table>")
-    # ---- rules ----
+    # ---- rules: per area, broken rules first; each row is the target of the links above ----
     rule_tests: dict[str, list[dict]] = defaultdict(list)
     for t in doc["tests"]:
         for r in t.get("rules", []):
             rule_tests[r].append(t)
     all_rules = sorted(set(rules) | set(rule_tests))
-    out.append(f"<h2 id=\"rules\">Rules catalogue ({len(all_rules)} rules)</h2><table><tr><th>rule</th>"
-               "<th>page</th><th>errno</th><th>statement</th>" + "".join(f"<th>{_e(n)}</th>" for n in targets)
-               + "</tr>")
+    by_area: dict[str, list[str]] = defaultdict(list)
     for rid in all_rules:
-        r = rules.get(rid, {})
-        cells = []
-        for n in targets:
-            ts = [t for t in rule_tests.get(rid, []) if results_mod.target_of(t, doc) == n]
-            if r.get("status") == "not-provokable":
-                cells.append('<td title="' + _e(r.get("reason") or "") + '">not provokable</td>')
-            elif not ts:
-                cells.append(f"<td>{_badge('absent')}</td>")
-            else:
-                worst = next((s for s in ("error", "failed", "xpassed", "xfailed", "skipped", "passed")
-                              if any(t["status"] == s for t in ts)), "passed")
-                cells.append(f"<td>{_badge(worst)} <small>{len(ts)}</small></td>")
-        out.append(f"<tr><td>{_e(rid)}</td><td>{_e(r.get('page', ''))}</td><td>{_e(r.get('errno') or '')}</td>"
-                   f"<td>{_e(r.get('statement', ''))}</td>{''.join(cells)}</tr>")
-    out.append("</table>")
+        by_area[rid.split(".", 1)[0]].append(rid)
+    broken_ids = {b.id for b in broken.broken_rules(doc, rules)}
+    out.append(f"<h2 id=\"rules\">Rules catalogue ({len(all_rules)} rules, {len(broken_ids)} broken)</h2>"
+               "<p>Areas: " + " · ".join(
+                   f'<a href="#cat-{_e(a)}">{_e(a)}</a>'
+                   + (f' <span class="gate-bad">{n} broken</span>' if (n := len(broken_ids.intersection(ids)))
+                      else "")
+                   for a, ids in sorted(by_area.items())) + "</p>")
+    for area, ids in sorted(by_area.items()):
+        ids.sort(key=lambda rid: (rid not in broken_ids, rid))
+        out.append(f"<h3 id=\"cat-{_e(area)}\">{_e(area)}</h3><table><tr><th>rule</th><th>page</th><th>errno</th>"
+                   "<th>statement</th>" + "".join(f"<th>{_e(n)}</th>" for n in targets) + "</tr>")
+        for rid in ids:
+            r = rules.get(rid, {})
+            cells = []
+            for n in targets:
+                ts = [t for t in rule_tests.get(rid, []) if results_mod.target_of(t, doc) == n]
+                if r.get("status") == "not-provokable":
+                    cells.append('<td title="' + _e(r.get("reason") or "") + '">not provokable</td>')
+                elif not ts:
+                    cells.append(f"<td>{_badge('absent')}</td>")
+                else:
+                    worst = next((s for s in ("error", "failed", "xpassed", "xfailed", "skipped", "passed")
+                                  if any(t["status"] == s for t in ts)), "passed")
+                    cells.append(f"<td>{_badge(worst)} <small>{len(ts)}</small></td>")
+            out.append(f"<tr id=\"rule-{_e(rid)}\"><td>{_e(rid)}</td><td>{_page_link(r.get('page', ''))}</td>"
+                       f"<td>{_e(r.get('errno') or '')}</td><td>{_e(r.get('statement', ''))}</td>{''.join(cells)}</tr>")
+        out.append("</table>")
     exps = doc.get("expectations") or []
     if exps:
         out.append("<h2 id=\"expectations\">Expectations in force</h2><table><tr><th>target</th><th>test</th>"

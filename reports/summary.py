@@ -1,9 +1,12 @@
-"""The short text summary printed after a run."""
+"""The short text summary printed after a run: the broken rules first (reports/broken.py), then counts."""
 from __future__ import annotations
 
 from collections import defaultdict
 
+from reports import broken
+
 UNEXPECTED = ("failed", "error", "xpassed")
+MAX_RULES, MAX_TESTS = 20, 5
 
 
 def unexpected(doc: dict) -> list[dict]:
@@ -39,7 +42,51 @@ def divergences(doc: dict) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
+def _broken_lines(doc: dict, rules: dict, several_targets: bool) -> list[str]:
+    """The broken rules first (rule, page, statement, failing tests with the actual values), then the tests
+    that could not check their rules (errors)."""
+    lines = []
+    found = broken.broken_rules(doc, rules)
+    if found:
+        lines.append(f"broken rules ({len(found)}): documented behaviour this system does not keep")
+        for b in found[:MAX_RULES]:
+            where = ", ".join(x for x in (b.page, b.section) if x)
+            hint = broken.man_hint(b.page)
+            lines.append(f"  {b.id}" + (f"  {where}" if where else "") + (f"  ({hint})" if hint else ""))
+            if b.statement:
+                lines.append(f"      {_cut(b.statement, 200)}")
+            for t in b.tests[:MAX_TESTS]:
+                tgt = f"  [target {_target(t, doc)}]" if several_targets else ""
+                lines.append(f"    {t['status'].upper():7} {t['id']}  [rules: {', '.join(t['rules']) or '-'}]{tgt}")
+                for ln in broken.first_failure(t.get("message", "")):
+                    lines.append(f"            {_cut(ln, 240)}")
+            if len(b.tests) > MAX_TESTS:
+                lines.append(f"    ... and {len(b.tests) - MAX_TESTS} more tests")
+        if len(found) > MAX_RULES:
+            lines.append(f"  ... and {len(found) - MAX_RULES} more rules (see report.html)")
+    errors = broken.infrastructure_errors(doc)
+    if errors:
+        lines.append(f"errors ({len(errors)}): these tests could not check their rules (the machine refused a "
+                     "setup step, or the test did not finish)")
+        for t in errors[:MAX_RULES]:
+            tgt = f"  [target {_target(t, doc)}]" if several_targets else ""
+            lines.append(f"  ERROR   {t['id']}  [rules: {', '.join(t['rules']) or '-'}]{tgt}")
+            for ln in broken.first_failure(t.get("message", ""), limit=2):
+                lines.append(f"          {_cut(ln, 240)}")
+        if len(errors) > MAX_RULES:
+            lines.append(f"  ... and {len(errors) - MAX_RULES} more (see results.json)")
+    return lines
+
+
+def _cut(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a word (the full text is in the reports)."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def render(doc: dict, results_dir: str, slowest: int = 5, rules: dict | None = None) -> str:
     per_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for t in doc["tests"]:
         per_area[t["area"]][t["status"]] += 1
@@ -50,6 +97,7 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
     lines.append(f"ipcsuite results: kernel {env.get('kernel_release', '?')}, {env.get('libc', '?')} "
                  f"{env.get('libc_version', '?')}, {env.get('architecture', '?')}, target {env.get('target', '?')}"
                  + (f", preload {env['preload']}" if env.get("preload") else ""))
+    lines += _broken_lines(doc, rules or {}, len(_targets(doc)) > 1)
     header = f"  {'area':<10}" + "".join(f"{c:>9}" for c in shown)
     lines.append(header)
     for area in sorted(per_area):
@@ -78,18 +126,6 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
         lines.append("slowest tests:")
         for t in tests:
             lines.append(f"  {t['duration_s']:8.3f} s  {t['id']}")
-    bad = unexpected(doc)
-    if bad:
-        lines.append("unexpected results:")
-        for t in bad[:50]:
-            rules = ", ".join(t["rules"]) or "-"
-            msg = t["message"].splitlines()[0][:300] if t["message"] else ""
-            where = f"  [target {_target(t, doc)}]" if len(names) > 1 else ""
-            lines.append(f"  {t['status'].upper():7} {t['id']}  [rules: {rules}]{where}")
-            if msg:
-                lines.append(f"          {msg}")
-        if len(bad) > 50:
-            lines.append(f"  ... and {len(bad) - 50} more (see results.json)")
     skipped = [t for t in doc["tests"] if t["status"] == "skipped"]
     if skipped:
         reasons: dict[str, int] = defaultdict(int)
@@ -97,7 +133,7 @@ def render(doc: dict, results_dir: str, slowest: int = 5) -> str:
             reasons[t["message"] or "no reason"] += 1
         lines.append("skip reasons:")
         for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:8]:
-            lines.append(f"  {n:4} x {r[:150]}")
+            lines.append(f"  {n:4} x {_cut(r, 160)}")
     lines.append(f"reports: {results_dir}/results.json, {results_dir}/junit.xml, {results_dir}/report.html")
     # `error` (the rule was not checked: the machine refused a setup step) is counted apart from `failed`
     # (the rule was checked and broken); expected failures are shown only when there are some.

@@ -166,7 +166,7 @@ def cmd_report(args) -> int:
         expectations.apply(doc, exps)
     results_mod.recount(doc)
     write_reports(path.parent, doc)
-    print(summary.render(doc, str(path.parent)))
+    print(summary.render(doc, str(path.parent), rules=catalogue_rules()))
     return 1 if summary.unexpected(doc) else 0
 
 
@@ -296,7 +296,7 @@ def cmd_merge(args) -> int:
         print(f"ipcsuite: merge: {n}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     write_reports(out, merged)
-    print(summary.render(merged, str(out)))
+    print(summary.render(merged, str(out), rules=catalogue_rules()))
     return 1 if summary.unexpected(merged) else 0
 
 

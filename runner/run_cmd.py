@@ -272,7 +272,7 @@ def _run_once(args, selftest: bool):
     doc, _notes = results_mod.merge_docs(parts, run.run_id)
     expectations_mod.apply(doc, exps)
     report_cmd.write_reports(run.dir, doc)
-    print(summary.render(doc, str(run.dir)), flush=True)
+    print(summary.render(doc, str(run.dir), rules=report_cmd.catalogue_rules()), flush=True)
     if summary.unexpected(doc):
         return 1, doc, run.dir
     for rc in rcs:
