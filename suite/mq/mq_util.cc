@@ -1,0 +1,162 @@
+#include "mq_util.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace ipc::mq_util {
+
+void Mq::Close() {
+  if (d_ != static_cast<mqd_t>(-1)) {
+    int saved = errno;
+    mq_close(d_);
+    errno = saved;
+    d_ = static_cast<mqd_t>(-1);
+  }
+}
+
+PosixResult<Mq> OpenMq(const std::string& name, int oflag, mode_t mode, const mq_attr* attr) {
+  mqd_t d = (oflag & O_CREAT) ? mq_open(name.c_str(), oflag, mode, attr) : mq_open(name.c_str(), oflag);
+  if (d == static_cast<mqd_t>(-1)) return PosixResult<Mq>::Error(errno, "mq_open(" + name + ")");
+  return Mq(d);
+}
+
+PosixResult<Mq> CreateMq(const PosixName& name, long maxmsg, long msgsize, int extra_flags) {
+  mq_attr a = Attr(maxmsg, msgsize);
+  return OpenMq(name.str(), O_CREAT | O_EXCL | O_RDWR | extra_flags, 0600, &a);
+}
+
+PosixResult<mq_attr> GetAttr(mqd_t d) {
+  mq_attr a{};
+  if (mq_getattr(d, &a) != 0) return PosixResult<mq_attr>::Error(errno, "mq_getattr");
+  return a;
+}
+
+namespace {
+const char kMqueueDir[] = "/proc/sys/fs/mqueue/";
+}  // namespace
+
+PosixResult<long> MsgMax() { return limits::ReadProcSysLong(std::string(kMqueueDir) + "msg_max"); }
+PosixResult<long> MsgsizeMax() { return limits::ReadProcSysLong(std::string(kMqueueDir) + "msgsize_max"); }
+PosixResult<long> MsgDefault() { return limits::ReadProcSysLong(std::string(kMqueueDir) + "msg_default"); }
+PosixResult<long> MsgsizeDefault() {
+  return limits::ReadProcSysLong(std::string(kMqueueDir) + "msgsize_default");
+}
+PosixResult<long> QueuesMax() { return limits::ReadProcSysLong(std::string(kMqueueDir) + "queues_max"); }
+
+::testing::AssertionResult WriteMqueueLimit(const std::string& file, long value) {
+  return limits::WriteProcSys(std::string(kMqueueDir) + file, std::to_string(value));
+}
+
+timespec RealtimeIn(long ms) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long ns = static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec + ms * 1000000LL;
+  return timespec{static_cast<time_t>(ns / 1000000000LL), static_cast<long>(ns % 1000000000LL)};
+}
+
+int Send(mqd_t d, const std::string& text, unsigned prio) {
+  return mq_send(d, text.data(), text.size(), prio);
+}
+
+std::string Receive(mqd_t d, long bufsize, unsigned* prio) {
+  std::vector<char> buf(static_cast<size_t>(bufsize) + 1);
+  ssize_t n = mq_receive(d, buf.data(), static_cast<size_t>(bufsize), prio);
+  if (n < 0) return "<" + ErrnoName(errno) + ">";
+  return std::string(buf.data(), static_cast<size_t>(n));
+}
+
+namespace {
+
+// The SigPnd and ShdPnd masks of /proc/<pid>/status, or false when the process is gone.
+bool ReadPending(pid_t pid, unsigned long long* thread_pending, unsigned long long* shared_pending) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  if (!in) return false;
+  std::string line;
+  bool got_thread = false, got_shared = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) == 0) {
+      *thread_pending = std::stoull(line.substr(7), nullptr, 16);
+      got_thread = true;
+    } else if (line.rfind("ShdPnd:", 0) == 0) {
+      *shared_pending = std::stoull(line.substr(7), nullptr, 16);
+      got_shared = true;
+    }
+  }
+  return got_thread && got_shared;
+}
+
+}  // namespace
+
+::testing::AssertionResult WaitUntilSignalNotPending(pid_t pid, int sig, milliseconds deadline) {
+  const unsigned long long bit = 1ULL << (sig - 1);
+  auto end = std::chrono::steady_clock::now() + ScaledDeadline(deadline);
+  unsigned long long t = 0, s = 0;
+  for (;;) {
+    if (!ReadPending(pid, &t, &s))
+      return ::testing::AssertionFailure()
+             << "process " << pid << " is gone while waiting for " << SignalName(sig) << " to be dequeued";
+    if (((t | s) & bit) == 0) return ::testing::AssertionSuccess();
+    if (std::chrono::steady_clock::now() > end)
+      return ::testing::AssertionFailure()
+             << SignalName(sig) << " still pending for process " << pid << " after the deadline (SigPnd "
+             << std::hex << t << ", ShdPnd " << s << ")";
+    // Polling /proc with a deadline, as WaitUntilBlockedIn does.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::string MountMqueueInPrivateNamespace(const std::string& dir) {
+  if (unshare(CLONE_NEWNS) != 0) return "unshare(CLONE_NEWNS) failed with " + DescribeErrno(errno);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return "making / private (MS_REC | MS_PRIVATE) failed with " + DescribeErrno(errno);
+  if (mount("mqueue", dir.c_str(), "mqueue", 0, nullptr) != 0)
+    return "mount -t mqueue failed with " + DescribeErrno(errno);
+  return "";
+}
+
+const std::string& MqueueMountUnavailableReason() {
+  static const std::string reason = [] {
+    auto dir = TempDir::Create();
+    if (!dir.ok()) return "no temporary directory for the probe: " + dir.error();
+    int p[2];
+    if (pipe(p) != 0) return "pipe for the probe failed with " + DescribeErrno(errno);
+    std::string path = dir.value().path();
+    Child c = Child::SpawnWithExitCode(
+        [&] {
+          close(p[0]);
+          std::string why = MountMqueueInPrivateNamespace(path);
+          (void)!write(p[1], why.data(), why.size());
+          return 0;
+        },
+        {.what = "probing whether the mqueue filesystem can be mounted"});
+    close(p[1]);
+    std::string why;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(p[0], buf, sizeof buf)) > 0) why.append(buf, static_cast<size_t>(n));
+    close(p[0]);
+    ExitStatus st = c.Wait();
+    if (!st.Exited(0)) return "the probe child " + st.Describe();
+    return why;
+  }();
+  return reason;
+}
+
+PosixResult<std::string> ReadQueueFile(const std::string& dir, const std::string& name) {
+  std::string path = dir + "/" + name.substr(1);
+  std::ifstream in(path);
+  if (!in) return PosixResult<std::string>::Error(errno, "opening " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace ipc::mq_util
