@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,14 +33,44 @@ def build(log=sys.stderr, extra_cmake_args: list[str] | None = None) -> Path:
         for cmd in steps:
             out.write("$ " + " ".join(cmd) + "\n")
             out.flush()
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                  check=False)
+            proc = _run_with_progress(cmd, out, log)
             if proc.returncode != 0:
                 out.flush()
                 tail = Path(logfile).read_text(errors="replace").strip().splitlines()[-15:]
                 print("\n".join(tail), file=log)
                 raise SetupError(f"build failed ({' '.join(cmd[:2])} exit {proc.returncode}); see {logfile}")
     return bdir
+
+
+_STEP = re.compile(r"^\[(\d+)/(\d+)\] ")
+
+
+def _run_with_progress(cmd: list[str], out, log) -> subprocess.CompletedProcess:
+    """Runs cmd with its output in the build log, and shows ninja's [N/M] progress: one updating line on a
+    terminal, otherwise a line at every tenth of the steps (CI logs)."""
+    tty = hasattr(log, "isatty") and log.isatty()
+    shown, printed = -1, False
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as proc:
+        for line in proc.stdout:
+            out.write(line)
+            m = _STEP.match(line)
+            if not m:
+                continue
+            done, total = int(m.group(1)), int(m.group(2))
+            if total < 20:
+                continue
+            if tty:
+                print(f"\ripcsuite: build [{done}/{total}]", end="", file=log, flush=True)
+                printed = True
+            elif done * 10 // total > shown:
+                shown = done * 10 // total
+                print(f"ipcsuite: build {shown * 10}% ({done}/{total} steps)", file=log, flush=True)
+        proc.wait()
+    if printed:
+        print("\r\033[K", end="", file=log, flush=True)
+    out.flush()
+    return subprocess.CompletedProcess(cmd, proc.returncode)
 
 
 def prepare(args) -> Path:
