@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from runner import argtypes, bench_cmd, inject_cmd, report_cmd, rules_cmd, run_cmd, targets_cmd
 from runner import build as build_mod
 from runner import version
-from runner.errors import SetupError, UsageError
+from runner.errors import SetupError, Terminated, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +89,12 @@ COMMANDS = {"run": run_cmd.cmd_run, "test": run_cmd.cmd_run, "rules": rules_cmd.
             "diff": report_cmd.run, "merge": report_cmd.run, "inject": inject_cmd.run, "bench": bench_cmd.run}
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -96,6 +102,9 @@ def main(argv=None) -> int:
     except (UsageError, SetupError) as e:
         print(f"ipcsuite: error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("ipcsuite: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("ipcsuite: interrupted", file=sys.stderr)
         return 130

@@ -4,3 +4,8 @@ class UsageError(Exception):
 
 class SetupError(Exception):
     """The machine cannot run the suite (missing packages, build failure): one line, exit 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (CI cancellation, timeout(1), systemd): takes Ctrl-C's path (stop the tests, clean up), then
+    exit 143."""

@@ -23,7 +23,7 @@ from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
 from runner import targets as targets_mod
-from runner.errors import SetupError, UsageError
+from runner.errors import SetupError, Terminated, UsageError
 from runner.load import Load
 from runner.qemu import vm
 
@@ -264,8 +264,10 @@ def _run_once(args, selftest: bool):
             parts.append(pdoc)
             if args.exitfirst and rc == 1:
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         run.finish()
+        if isinstance(e, Terminated):
+            raise  # cli.main: "terminated", exit 143
         print("ipcsuite: interrupted", file=sys.stderr)
         return 130, None, None
     run.finish()

@@ -217,3 +217,28 @@ def test_leftover_sweep_knows_a_reused_pid_from_the_runner(tmp_root, monkeypatch
     assert workspace._start_time(1) not in ("", "999999999999")
     assert workspace.sweep_leftovers() == [str(reused)]
     assert live.exists() and not reused.exists()
+
+
+def test_sigterm_stops_the_run_cleanly_with_exit_143(tmp_path, tmp_root):
+    """SIGTERM (what CI cancellation, timeout(1) and systemd send) takes Ctrl-C's path: the tests are
+    stopped, the run's temporary directory removed, exit 143."""
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "results"),
+           "--preload", str(preload_lib("break_hang_read")), "--filter", "fifo/*,pipe/*", "--test-timeout", "60"]
+    runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        wait_for(lambda: any(is_test_binary(p) for p in descendants(runner.pid)), 60, "a test process of the run")
+        tree = descendants(runner.pid)
+        os.kill(runner.pid, signal.SIGTERM)
+        out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    assert runner.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "terminated (SIGTERM)" in err
+    wait_for(lambda: not any(alive(p) for p in tree), 15,
+             "every process of the run to die: " + ", ".join(str(p) for p in tree if alive(p)))
+    assert list(tmp_root.iterdir()) == [], "the run's temporary directory is removed"
