@@ -130,7 +130,7 @@ IPC_TEST(MqNotify, NullUnregistersAndLetsAnotherProcessRegister, "mq.notify-unre
   EXPECT_EQ(ErrnoName(RegisterFromAnotherProcess(name)), ErrnoName(0));
 }
 
-IPC_TEST(MqNotify, CloseRemovesTheRegistration, "mq.close-removes-notification") {
+IPC_TEST(MqNotify, CloseRemovesTheRegistration, "mq.close-removes-notification", "mq.notify-ebusy") {
   PosixName name(PosixIpcKind::kMessageQueue, "notify-close");
   ASSERT_OK_AND_ASSIGN(Mq keep, CreateMq(name, 2, 16));
   ASSERT_OK_AND_ASSIGN(Mq reg, OpenMq(name.str(), O_RDONLY));
@@ -143,7 +143,8 @@ IPC_TEST(MqNotify, CloseRemovesTheRegistration, "mq.close-removes-notification")
   EXPECT_EQ(ErrnoName(RegisterFromAnotherProcess(name)), ErrnoName(0));
 }
 
-IPC_TEST(MqNotify, SigevNoneRegistersWithoutNotifying, "mq.notify-none", "mq.notify-once") {
+IPC_TEST(MqNotify, SigevNoneRegistersWithoutNotifying, "mq.notify-none", "mq.notify-once",
+         "mq.notify-ebusy") {
   PosixName name(PosixIpcKind::kMessageQueue, "notify-none");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
   sigevent ev{};
@@ -172,7 +173,8 @@ IPC_TEST(MqNotify, NonEmptyQueueNotifiesOnlyAfterEmptiedAndRefilled, "mq.notify-
   EXPECT_THAT(WaitForSignal(kSig, &info, 5000), SyscallSucceedsWithValue(kSig));
 }
 
-IPC_TEST(MqNotify, WaitingReceiverTakesTheMessageAndTheRegistrationStays, "mq.notify-receiver-waiting") {
+IPC_TEST(MqNotify, WaitingReceiverTakesTheMessageAndTheRegistrationStays, "mq.notify-receiver-waiting",
+         "mq.notify-ebusy") {
   PosixName name(PosixIpcKind::kMessageQueue, "notify-waiter");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
   ScopedSigmask block(SIG_BLOCK, kSig);
