@@ -1,0 +1,182 @@
+// Helpers shared by the POSIX semaphore tests (suite/psem/*.cc; rules in suite/rules/psem.ini).
+//
+// Named semaphores get their names from ipc::PosixName(PosixIpcKind::kSemaphore, tag) (unique per process
+// and test, unlinked when the test ends by the process that made the name). A handle from sem_open(3) is
+// owned by NamedSem (sem_close on destruction, in the process that opened it). Unnamed process-shared
+// semaphores live in MAP_SHARED anonymous memory (SharedSem) so that a forked child operates on the same
+// semaphore.
+//
+// glibc 2.36 implements sem_wait/sem_timedwait with the futex system call: a waiter is seen blocked with
+// WaitUntilBlockedIn(pid, SYS_futex) (never by sleeping).
+#pragma once
+
+#include <fcntl.h>
+#include <semaphore.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <string>
+#include <string_view>
+
+#include "ipcsuite/fixtures.h"
+#include "ipcsuite/posix_ipc.h"
+
+namespace ipc::psem_util {
+
+// Where Linux keeps named semaphores (sem_overview(7): "/dev/shm", files named sem.<name>).
+inline constexpr const char* kDevShm = "/dev/shm";
+
+// "" when /dev/shm is a directory this process can create files in, else why not.
+inline std::string DevShmUnavailableReason() {
+  struct stat st {};
+  if (stat(kDevShm, &st) != 0) return std::string("/dev/shm is missing: ") + DescribeErrno(errno);
+  if (!S_ISDIR(st.st_mode)) return "/dev/shm is not a directory";
+  if (access(kDevShm, W_OK | X_OK) != 0)
+    return std::string("/dev/shm is not writable: ") + DescribeErrno(errno);
+  return "";
+}
+
+// For a test of named semaphores: they are files in /dev/shm (sem_overview(7)).
+#define IPC_REQUIRE_DEV_SHM()                                                                \
+  do {                                                                                       \
+    std::string ipc_no_dev_shm = ::ipc::psem_util::DevShmUnavailableReason();                \
+    if (!ipc_no_dev_shm.empty())                                                             \
+      GTEST_SKIP() << "named POSIX semaphores need a writable /dev/shm: " << ipc_no_dev_shm; \
+  } while (0)
+
+// "/dev/shm/sem.<name without its slash>": the file behind a named semaphore.
+inline std::string DevShmPath(const std::string& name) {
+  return std::string(kDevShm) + "/sem." + name.substr(name.find_first_not_of('/'));
+}
+
+// The value of a semaphore (sem_getvalue), or INT_MIN (and a test failure) when the call fails.
+inline int Value(sem_t* s) {
+  int v = 0;
+  if (sem_getvalue(s, &v) != 0) {
+    ADD_FAILURE() << "sem_getvalue failed: " << DescribeErrno(errno);
+    return INT_MIN;
+  }
+  return v;
+}
+
+// An open named semaphore: sem_close on destruction, only in the process that opened it.
+class NamedSem {
+ public:
+  NamedSem() = default;
+  explicit NamedSem(sem_t* s) : sem_(s), owner_(getpid()) {}
+  NamedSem(NamedSem&& o) noexcept : sem_(o.sem_), owner_(o.owner_) { o.sem_ = SEM_FAILED; }
+  NamedSem& operator=(NamedSem&& o) noexcept {
+    if (this != &o) {
+      if (sem_ != SEM_FAILED && owner_ == getpid()) sem_close(sem_);
+      sem_ = o.sem_;
+      owner_ = o.owner_;
+      o.sem_ = SEM_FAILED;
+    }
+    return *this;
+  }
+  NamedSem(const NamedSem&) = delete;
+  ~NamedSem() {
+    if (sem_ != SEM_FAILED && owner_ == getpid()) sem_close(sem_);
+  }
+  sem_t* get() const { return sem_; }
+  // Closes now; returns sem_close's result (errno intact).
+  int Close() {
+    sem_t* s = sem_;
+    sem_ = SEM_FAILED;
+    return sem_close(s);
+  }
+
+ private:
+  sem_t* sem_ = SEM_FAILED;
+  pid_t owner_ = -1;
+};
+
+// sem_open(name, oflag[, mode, value]) as a result: the handle or the errno.
+inline PosixResult<NamedSem> Open(const char* name, int oflag, mode_t mode = 0600, unsigned value = 0) {
+  sem_t* s = (oflag & O_CREAT) ? sem_open(name, oflag, mode, value) : sem_open(name, oflag);
+  if (s == SEM_FAILED) return PosixResult<NamedSem>::Error(errno, std::string("sem_open ") + name);
+  return NamedSem(s);
+}
+
+// An unnamed semaphore in a MAP_SHARED anonymous page, initialised with sem_init(sem, pshared, value);
+// a forked child shares it. The mapping is removed (after sem_destroy) by the process that made it.
+class SharedSem {
+ public:
+  static PosixResult<SharedSem> Create(unsigned value, int pshared = 1) {
+    void* p = mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      return PosixResult<SharedSem>::Error(errno, "mmap MAP_SHARED|MAP_ANONYMOUS for a semaphore");
+    SharedSem s(static_cast<sem_t*>(p));
+    if (sem_init(s.sem_, pshared, value) != 0) return PosixResult<SharedSem>::Error(errno, "sem_init");
+    s.initialised_ = true;
+    return s;
+  }
+  SharedSem(SharedSem&& o) noexcept : sem_(o.sem_), owner_(o.owner_), initialised_(o.initialised_) {
+    o.sem_ = nullptr;
+  }
+  SharedSem& operator=(SharedSem&&) = delete;
+  SharedSem(const SharedSem&) = delete;
+  ~SharedSem() {
+    if (sem_ == nullptr || owner_ != getpid()) return;
+    if (initialised_) sem_destroy(sem_);
+    munmap(sem_, sizeof(sem_t));
+  }
+  sem_t* get() const { return sem_; }
+
+ private:
+  explicit SharedSem(sem_t* s) : sem_(s), owner_(getpid()) {}
+  sem_t* sem_ = nullptr;
+  pid_t owner_ = -1;
+  bool initialised_ = false;
+};
+
+// CLOCK_REALTIME now, plus `ms` milliseconds (negative: in the past): an absolute timeout for sem_timedwait.
+inline timespec RealtimeIn(long ms) {
+  timespec t{};
+  clock_gettime(CLOCK_REALTIME, &t);
+  long long ns = static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec + ms * 1000000LL;
+  t.tv_sec = static_cast<time_t>(ns / 1000000000LL);
+  t.tv_nsec = static_cast<long>(ns % 1000000000LL);
+  return t;
+}
+
+// Whether CLOCK_REALTIME now is at or after `t`.
+inline bool RealtimeReached(const timespec& t) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec > t.tv_sec || (now.tv_sec == t.tv_sec && now.tv_nsec >= t.tv_nsec);
+}
+
+// A name made by the test itself (e.g. padded to a given length): sem_unlink on destruction, only in the
+// process that made it; ENOENT is fine. Its base is a PosixName, so the name is unique to this test.
+class LongName {
+ public:
+  // The unique base name padded with 'x' to `length` characters after the slash.
+  LongName(std::string_view tag, size_t length) : base_(PosixIpcKind::kSemaphore, tag), owner_(getpid()) {
+    name_ = base_.str();
+    if (name_.size() < length + 1) name_.append(length + 1 - name_.size(), 'x');
+    name_.resize(length + 1);
+  }
+  LongName(const LongName&) = delete;
+  LongName& operator=(const LongName&) = delete;
+  ~LongName() {
+    if (owner_ == getpid()) sem_unlink(name_.c_str());
+  }
+  const char* c_str() const { return name_.c_str(); }
+  const std::string& str() const { return name_; }
+
+ private:
+  PosixName base_;
+  std::string name_;
+  pid_t owner_;
+};
+
+// Whether this process maps the file at `path` (matched in /proc/self/maps by device and inode).
+bool MapsFile(const std::string& path);
+
+}  // namespace ipc::psem_util
