@@ -137,7 +137,6 @@ IPC_TEST(PshmFork, ChildMapsTheInheritedDescriptor, "pshm.fd-inherited") {
   IPC_REQUIRE_DEV_SHM();
   PosixName name(PosixIpcKind::kSharedMemory, "fork-fd");
   ASSERT_OK_AND_ASSIGN(FileDescriptor fd, CreateObject(name, Page()));
-  ASSERT_THAT(shm_unlink(name.c_str()), SyscallSucceeds());  // the descriptor is the only way in
   Child c = Child::Spawn(
       [&] {
         ASSERT_OK_AND_ASSIGN(Mapping cm, Mapping::Shared(fd.get(), Page()));

@@ -1,7 +1,7 @@
 /* Breaks shm_unlink(3): "the object's contents stay available to the processes that still have it open or
  * mapped; only the name goes": this shm_unlink first truncates the object to zero bytes (destroying the data
  * of every descriptor and mapping), then removes the name. */
-// ipcsuite-teeth: filter=pshm/* rules=pshm.unlink-mapped-lives
+// ipcsuite-teeth: filter=pshm/* rules=pshm.unlink-mapped-lives,pshm.unlink-recreate
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
