@@ -103,6 +103,21 @@ IPC_TEST(MqNotify, RegistrationIsRemovedAfterDelivery, "mq.notify-once") {
   EXPECT_EQ(ErrnoName(RegisterFromAnotherProcess(name)), ErrnoName(0));
 }
 
+IPC_TEST(MqNotify, ProcessMayRegisterAgainAfterDelivery, "mq.notify-once", "mq.notify-signal") {
+  PosixName name(PosixIpcKind::kMessageQueue, "notify-again");
+  ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
+  ScopedSigmask block(SIG_BLOCK, kSig);
+  for (int round = 1; round <= 3; ++round) {
+    sigevent ev = SignalEvent(kSig, round);
+    ASSERT_THAT(mq_notify(q.get(), &ev), SyscallSucceeds()) << "round " << round;
+    ASSERT_THAT(Send(q.get(), "m"), SyscallSucceeds());
+    siginfo_t info{};
+    ASSERT_THAT(WaitForSignal(kSig, &info, 5000), SyscallSucceedsWithValue(kSig));
+    EXPECT_EQ(info.si_value.sival_int, round);
+    EXPECT_EQ(Receive(q.get(), 16), "m");
+  }
+}
+
 IPC_TEST(MqNotify, AnotherProcessGetsEbusy, "mq.notify-ebusy") {
   PosixName name(PosixIpcKind::kMessageQueue, "notify-ebusy");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));

@@ -208,6 +208,24 @@ IPC_TEST(MqGetAttr, CurmsgsCountsQueuedMessages, "mq.getattr-fields") {
   EXPECT_EQ(after.mq_curmsgs, 2);
 }
 
+// EMSGSIZE through the timed calls too: the size check comes before any wait.
+IPC_TEST(MqTimedSend, LongerThanMsgsizeFailsEmsgsizeOnAFullQueue, "mq.send-emsgsize") {
+  PosixName name(PosixIpcKind::kMessageQueue, "emsgsize-tsend");
+  ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 1, 8));
+  ASSERT_THAT(Send(q.get(), "full"), SyscallSucceeds());
+  timespec later = RealtimeIn(3600 * 1000L);
+  std::string over(9, 'o');
+  EXPECT_THAT(mq_timedsend(q.get(), over.data(), over.size(), 0, &later), SyscallFailsWithErrno(EMSGSIZE));
+}
+
+IPC_TEST(MqTimedReceive, BufferSmallerThanMsgsizeFailsEmsgsizeOnAnEmptyQueue, "mq.receive-emsgsize") {
+  PosixName name(PosixIpcKind::kMessageQueue, "emsgsize-trecv");
+  ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 1, 8));
+  timespec later = RealtimeIn(3600 * 1000L);
+  char buf[8];
+  EXPECT_THAT(mq_timedreceive(q.get(), buf, 7, nullptr, &later), SyscallFailsWithErrno(EMSGSIZE));
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // EBADF: invalid descriptors, and descriptors not opened for the direction.
 

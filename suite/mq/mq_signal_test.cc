@@ -133,5 +133,51 @@ IPC_TEST_P(MqSignalRestart, HandlerWithSaRestartRestartsTheBlockedCall) {
 
 IPC_INSTANTIATE_TABLE(Table, MqSignalRestart, kMqRestart);
 
+// signal(7) lists the interfaces that fail with EINTR after SIGSTOP and SIGCONT without a handler; the mq
+// calls are not among them.
+const MqSignalRow kMqStop[] = {
+    {"Send", {"mq.stop-continue-no-eintr"}, Call::kSend},
+    {"TimedSend", {"mq.stop-continue-no-eintr"}, Call::kTimedSend},
+    {"Receive", {"mq.stop-continue-no-eintr"}, Call::kReceive},
+    {"TimedReceive", {"mq.stop-continue-no-eintr"}, Call::kTimedReceive},
+};
+
+class MqSignalStop : public ::testing::TestWithParam<MqSignalRow> {};
+
+IPC_TEST_P(MqSignalStop, StopAndContinueLeaveTheCallBlocked) {
+  const MqSignalRow& row = GetParam();
+  PosixName name(PosixIpcKind::kMessageQueue, row.name);
+  ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 1, 16));
+  if (IsSend(row.call)) {
+    ASSERT_THAT(Send(q.get(), "full"), SyscallSucceeds());
+  }
+  Child c = Child::Spawn(
+      [&] {
+        std::string got;
+        EXPECT_THAT(Blocking(row.call, q.get(), &got), SyscallSucceeds());
+        if (!IsSend(row.call)) {
+          EXPECT_EQ(got, "peer");
+        }
+      },
+      {.what = "blocked in an mq call, stopped and continued"});
+  const long nr = IsSend(row.call) ? SYS_mq_timedsend : SYS_mq_timedreceive;
+  ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), nr));
+  ASSERT_THAT(c.Kill(SIGSTOP), SyscallSucceeds());
+  ASSERT_TRUE(WaitUntilStopped(c.pid()));
+  ASSERT_THAT(c.Kill(SIGCONT), SyscallSucceeds());
+  ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), nr)) << "the call did not go back to sleep after SIGCONT";
+  if (IsSend(row.call)) {
+    EXPECT_EQ(Receive(q.get(), 16), "full");
+  } else {
+    ASSERT_THAT(Send(q.get(), "peer"), SyscallSucceeds());
+  }
+  c.ExpectExited(0);
+  if (IsSend(row.call)) {
+    EXPECT_EQ(Receive(q.get(), 16), "late");
+  }
+}
+
+IPC_INSTANTIATE_TABLE(Table, MqSignalStop, kMqStop);
+
 }  // namespace
 }  // namespace ipc
