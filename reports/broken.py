@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BROKEN = ("failed", "xpassed")
 _PAGE = re.compile(r"^([A-Za-z0-9_.+-]+)\(([0-9][a-z]*)\)$")
@@ -49,6 +50,24 @@ def first_failure(message: str, limit: int = 6) -> list[str]:
             break
         out.append(ln.strip())
     return out
+
+
+# The checkout, stripped from paths in messages: reports show paths relative to it.
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
+
+
+def relative(text: str) -> str:
+    return str(text).replace(CHECKOUT + "/", "")
+
+
+def failure_text(t: dict) -> str:
+    """A test's failures as GoogleTest printed them (its `details`, without the test id line), else its
+    one-line `message`; paths relative to the checkout."""
+    details = t.get("details") or ""
+    first, _, rest = details.partition("\n")
+    tid = t.get("id", "")
+    text = rest if first.strip() in (tid, tid.split("/", 1)[-1]) else details
+    return relative(text.strip() or t.get("message", ""))
 
 
 def broken_rules(doc: dict, rules: dict) -> list[BrokenRule]:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from pathlib import Path
 
 from reports import broken
 from reports import results as results_mod
 
-# The checkout, stripped from paths in messages so that the report shows relative source paths.
-CHECKOUT = str(Path(__file__).resolve().parent.parent)
 
 STATUS_ORDER = ("passed", "failed", "error", "xpassed", "xfailed", "skipped")
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "xpassed": "#ef6c00",
@@ -109,7 +106,7 @@ def _page_link(page: str) -> str:
 
 
 def _relative(text: str) -> str:
-    return str(text).replace(CHECKOUT + "/", "")
+    return broken.relative(text)
 
 
 def _broken_section(doc: dict, rules: dict, several_targets: bool) -> list[str]:
@@ -124,7 +121,7 @@ def _broken_section(doc: dict, rules: dict, several_targets: bool) -> list[str]:
                    + f'</p><p>{_e(b.statement)}</p><ul>')
         for t in b.tests:
             tgt = f" on {_e(results_mod.target_of(t, doc))}" if several_targets else ""
-            first = "\n".join(broken.first_failure(_relative(t.get("message", ""))))
+            first = "\n".join(broken.first_failure(broken.failure_text(t)))
             out.append(f"<li>{_badge(t['status'])} <b>{_e(t['id'])}</b>{tgt} <small>{_e(t.get('location', ''))}"
                        f"</small><div class=\"msg\">{_e(first)}</div></li>")
         out.append("</ul></div>")

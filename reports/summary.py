@@ -58,7 +58,7 @@ def _broken_lines(doc: dict, rules: dict, several_targets: bool) -> list[str]:
             for t in b.tests[:MAX_TESTS]:
                 tgt = f"  [target {_target(t, doc)}]" if several_targets else ""
                 lines.append(f"    {t['status'].upper():7} {t['id']}  [rules: {', '.join(t['rules']) or '-'}]{tgt}")
-                for ln in broken.first_failure(t.get("message", "")):
+                for ln in broken.first_failure(broken.failure_text(t)):
                     lines.append(f"            {_cut(ln, 240)}")
             if len(b.tests) > MAX_TESTS:
                 lines.append(f"    ... and {len(b.tests) - MAX_TESTS} more tests")
@@ -71,7 +71,7 @@ def _broken_lines(doc: dict, rules: dict, several_targets: bool) -> list[str]:
         for t in errors[:MAX_RULES]:
             tgt = f"  [target {_target(t, doc)}]" if several_targets else ""
             lines.append(f"  ERROR   {t['id']}  [rules: {', '.join(t['rules']) or '-'}]{tgt}")
-            for ln in broken.first_failure(t.get("message", ""), limit=2):
+            for ln in broken.first_failure(broken.failure_text(t), limit=2):
                 lines.append(f"          {_cut(ln, 240)}")
         if len(errors) > MAX_RULES:
             lines.append(f"  ... and {len(errors) - MAX_RULES} more (see results.json)")

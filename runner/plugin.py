@@ -28,7 +28,7 @@ SESSION_NAME = "ipcsuite-session"
 # record's typed "infrastructure" field.
 INFRASTRUCTURE_TAG = "[infrastructure]"
 # gtest boilerplate lines that say nothing on their own in a one-line summary.
-_NOISE = re.compile(r"^(Failed|Value of: .*|Expected: (true|false)|Actual: (true|false)|Which is: .*)$")
+_NOISE = re.compile(r"^(Failed|Value of: .*|Expected: (true|false)|Actual: (true|false))$")
 
 
 def compact_message(message: str, limit: int = 300) -> str:
@@ -37,6 +37,8 @@ def compact_message(message: str, limit: int = 300) -> str:
         return ""
     first, _, rest = message.partition("\n")
     lines = [first] + [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
+    # GoogleTest's "Which is: 1" is the actual value of the line before it: kept, as "(which is 1)".
+    lines = [f"(which is {ln[len('Which is: '):]})" if ln.startswith("Which is: ") else ln for ln in lines]
     text = " ".join(lines)
     text = text.replace(str(catalogue.ROOT) + "/", "")
     # A tagged result reported by a tagging assertion carries the tag twice: keep the first.
@@ -131,6 +133,14 @@ class IpcsuiteSession:
         if self.plan and Path(file_path).resolve() == Path(self.plan_path).resolve():
             return PlanFile.from_parent(parent, path=Path(file_path))
         return None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session):
+        # pytest-xdist writes "bringing up nodes..." as a line of its own when the output is not a terminal
+        # (once per target and pytest process): runner noise here, the run's header says how many jobs run.
+        dist = self.config.pluginmanager.get_plugin("terminaldistreporter")
+        if dist is not None and hasattr(dist, "ensure_show_status"):
+            dist.ensure_show_status = lambda: None
 
     def pytest_collection_finish(self, session):
         """After -k (pytest's own selection): $IPCSUITE_RUN_PLANNED gets the ids that will run, so that the

@@ -231,8 +231,11 @@ def _run_once(args, selftest: bool):
                                        tests=ttests)
             cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
                    "-p", "runner.plugin", "--ipcsuite-plan", str(plan),
-                   "--ipcsuite-results", str(part / "results.json"), "--junitxml", str(part / "junit.xml"),
-                   "-o", "console_output_style=count", "--tb=short", "-q", "-rN"]
+                   "--ipcsuite-results", str(part / "results.json"),
+                   "-o", "console_output_style=count", "-qq", "-rN",
+                   # The summary gives each failure with its rules once; ./ipcsuite test keeps the
+                   # tracebacks of the runner's own Python tests.
+                   "--tb=short" if selftest else "--tb=no"]
             if args.jobs > 1 and target.kind != "qemu":
                 cmd += ["-n", str(args.jobs)]
             if args.exitfirst:

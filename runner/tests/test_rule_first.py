@@ -62,3 +62,10 @@ def test_a_real_broken_rule_is_named_first_in_the_terminal(run_suite):
     head = next(i for i, ln in enumerate(out) if ln.startswith("ipcsuite results:"))
     assert out[head + 1].startswith("broken rules (")
     assert any(ln.strip().startswith("pipe.epipe-no-reader") and "(man " in ln for ln in out[head + 1:head + 40])
+
+
+def test_one_line_message_keeps_the_actual_value():
+    from runner import plugin
+    line = plugin.compact_message("x.cc:3: Failure\nExpected equality of these values:\n  errno\n    Which is: 22\n"
+                                  "  EIDRM\n    Which is: 43")
+    assert "errno (which is 22) EIDRM (which is 43)" in line
