@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import forkserver, procinfo, targets, workspace
+from runner import forkserver, procinfo, target_wrap, targets, workspace
 from runner.catalogue import TestCase
 
 MODES = ("fork", "exec")
@@ -52,6 +52,8 @@ def test_env(plan, tmp_base: str | None) -> dict:
         env.pop(k, None)  # sharding is the runner's (--shard): each process runs exactly its one test
     if plan.preload:
         env["LD_PRELOAD"] = plan.preload
+    env.pop(target_wrap.ENV_WRAP, None)
+    env.update(target_wrap.env(plan.target))  # $IPCSUITE_TIMEOUT_SCALE, and $IPCSUITE_WRAP for wrap: targets
     run_tmp = tmp_base or os.environ.get("IPCSUITE_RUN_TMPDIR")
     if plan.target["kind"] == "host" and workspace.test_tmpdir_override():
         run_tmp = workspace.test_tmpdir_override()

@@ -154,13 +154,29 @@ class ForkServer:
         own): the processes started as `<binary> --ipcsuite-serve` whose parent is the server itself, i.e. the
         one such process whose parent is not one."""
         serving = {}
+        # Under a wrap: target the wrapper's processes (strace, proot, firejail) name --ipcsuite-serve too;
+        # the server is then the one reading our requests (stdin: our pipe) whose children do not.
+        try:
+            pipe = f"pipe:[{os.fstat(self.proc.stdin.fileno()).st_ino}]"
+        except (OSError, ValueError):
+            pipe = ""
+        reading = set()
         for p in procinfo.tree(self.proc.pid):
             try:
                 argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if len(argv) > 1 and argv[1] == b"--ipcsuite-serve":
+            if b"--ipcsuite-serve" not in argv[1:]:
+                continue
+            try:
+                if pipe and os.readlink(f"/proc/{p}/fd/0") == pipe:
+                    reading.add(p)
+            except OSError:
+                pass
+            if argv[1] == b"--ipcsuite-serve":
                 serving[p] = _ppid(p)
+        if reading:
+            return [p for p in procinfo.tree(self.proc.pid) if _ppid(p) in reading and p not in reading]
         servers = {p for p, parent in serving.items() if parent not in serving}
         return [p for p, parent in serving.items() if parent in servers]
 

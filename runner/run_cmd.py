@@ -18,7 +18,7 @@ from pathlib import Path
 from reports import flakes
 from reports import results as results_mod
 from reports import summary
-from runner import argtypes, catalogue, deps, procinfo, report_cmd, workspace
+from runner import argtypes, catalogue, deps, procinfo, report_cmd, target_wrap, workspace
 from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
@@ -183,6 +183,7 @@ def _run_once(args, selftest: bool):
     if preload and any(t.kind == "qemu" for t in tlist):
         raise UsageError("--preload cannot be used with a qemu target (its binaries are statically linked)")
     bdir = build_mod.prepare(args)
+    scales = [target_wrap.set_scale(t, getattr(args, "timeout_scale", None)) for t in tlist]
     for t in tlist:
         t.ensure()
     removed = workspace.sweep_leftovers()
@@ -200,7 +201,9 @@ def _run_once(args, selftest: bool):
     print(f"ipcsuite: run {run.run_id}, seed {seed}, {len(tests)} tests in "
           f"{len({str(t.binary) for t in tests})} binaries, {args.jobs} jobs"
           + (f", targets {names}" if len(tlist) > 1 or tlist[0].kind != "host" else "")
-          + (f", shard {shard[0]}/{shard[1]}" if shard and shard[1] > 1 else ""), flush=True)
+          + (f", shard {shard[0]}/{shard[1]}" if shard and shard[1] > 1 else "")
+          + "".join(f", {t.name}: {s}" if len(tlist) > 1 else f", {s}" for t, s in zip(tlist, scales) if s),
+          flush=True)
     env = dict(os.environ, IPCSUITE_RUN_TMPDIR=str(run.tmp), IPCSUITE_RUN_ID=run.run_id,
                IPCSUITE_SEED=str(seed), IPCSUITE_COMMAND_LINE="./ipcsuite " + " ".join(sys.argv[1:]),
                IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT), **deadline.env())
@@ -226,7 +229,8 @@ def _run_once(args, selftest: bool):
             if target.kind == "qemu":
                 guest_env = _run_qemu(target, bdir, ttests, args, part)
             plan = plan_mod.write_plan(part / "plan.json", target=target.to_data(), seed=seed,
-                                       test_timeout=args.test_timeout, preload=str(preload or ""),
+                                       test_timeout=args.test_timeout * target.options["timeout_scale"],
+                                       preload=str(preload or ""),
                                        replay=str(part / "guest.json") if guest_env is not None else "",
                                        tests=ttests)
             cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from runner import build as build_mod
 from runner import deps
+from runner import target_wrap
 from runner.errors import SetupError, UsageError
 from runner.qemu import vm
 
@@ -115,6 +116,8 @@ class Target:
                 BWRAP_UID if os.geteuid() == 0 else os.geteuid())
         if self.kind == "qemu":
             return vm.availability(self)
+        if self.kind == "wrap":
+            return target_wrap.availability(self.options)
         return False, "unknown target"
 
     def ensure(self) -> None:
@@ -123,6 +126,9 @@ class Target:
             _install(self.packages(), self.name)
         if self.kind == "userns":
             build_nsrun()
+        if self.kind == "wrap":  # one probe: the wrapper starts a test binary (one line, exit 2 if not)
+            target_wrap.probe(self.options, target_wrap.probe_binary(build_mod.build_dir()),
+                              self.options.get("timeout_scale", 1.0))
         ok, why = self.availability()
         if not ok:
             raise SetupError(f"target {self.name} is not available here: {why}")
@@ -174,6 +180,8 @@ class Target:
             if tmp:
                 out += ["--bind", tmp, tmp]
             return out + ["--", *cmd]
+        if self.kind == "wrap":
+            return target_wrap.wrap(self.options, cmd)
         return list(cmd)
 
     def popen_kwargs(self) -> dict:
@@ -215,15 +223,18 @@ def parse(spec: str) -> Target:
         return Target(name=spec, kind=spec, spec=spec)
     if spec.startswith("qemu:"):
         return _parse_qemu(spec)
+    if spec.startswith(target_wrap.PREFIX):
+        name, options = target_wrap.parse(spec)
+        return Target(name=name, kind="wrap", spec=spec, options=options)
     if spec == "qemu":
         raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
-    raise UsageError(f"unknown target {spec!r} (known: host, userns, bwrap, qemu:<kernel image>)")
+    raise UsageError(f"unknown target {spec!r} (known: host, userns, bwrap, qemu:<kernel image>, wrap:CMD)")
 
 
 def parse_list(texts: list[str]) -> list[Target]:
     out: list[Target] = []
     for text in texts or ["host"]:
-        for part in text.split(","):
+        for part in target_wrap.split_targets(text):
             if part.strip():
                 t = parse(part)
                 if any(o.name == t.name for o in out):
