@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from runner import deps
-from runner.errors import SetupError
+from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SRC = Path(__file__).resolve().parent / "init.c"
@@ -41,6 +42,30 @@ def kernels_dir() -> Path:
 
 def known_kernels() -> list[Path]:
     return sorted(kernels_dir().glob("*/boot/vmlinuz-*"))
+
+
+# The kernel matrix: VERSION (as in qemu:VERSION and fetch-kernel VERSION) -> Debian's meta package and the
+# pattern of the versioned package it depends on (which names the directory fetch_kernel unpacks it into).
+KERNEL_VERSIONS = {
+    "6.1": ("linux-image-amd64", re.compile(r"^linux-image-6\.1\.\d+-\d+-amd64$")),
+    "6.1-rt": ("linux-image-rt-amd64", re.compile(r"^linux-image-6\.1\.\d+-\d+-rt-amd64$")),
+    "6.12": ("linux-image-6.12-amd64", re.compile(r"^linux-image-6\.12\.\d+\+deb\d+-amd64$")),
+    "6.12-rt": ("linux-image-6.12-rt-amd64", re.compile(r"^linux-image-6\.12\.\d+\+deb\d+-rt-amd64$")),
+}
+
+
+def kernel_package(version: str) -> str:
+    if version not in KERNEL_VERSIONS:
+        raise UsageError(f"unknown kernel version {version!r} (known: {', '.join(KERNEL_VERSIONS)}; "
+                         "--package names any Debian kernel package)")
+    return KERNEL_VERSIONS[version][0]
+
+
+def fetched_kernel(version: str) -> Path | None:
+    """The newest fetched kernel image of a matrix VERSION (None: not fetched yet)."""
+    pattern = KERNEL_VERSIONS[version][1]
+    hits = [k for k in known_kernels() if pattern.match(k.parent.parent.name)]
+    return hits[-1] if hits else None
 
 
 def availability(target) -> tuple[bool, str]:

@@ -224,6 +224,7 @@ IPC_TEST(MsgCtlSet, OwnerWhoIsNotCreatorMaySet, "msg.ipc-set", "msg.msgctl-eperm
 IPC_TEST(MsgCtlSet, CreatorWhoIsNoLongerOwnerMaySetAndRemove, "msg.ipc-set", "msg.ipc-rmid",
          "msg.msgctl-eperm-owner") {
   IPC_REQUIRE_OTHER_USERS("to create a queue as another user and take its ownership");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) another user's 0600 queue");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, CreateMsgQueueAsNobody(0600));
   const int id = q.id();
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(id));

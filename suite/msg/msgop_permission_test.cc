@@ -93,6 +93,7 @@ IPC_TEST(MsgPermission, GroupPermissionBitsApplyToGroupMembers, "msg.permission-
 IPC_TEST(MsgPermission, OwnerClassAppliesToOwnerEvenWhenOthersMayAccess, "msg.permission-classes",
          "msg.msgsnd-eacces", "msg.msgrcv-eacces") {
   IPC_REQUIRE_OTHER_USERS("to give the queue to another user");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "check (IPC_STAT) a queue given away with mode 0066");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
   ASSERT_THAT(Send(q.id(), 1, "m"), SyscallSucceeds());
   // Owner 65534 gets no access; group and others get everything.

@@ -86,6 +86,7 @@ IPC_TEST(SemOpPerm, OwnerIsJudgedByOwnerBits, "sem.semop-eacces", "sem.perm-clas
 IPC_TEST(SemOpPerm, GroupMemberIsJudgedByGroupBits, "sem.semop-eacces", "sem.perm-classes",
          "sem.semctl-ipc-set") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read back (GETVAL) a set whose mode denies its owner");
   ASSERT_OK_AND_ASSIGN(SemSet group_ok, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   ASSERT_OK_AND_ASSIGN(SemSet group_denied, SemSet::Create(IPC_PRIVATE, 1, IPC_CREAT | 0600));
   for (auto [id, mode] : {std::pair{group_ok.id(), 0060}, std::pair{group_denied.id(), 0606}}) {

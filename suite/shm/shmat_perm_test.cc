@@ -69,6 +69,7 @@ IPC_TEST(ShmAt, NoPermissionFailsWithEacces, "shm.at-eacces") {
 
 IPC_TEST(ShmAt, OwnerIsJudgedByTheOwnerBitsOnly, "shm.at-eacces", "shm.ctl-ipc-set") {
   IPC_REQUIRE_OTHER_USERS("to give the segment to another user");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) a segment whose mode denies its owner");
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, ShmSegment::Create(IPC_PRIVATE, Page(), IPC_CREAT | 0066));
   ASSERT_OK_AND_ASSIGN(struct shmid_ds ds, Stat(seg.id()));
   ds.shm_perm.uid = kNobodyUid;

@@ -86,6 +86,7 @@ IPC_TEST(ShmGet, ModeTakesOnlyTheLowNineBitsOfShmflg, "shm.get-init-ds") {
 
 IPC_TEST(ShmGet, SegmentCreatedByAnotherUserRecordsItsCredentials, "shm.get-init-ds", "shm.ctl-ipc-stat") {
   IPC_REQUIRE_OTHER_USERS("to create a segment as another user");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) another user's 0640 segment");
   IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, CreateShmSegmentAsNobody(Page(), 0640));
   const int id = seg.id();
