@@ -1,0 +1,204 @@
+// Helpers for the signal-delivery test files (kill, sigqueue, rt_sigqueueinfo, sigprocmask, sigpending,
+// sigwaitinfo/sigtimedwait, signalfd, tgkill/tkill, pidfd_send_signal, default actions, stop/continue, PID
+// namespaces). Rules in suite/rules/signal-delivery.ini.
+#pragma once
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <functional>
+#include <string>
+
+#include "ipcsuite/fixtures.h"
+#include "signal_util.h"
+
+// pidfd_open(2) and pidfd_send_signal(2): glibc 2.36 has the wrappers (pidfd_open@GLIBC_2.36,
+// pidfd_send_signal@GLIBC_2.36), but its <sys/pidfd.h> lacks __BEGIN_DECLS (fixed in 2.37), so C++ would
+// look for mangled names: include it inside extern "C". The tests call the C library's wrappers, so
+// interposers see them.
+extern "C" {
+#include <sys/pidfd.h>
+}
+
+namespace ipc::signal_util {
+
+// What the last delivery of a recorded signal carried (written by RecordingHandler, async-signal-safe).
+struct Delivery {
+  std::atomic<int> count{0};
+  std::atomic<int> signo{0};
+  std::atomic<int> code{0};
+  std::atomic<int> value{0};  // si_value.sival_int
+  std::atomic<long> pid{0};
+  std::atomic<long> uid{-1};
+  std::atomic<long> tid{0};  // the thread the handler ran on
+  void Reset() {
+    count = 0;
+    signo = 0;
+    code = 0;
+    value = 0;
+    pid = 0;
+    uid = -1;
+    tid = 0;
+  }
+};
+
+inline Delivery g_delivery[NSIG];
+
+inline void RecordingHandler(int sig, siginfo_t* info, void*) {
+  Delivery& d = g_delivery[sig];
+  d.signo = info->si_signo;
+  d.code = info->si_code;
+  d.value = info->si_value.sival_int;
+  d.pid = info->si_pid;
+  d.uid = static_cast<long>(info->si_uid);
+  d.tid = static_cast<long>(gettid());
+  d.count.fetch_add(1);
+}
+
+// Installs RecordingHandler (SA_SIGINFO) for `sig`, resetting its record; restored on scope exit.
+class RecordSignal {
+ public:
+  explicit RecordSignal(int sig, int flags = 0) : sig_(sig), action_(sig, Action(flags)) {
+    g_delivery[sig].Reset();
+  }
+  bool ok() const { return action_.ok(); }
+  const Delivery& operator*() const { return g_delivery[sig_]; }
+  const Delivery* operator->() const { return &g_delivery[sig_]; }
+
+ private:
+  static struct sigaction Action(int flags) {
+    struct sigaction act = {};
+    act.sa_sigaction = RecordingHandler;
+    act.sa_flags = SA_SIGINFO | flags;
+    sigemptyset(&act.sa_mask);
+    return act;
+  }
+  int sig_;
+  ScopedSigaction action_;
+};
+
+// rt_sigqueueinfo(2) has no glibc wrapper (glibc 2.36): raw syscall(2).
+inline int RtSigqueueinfo(pid_t tgid, int sig, siginfo_t* info) {
+  return static_cast<int>(syscall(SYS_rt_sigqueueinfo, tgid, sig, info));
+}
+
+// tkill(2) has no glibc wrapper (glibc 2.36; tgkill has one since 2.30): raw syscall(2).
+inline int Tkill(pid_t tid, int sig) { return static_cast<int>(syscall(SYS_tkill, tid, sig)); }
+
+// A siginfo_t as a process would forge it for rt_sigqueueinfo/pidfd_send_signal.
+inline siginfo_t Forged(int sig, int code, int value) {
+  siginfo_t si = {};
+  si.si_signo = sig;
+  si.si_code = code;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = value;
+  return si;
+}
+
+// waitpid(2) retrying EINTR.
+inline pid_t WaitPid(pid_t pid, int* status, int options) {
+  pid_t r;
+  while ((r = waitpid(pid, status, options)) < 0 && errno == EINTR) {
+  }
+  return r;
+}
+
+// A grandchild that waits for end of file on a pipe (its parent closes the write end to release it), then
+// exits with `code`. Returns the pid (-1 after a reported fork failure). The pipe's read end is kept by
+// the caller's Pipe; the caller closes its write end.
+inline pid_t ForkWaiter(const Pipe& p, int code = 0) {
+  int rfd = p.read.get(), wfd = p.write.get();
+  return ForkRaw([=] {
+    close(wfd);
+    char b;
+    ssize_t n;
+    while ((n = read(rfd, &b, 1)) < 0 && errno == EINTR) {
+    }
+    return n == 0 ? code : 120;
+  });
+}
+
+// Why a child cannot make a new PID namespace (unshare(CLONE_NEWPID) then fork) ("" when it can). Probed
+// once per process, in a child.
+inline const std::string& NewPidNamespaceUnavailableReason() {
+  static const std::string reason = [] {
+    pid_t pid = fork();
+    if (pid < 0) return "fork for the probe failed: " + DescribeErrno(errno);
+    if (pid == 0) {
+      if (unshare(CLONE_NEWPID) != 0) _exit(errno == EPERM ? 10 : errno == EINVAL ? 11 : 12);
+      pid_t in = fork();
+      if (in < 0) _exit(13);
+      if (in == 0) _exit(getpid() == 1 ? 0 : 14);
+      int st = 0;
+      while (waitpid(in, &st, 0) < 0 && errno == EINTR) {
+      }
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 15);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    switch (code) {
+      case 0:
+        return std::string();
+      case 10:
+        return std::string(
+            "unshare(CLONE_NEWPID) fails with EPERM (needs CAP_SYS_ADMIN in the user namespace)");
+      case 11:
+        return std::string("unshare(CLONE_NEWPID) fails with EINVAL (no PID namespace support)");
+      case 12:
+        return std::string("unshare(CLONE_NEWPID) fails");
+      case 13:
+        return std::string("fork into the new PID namespace fails");
+      default:
+        return std::string("the first process of a new PID namespace is not pid 1");
+    }
+  }();
+  return reason;
+}
+
+#define IPC_REQUIRE_NEW_PID_NAMESPACE()                                                       \
+  do {                                                                                        \
+    const std::string& ipc_no_pidns = ::ipc::signal_util::NewPidNamespaceUnavailableReason(); \
+    if (!ipc_no_pidns.empty()) GTEST_SKIP() << "needs a new PID namespace: " << ipc_no_pidns; \
+  } while (0)
+
+// In a Child: unshare(CLONE_NEWPID) and fork the namespace's init (pid 1), which runs `init_body` and
+// exits with its result. Returns init's pid as seen from the caller (-1 on failure, reported).
+inline pid_t ForkInitOfNewPidNamespace(const std::function<int()>& init_body) {
+  if (unshare(CLONE_NEWPID) != 0) {
+    ADD_FAILURE() << "unshare(CLONE_NEWPID) failed with " << DescribeErrno(errno);
+    return -1;
+  }
+  // Not ForkRaw: init sees its parent (outside the namespace) as pid 0, so getppid() cannot confirm it.
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    IPC_ADD_FAILURE_FOR_ERRNO(err) << "fork into the new PID namespace failed with " << DescribeErrno(err);
+    return -1;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    _exit(init_body());
+  }
+  return pid;
+}
+
+// Lowers RLIMIT_SIGPENDING of the calling process to `n` (lowering needs no privilege).
+inline bool LowerSigpendingLimit(rlim_t n) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_SIGPENDING, &rl) != 0) return false;
+  rl.rlim_cur = n;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n) return false;
+  return setrlimit(RLIMIT_SIGPENDING, &rl) == 0;
+}
+
+}  // namespace ipc::signal_util
