@@ -12,9 +12,13 @@ import sys
 from pathlib import Path
 
 from runner import argtypes, bench_cmd, inject_cmd, report_cmd, rules_cmd, run_cmd, targets_cmd
-from runner import target_wrap
 from runner import build as build_mod
 from runner import version
+
+try:  # shell completion (python3-argcomplete) when it is installed; the suite runs without it
+    import argcomplete
+except ImportError:
+    argcomplete = None
 from runner.errors import SetupError, Terminated, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +42,12 @@ def _add_run_options(p):
     p.add_argument("--seed", type=int, help="seed for anything random (default: a fresh one, printed)")
     p.add_argument("--test-timeout", type=argtypes.positive_float, default=60.0, metavar="S",
                    help="deadline for one test process in seconds (default 60)")
-    p.add_argument("--timeout-scale", type=target_wrap.timeout_scale, metavar="F",
-                   help="multiply every test's deadline (--test-timeout and the tests' own) by F, a finite "
-                        "number above 0, for slow (emulated, instrumented) targets; default 1, or the known "
-                        "slow wrapper's factor: wrap:valgrind... 10, wrap:qemu-... 5, wrap:proot... and "
-                        "wrap:strace... 4")
     p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("-k", metavar="EXPR", help="pytest -k expression")
-    p.add_argument("--sanitize", choices=sorted(build_mod.SANITIZERS),
-                   help="build the suite with these sanitizers (in build-asan/ or build-tsan/) and run it; "
+    p.add_argument("--sanitize", choices=sorted(build_mod.SANITIZERS), metavar="MODE",
+                   help="'address,undefined' (ASan and UBSan) or 'thread' (TSan): build the suite with these "
+                        "sanitizers (in build-asan/ or build-tsan/) and run it; "
                         "the runner's own Python tests are left out (they preload interposers)")
     p.add_argument("--repeat", type=argtypes.positive_int, default=1, metavar="N",
                    help="run N times and report every test whose verdict changed (a flake report)")
@@ -58,9 +58,8 @@ def _add_run_options(p):
                    help="run under load: stress-ng on every CPU plus I/O and memory pressure, for the whole "
                         "run (use with --repeat for a flake report under load)")
     p.add_argument("--target", action="append", default=[], metavar="T[,T...]",
-                   help="where to run: host (default), userns, bwrap, qemu:<kernel image>, wrap:CMD (every "
-                        "test process under the command CMD); several give one report with a column per "
-                        "target")
+                   help="where to run: host (default), userns, bwrap, qemu:<kernel image>; several give one "
+                        "report with a column per target")
     p.add_argument("--expectations", action="append", default=[], metavar="FILE",
                    help="known divergences (in addition to expectations/*.txt)")
     p.add_argument("--no-expectations", action="store_true", help="ignore expectations/*.txt")
@@ -103,6 +102,8 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     parser = make_parser()
+    if argcomplete is not None:
+        argcomplete.autocomplete(parser)  # returns at once unless a shell's completion called us
     try:
         args = parser.parse_args(argv)
         return COMMANDS[args.command](args)

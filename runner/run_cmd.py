@@ -22,6 +22,7 @@ from runner import argtypes, catalogue, deps, procinfo, report_cmd, target_wrap,
 from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
+from runner import target_oci
 from runner import targets as targets_mod
 from runner.errors import SetupError, Terminated, UsageError
 from runner.load import Load
@@ -252,6 +253,8 @@ def _run_once(args, selftest: bool):
             if selftest and i == 0 and not args.sanitize and not argtypes.globs(args.filter):
                 cmd.append(str(ROOT / "runner" / "tests"))
             rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), deadline)
+            if target.kind == "oci":  # containers of fork servers killed at a deadline
+                target_oci.sweep(target.options, run.run_id)
             rcs.append(rc)
             wall = round(time.monotonic() - started, 3)
             results = part / "results.json"

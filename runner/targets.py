@@ -22,7 +22,7 @@ from pathlib import Path
 
 from runner import build as build_mod
 from runner import deps
-from runner import target_wrap
+from runner import target_oci, target_wrap
 from runner.errors import SetupError, UsageError
 from runner.qemu import vm
 
@@ -116,6 +116,8 @@ class Target:
                 BWRAP_UID if os.geteuid() == 0 else os.geteuid())
         if self.kind == "qemu":
             return vm.availability(self)
+        if self.kind == "oci":
+            return target_oci.availability(self.options)
         if self.kind == "wrap":
             return target_wrap.availability(self.options)
         return False, "unknown target"
@@ -126,6 +128,11 @@ class Target:
             _install(self.packages(), self.name)
         if self.kind == "userns":
             build_nsrun()
+        if self.kind == "qemu" and self.kernel is None and self.options.get("version"):
+            self.kernel = vm.fetch_kernel(vm.kernel_package(self.options["version"]))
+        if self.kind == "oci":  # installs the runtime, probes it once (one line, exit 2), writes the rootfs
+            target_oci.ensure(self.options)
+            return
         if self.kind == "wrap":  # one probe: the wrapper starts a test binary (one line, exit 2 if not)
             target_wrap.probe(self.options, target_wrap.probe_binary(build_mod.build_dir()),
                               self.options.get("timeout_scale", 1.0))
@@ -180,6 +187,8 @@ class Target:
             if tmp:
                 out += ["--bind", tmp, tmp]
             return out + ["--", *cmd]
+        if self.kind == "oci":
+            return target_oci.wrap(self.options, cmd, tmp)
         if self.kind == "wrap":
             return target_wrap.wrap(self.options, cmd)
         return list(cmd)
@@ -206,6 +215,9 @@ def _parse_qemu(spec: str) -> Target:
     text = spec[len("qemu:"):]
     if not text:
         raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
+    if text in vm.KERNEL_VERSIONS:  # the kernel matrix: qemu:6.1, qemu:6.12, qemu:6.1-rt (fetched on first use)
+        kernel = vm.fetched_kernel(text)
+        return Target(name=spec, kind="qemu", spec=spec, kernel=kernel, options={"version": text})
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = (Path.cwd() / path)
@@ -226,9 +238,13 @@ def parse(spec: str) -> Target:
     if spec.startswith(target_wrap.PREFIX):
         name, options = target_wrap.parse(spec)
         return Target(name=name, kind="wrap", spec=spec, options=options)
+    if spec.startswith(target_oci.PREFIX):
+        name, options = target_oci.parse(spec)
+        return Target(name=name, kind="oci", spec=spec, options=options)
     if spec == "qemu":
         raise UsageError("target qemu needs a kernel image: qemu:<vmlinuz> (./ipcsuite fetch-kernel gets one)")
-    raise UsageError(f"unknown target {spec!r} (known: host, userns, bwrap, qemu:<kernel image>, wrap:CMD)")
+    raise UsageError(f"unknown target {spec!r} (known: host, userns, bwrap, qemu:<kernel image>, wrap:CMD, "
+                     "oci:RUNTIME)")
 
 
 def parse_list(texts: list[str]) -> list[Target]:

@@ -12,6 +12,9 @@ from runner.qemu import vm
 def add_parsers(sub) -> None:
     sub.add_parser("targets", help="list the targets and whether each is available here (and why not)")
     fk = sub.add_parser("fetch-kernel", help="download Debian's kernel package for the qemu target")
+    fk.add_argument("version", nargs="?", choices=sorted(vm.KERNEL_VERSIONS), metavar="VERSION",
+                    help="a kernel of the matrix: " + ", ".join(vm.KERNEL_VERSIONS) + " (Debian's meta "
+                         "packages; qemu:VERSION then finds it); default: --package")
     fk.add_argument("--package", default="linux-image-amd64",
                     help="Debian package (default linux-image-amd64, i.e. the current 6.1 kernel)")
 
@@ -23,6 +26,8 @@ def cmd_targets(args) -> int:
         rows += [targets.parse(f"qemu:{k}") for k in kernels]
     else:
         rows.append(targets.Target(name="qemu:<kernel>", kind="qemu", spec="qemu:"))
+    rows += [targets.parse(f"qemu:{v}") for v in vm.KERNEL_VERSIONS if vm.fetched_kernel(v)]
+    rows += [targets.parse("oci:runc"), targets.parse("oci:crun")]
     w = max(len(t.name) for t in rows)
     for t in rows:
         try:
@@ -36,7 +41,7 @@ def cmd_targets(args) -> int:
 
 
 def cmd_fetch_kernel(args) -> int:
-    path = vm.fetch_kernel(args.package)
+    path = vm.fetch_kernel(vm.kernel_package(args.version) if args.version else args.package)
     print(path)
     print(f"try it: ./ipcsuite run --target qemu:{path}", file=sys.stderr)
     return 0
