@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from runner import argtypes, bench_cmd, inject_cmd, report_cmd, rules_cmd, run_cmd, targets_cmd
+from runner import target_wrap
 from runner import build as build_mod
 from runner import version
 
@@ -37,11 +38,16 @@ def _add_run_options(p):
     p.add_argument("--preload", metavar="LIB", help="LD_PRELOAD LIB into every test process (not the runner)")
     p.add_argument("-j", "--jobs", type=argtypes.jobs, default=os.cpu_count() or 1,
                    help=f"parallel test processes, at most {argtypes.MAX_JOBS} (default: number of CPUs)")
-    p.add_argument("--results-dir", metavar="DIR", default=str(ROOT / "results"),
+    p.add_argument("--results-dir", metavar="DIR", default=str(build_mod.results_root()),
                    help="where results/<run-id>/ goes (default: ./results)")
     p.add_argument("--seed", type=int, help="seed for anything random (default: a fresh one, printed)")
     p.add_argument("--test-timeout", type=argtypes.positive_float, default=60.0, metavar="S",
                    help="deadline for one test process in seconds (default 60)")
+    p.add_argument("--timeout-scale", type=target_wrap.timeout_scale, metavar="F",
+                   help="multiply every test's deadline (--test-timeout and the tests' own) by F, a finite "
+                        "number above 0, for slow (emulated, instrumented) targets; default 1, or the known "
+                        "slow wrapper's factor: wrap:valgrind... 10, wrap:qemu-... 5, wrap:proot... and "
+                        "wrap:strace... 4")
     p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("-k", metavar="EXPR", help="pytest -k expression")
@@ -58,8 +64,9 @@ def _add_run_options(p):
                    help="run under load: stress-ng on every CPU plus I/O and memory pressure, for the whole "
                         "run (use with --repeat for a flake report under load)")
     p.add_argument("--target", action="append", default=[], metavar="T[,T...]",
-                   help="where to run: host (default), userns, bwrap, qemu:<kernel image>; several give one "
-                        "report with a column per target")
+                   help="where to run: host (default), userns, bwrap, qemu:<kernel image>, wrap:CMD (every "
+                        "test process under the command CMD); several give one report with a column per "
+                        "target")
     p.add_argument("--expectations", action="append", default=[], metavar="FILE",
                    help="known divergences (in addition to expectations/*.txt)")
     p.add_argument("--no-expectations", action="store_true", help="ignore expectations/*.txt")
