@@ -1,6 +1,7 @@
 """./ipcsuite targets and ./ipcsuite fetch-kernel."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -10,7 +11,8 @@ from runner.qemu import vm
 
 
 def add_parsers(sub) -> None:
-    sub.add_parser("targets", help="list the targets and whether each is available here (and why not)")
+    tp = sub.add_parser("targets", help="list the targets and whether each is available here (and why not)")
+    tp.add_argument("--json", action="store_true", help="print JSON: one object per target")
     fk = sub.add_parser("fetch-kernel", help="download Debian's kernel package for the qemu target")
     fk.add_argument("version", nargs="?", choices=sorted(vm.KERNEL_VERSIONS), metavar="VERSION",
                     help="a kernel of the matrix: " + ", ".join(vm.KERNEL_VERSIONS) + " (Debian's meta "
@@ -29,12 +31,18 @@ def cmd_targets(args) -> int:
     rows += [targets.parse(f"qemu:{v}") for v in vm.KERNEL_VERSIONS if vm.fetched_kernel(v)]
     rows += [targets.parse("oci:runc"), targets.parse("oci:crun")]
     w = max(len(t.name) for t in rows)
+    found = []
     for t in rows:
         try:
             ok, why = t.availability()
         except (SetupError, OSError, subprocess.SubprocessError) as e:
             ok, why = False, str(e)
-        print(f"{t.name:<{w}}  {'available' if ok else 'unavailable':<11}  {why}")
+        found.append({"target": t.name, "kind": t.kind, "available": ok, "reason": why})
+        if not args.json:
+            print(f"{t.name:<{w}}  {'available' if ok else 'unavailable':<11}  {why}")
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
     if not kernels:
         print("(./ipcsuite fetch-kernel downloads Debian's 6.1 kernel for the qemu target)", file=sys.stderr)
     return 0

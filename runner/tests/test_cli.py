@@ -80,3 +80,15 @@ def test_rule_and_page_select_what_checks_those_rules(run_suite):
     run = run_suite("--rule", "pipe.pipe2-*")
     assert run.returncode == 0, run.stdout[-2000:]
     assert run.doc["tests"] and all(any(r.startswith("pipe.pipe2-") for r in t["rules"]) for t in run.doc["tests"])
+
+
+def test_targets_json_lists_every_target_with_its_availability():
+    import json
+    proc = ipcsuite("targets", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    names = [r["target"] for r in rows]
+    assert "host" in names and "userns" in names
+    host = rows[names.index("host")]
+    assert host["available"] is True and host["kind"] == "host"
+    assert all(r["available"] or r["reason"] for r in rows), "an unavailable target says why"
