@@ -1,8 +1,8 @@
 // mq_overview(7), "Mounting the message queue filesystem": the mqueue filesystem of the test's IPC namespace,
-// mounted in a private mount namespace of a child (the host's /dev/mqueue is neither needed nor touched):
-// the sticky mount directory, a file per queue with its mode, the QSIZE line and the notification fields,
-// and unlink(2) on the file removing the queue's name.
-// Rules: suite/rules/mq.ini. Helpers: mq_util.h.
+// mounted in a private mount namespace of a child (the host's /dev/mqueue is neither needed nor touched;
+// where a private mount is refused, /dev/mqueue when it shows this IPC namespace's queues, as in a
+// container): the sticky mount directory, a file per queue with its mode, the QSIZE line and the notification
+// fields, and unlink(2) on the file removing the queue's name. Rules: suite/rules/mq.ini. Helpers: mq_util.h.
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
@@ -21,20 +21,6 @@ namespace {
 
 using namespace mq_util;
 
-// Runs `body(dir)` in a child with the mqueue filesystem of this IPC namespace mounted on a private
-// temporary directory.
-void WithMqueueMount(const std::function<void(const std::string&)>& body, const std::string& what) {
-  ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create());
-  Child c = Child::Spawn(
-      [&] {
-        std::string why = MountMqueueInPrivateNamespace(dir.path());
-        ASSERT_EQ(why, "");
-        body(dir.path());
-      },
-      {.what = what});
-  c.ExpectExited(0);
-}
-
 // The value of `field` ("QSIZE") in the one line of a queue's file, or -1.
 long Field(const std::string& line, const std::string& field) {
   size_t at = line.find(field + ":");
@@ -43,8 +29,8 @@ long Field(const std::string& line, const std::string& field) {
 }
 
 IPC_TEST(MqFs, MountDirectoryIsSticky, "mq.fs-sticky") {
-  IPC_REQUIRE_MQUEUE_MOUNT();
-  WithMqueueMount(
+  IPC_REQUIRE_MQUEUE_VIEW();
+  WithMqueueView(
       [](const std::string& dir) {
         struct stat st {};
         ASSERT_THAT(stat(dir.c_str(), &st), SyscallSucceeds());
@@ -55,10 +41,10 @@ IPC_TEST(MqFs, MountDirectoryIsSticky, "mq.fs-sticky") {
 }
 
 IPC_TEST(MqFs, QsizeCountsTheBytesOfUserData, "mq.fs-qsize") {
-  IPC_REQUIRE_MQUEUE_MOUNT();
+  IPC_REQUIRE_MQUEUE_VIEW();
   PosixName name(PosixIpcKind::kMessageQueue, "qsize");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 4, 64));
-  WithMqueueMount(
+  WithMqueueView(
       [&](const std::string& dir) {
         ASSERT_OK_AND_ASSIGN(std::string empty, ReadQueueFile(dir, name.str()));
         EXPECT_EQ(Field(empty, "QSIZE"), 0) << empty;
@@ -75,10 +61,10 @@ IPC_TEST(MqFs, QsizeCountsTheBytesOfUserData, "mq.fs-qsize") {
 }
 
 IPC_TEST(MqFs, NotifyFieldsShowTheRegistration, "mq.fs-notify-fields") {
-  IPC_REQUIRE_MQUEUE_MOUNT();
+  IPC_REQUIRE_MQUEUE_VIEW();
   PosixName name(PosixIpcKind::kMessageQueue, "notify-fields");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
-  WithMqueueMount(
+  WithMqueueView(
       [&](const std::string& dir) {
         ASSERT_OK_AND_ASSIGN(std::string none, ReadQueueFile(dir, name.str()));
         EXPECT_EQ(Field(none, "NOTIFY_PID"), 0) << none;
@@ -105,11 +91,11 @@ IPC_TEST(MqFs, NotifyFieldsShowTheRegistration, "mq.fs-notify-fields") {
 }
 
 IPC_TEST(MqFs, QueueIsAFileWithItsModeAndUnlinkRemovesIt, "mq.fs-files") {
-  IPC_REQUIRE_MQUEUE_MOUNT();
+  IPC_REQUIRE_MQUEUE_VIEW();
   PosixName name(PosixIpcKind::kMessageQueue, "as-file");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
   ASSERT_THAT(fchmod(q.get(), 0640), SyscallSucceeds());
-  WithMqueueMount(
+  WithMqueueView(
       [&](const std::string& dir) {
         std::string path = dir + "/" + name.str().substr(1);
         struct stat st {};

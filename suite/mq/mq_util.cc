@@ -2,6 +2,8 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,6 +150,41 @@ const std::string& MqueueMountUnavailableReason() {
     return why;
   }();
   return reason;
+}
+
+const std::string& DevMqueueUnavailableReason() {
+  static const std::string reason = []() -> std::string {
+    constexpr long kMqueueMagic = 0x19800202;  // MQUEUE_MAGIC, linux/magic.h
+    struct statfs fs {};
+    if (statfs("/dev/mqueue", &fs) != 0) return "statfs(/dev/mqueue) failed with " + DescribeErrno(errno);
+    if (static_cast<long>(fs.f_type) != kMqueueMagic) return "/dev/mqueue is not an mqueue filesystem";
+    PosixName probe(PosixIpcKind::kMessageQueue, "view-probe");
+    mq_attr a = Attr(1, 8);
+    mqd_t d = mq_open(probe.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &a);
+    if (d == static_cast<mqd_t>(-1)) return "creating a probe queue failed with " + DescribeErrno(errno);
+    mq_close(d);
+    struct stat st {};
+    if (stat(("/dev/mqueue/" + probe.str().substr(1)).c_str(), &st) != 0)
+      return "/dev/mqueue belongs to another IPC namespace (a new queue does not appear there)";
+    return "";
+  }();
+  return reason;
+}
+
+void WithMqueueView(const std::function<void(const std::string&)>& body, const std::string& what) {
+  if (!MqueueMountUnavailableReason().empty()) {
+    Child c = Child::Spawn([&] { body("/dev/mqueue"); }, {.what = what + " (in /dev/mqueue)"});
+    c.ExpectExited(0);
+    return;
+  }
+  ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create());
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_EQ(MountMqueueInPrivateNamespace(dir.path()), "");
+        body(dir.path());
+      },
+      {.what = what});
+  c.ExpectExited(0);
 }
 
 PosixResult<std::string> ReadQueueFile(const std::string& dir, const std::string& name) {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -89,16 +90,26 @@ const std::string& MqueueMountUnavailableReason();
 // In a child: unshare(CLONE_NEWNS), make every mount private, and mount the mqueue filesystem of the
 // caller's IPC namespace on `dir`. The mount dies with the child's mount namespace. Returns "" or why not.
 std::string MountMqueueInPrivateNamespace(const std::string& dir);
+// Why /dev/mqueue is no view of the caller's IPC namespace's queues ("" when it is: an mqueue mount in which
+// a queue created now appears). The fallback where a private mount is refused (a container that mounts
+// /dev/mqueue for its own IPC namespace).
+const std::string& DevMqueueUnavailableReason();
+// Runs `body(dir)` in a child that sees this IPC namespace's mqueue filesystem at `dir`: a private mount
+// when possible, else /dev/mqueue (see DevMqueueUnavailableReason).
+void WithMqueueView(const std::function<void(const std::string&)>& body, const std::string& what);
 // The one line of the mqueue filesystem file of `name` (its name without the leading slash) under `dir`.
 PosixResult<std::string> ReadQueueFile(const std::string& dir, const std::string& name);
 
 }  // namespace ipc::mq_util
 
 // For a test that reads the mqueue filesystem (mq_overview(7)): it must be mountable in a private mount
-// namespace (needs CAP_SYS_ADMIN over the mount namespace's user namespace).
-#define IPC_REQUIRE_MQUEUE_MOUNT()                                                                           \
-  do {                                                                                                       \
-    const std::string& ipc_no_mount = ::ipc::mq_util::MqueueMountUnavailableReason();                        \
-    if (!ipc_no_mount.empty())                                                                               \
-      GTEST_SKIP() << "needs to mount the mqueue filesystem in a private mount namespace: " << ipc_no_mount; \
+// namespace (needs CAP_SYS_ADMIN over the mount namespace's user namespace), or /dev/mqueue must show this
+// IPC namespace's queues.
+#define IPC_REQUIRE_MQUEUE_VIEW()                                                                       \
+  do {                                                                                                  \
+    if (!::ipc::mq_util::MqueueMountUnavailableReason().empty() &&                                      \
+        !::ipc::mq_util::DevMqueueUnavailableReason().empty())                                          \
+      GTEST_SKIP() << "needs the mqueue filesystem: no private mount ("                                 \
+                   << ::ipc::mq_util::MqueueMountUnavailableReason() << ") and no usable /dev/mqueue (" \
+                   << ::ipc::mq_util::DevMqueueUnavailableReason() << ")";                              \
   } while (0)
