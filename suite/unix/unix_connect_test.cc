@@ -286,7 +286,7 @@ IPC_TEST(UnixConnectPermission, ConnectNeedsWritePermissionOnTheSocketFile, "uni
   std::string path = dir.Path(UniqueSocketName());
   UnixAddress addr = UnixAddress::Path(path);
   ASSERT_OK_AND_ASSIGN(FileDescriptor l, Listener(addr));
-  ASSERT_THAT(chmod(path.c_str(), 0755), SyscallSucceeds());  // no write for others
+  ASSERT_THAT(chmod(path.c_str(), 0555), SyscallSucceeds());  // no write for anyone, the owner included
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();
@@ -352,8 +352,17 @@ IPC_TEST(UnixConnectPermission, SearchPermissionOnTheDirectoryIsNeeded, "unix.bi
   UnixAddress addr = UnixAddress::Path(path);
   ASSERT_OK_AND_ASSIGN(FileDescriptor l, Listener(addr));
   ASSERT_THAT(chmod(path.c_str(), 0777), SyscallSucceeds());
+  // No search permission for anyone (the owner included, should the child be the same user), restored on
+  // the way out so that the TempDir can be removed.
+  ASSERT_THAT(chmod(sub.c_str(), 0), SyscallSucceeds());
+  struct RestoreMode {
+    std::string path;
+    ~RestoreMode() { chmod(path.c_str(), 0700); }
+  } restore{sub};
+  std::string ro = dir.Path("readonly");
+  ASSERT_THAT(mkdir(ro.c_str(), 0555), SyscallSucceeds());  // no write permission for anyone
   UnixAddress fresh = UnixAddress::Path(sub + "/new");
-  UnixAddress unwritable = UnixAddress::Path(dir.Path("new"));  // dir is 0755: no write for others
+  UnixAddress unwritable = UnixAddress::Path(ro + "/new");
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();
