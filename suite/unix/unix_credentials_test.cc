@@ -86,12 +86,13 @@ struct ForgedRow {
   rules::RuleList rules;
   int field;  // 0 pid, 1 uid, 2 gid
   int cap;
+  const char* cap_name;
 };
 
 const ForgedRow kForged[] = {
-    {"Pid", {"unix.eperm-creds"}, 0, CAP_SYS_ADMIN},
-    {"Uid", {"unix.eperm-creds"}, 1, CAP_SETUID},
-    {"Gid", {"unix.eperm-creds"}, 2, CAP_SETGID},
+    {"Pid", {"unix.eperm-creds"}, 0, CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
+    {"Uid", {"unix.eperm-creds"}, 1, CAP_SETUID, "CAP_SETUID"},
+    {"Gid", {"unix.eperm-creds"}, 2, CAP_SETGID, "CAP_SETGID"},
 };
 
 class UnixCredentialsForged : public ::testing::TestWithParam<ForgedRow> {};
@@ -130,7 +131,8 @@ IPC_TEST_P(UnixCredentialsForged, WithoutTheCapabilityFailsWithEperm) {
 
 IPC_TEST_P(UnixCredentialsForged, WithTheCapabilityIsAccepted, "unix.scm-credentials-privileged") {
   const ForgedRow& row = GetParam();
-  IPC_REQUIRE_EFFECTIVE_CAPABILITY(row.cap, "state credentials other than one's own");
+  if (!isolation::HasEffectiveCapability(row.cap))
+    GTEST_SKIP() << "needs " << row.cap_name << " (effective) to state credentials other than one's own";
   // uid/gid must be mapped in this user namespace to be stated at all.
   IPC_REQUIRE_MAPPED_IDS(1, 1);
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(SOCK_DGRAM));
