@@ -4,6 +4,7 @@
 // Rules: suite/rules/mq.ini. Helpers: mq_util.h.
 #include <fcntl.h>
 #include <mqueue.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,6 +148,40 @@ IPC_TEST(MqLimits, CapSysResourceExceedsMsgMaxButNotHardMsgmax, "mq.limits-privi
   PosixName hard(PosixIpcKind::kMessageQueue, "hard");
   mq_attr over = Attr(65536 + 1, 8);  // HARD_MSGMAX, documented in mq_overview(7), is no /proc value
   EXPECT_THAT(mq_open(hard.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &over), SyscallFailsWithErrno(EINVAL));
+}
+
+IPC_TEST(MqLimits, RlimitMsgqueueBoundsTheBytesOfTheUsersQueues, "mq.rlimit-msgqueue") {
+  // As another user, whose queues are only this test's (root's budget is shared with everything else).
+  IPC_REQUIRE_OTHER_USERS("to count queues against a real user ID of their own");
+  ASSERT_OK_AND_ASSIGN(long msgsize_max, MsgsizeMax());
+  const long msgsize = std::min(msgsize_max, 8192L);
+  // One queue of one message of msgsize bytes fits (the overhead is below 128 bytes, the smallest
+  // msgsize_max); two do not.
+  const rlim_t limit = static_cast<rlim_t>(2 * msgsize);
+  PosixName first(PosixIpcKind::kMessageQueue, "rlimit-a");
+  PosixName second(PosixIpcKind::kMessageQueue, "rlimit-b");
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_DROP_PRIVILEGES();
+        rlimit rl{limit, limit};
+        ASSERT_THAT(setrlimit(RLIMIT_MSGQUEUE, &rl), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(Mq a, CreateMq(first, 1, msgsize));
+        mq_attr attr = Attr(1, msgsize);
+        EXPECT_THAT(mq_open(second.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &attr),
+                    SyscallFailsWithErrno(EMFILE));
+        // Removed, the first queue no longer counts.
+        a.Close();
+        ASSERT_THAT(mq_unlink(first.c_str()), SyscallSucceeds());
+        ASSERT_OK_AND_ASSIGN(Mq b, CreateMq(second, 1, msgsize));
+        // A queue far above the limit is refused outright.
+        mq_attr huge = Attr(1, msgsize);
+        huge.mq_maxmsg = 4;
+        PosixName third(PosixIpcKind::kMessageQueue, "rlimit-c");
+        EXPECT_THAT(mq_open(third.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &huge),
+                    SyscallFailsWithErrno(EMFILE));
+      },
+      {.what = "creating queues under a small RLIMIT_MSGQUEUE as another user"});
+  c.ExpectExited(0);
 }
 
 // ---------------------------------------------------------------------------------------------------------
