@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 int main(void) {
-  if (unshare(CLONE_NEWIPC) != 0) return perror("unshare(CLONE_NEWIPC)"), 2;
+  if (unshare(CLONE_NEWIPC) != 0) return perror("unshare(CLONE_NEWIPC)"), 77; /* no CAP_SYS_ADMIN */
   int fd = open("/proc/sys/kernel/msgmni", O_WRONLY | O_CLOEXEC);
   int e = errno;
   ssize_t n = fd >= 0 ? write(fd, "4\n", 2) : -1;

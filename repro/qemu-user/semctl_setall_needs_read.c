@@ -20,7 +20,7 @@ int main(void) {
   if (id < 0) return perror("semget"), 2;
   pid_t pid = fork();
   if (pid == 0) {
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(77); /* not root: cannot run here */
     unsigned short vals[2] = {5, 6};
     union semun arg = {.array = vals};
     int r = semctl(id, 0, SETALL, arg);

@@ -15,7 +15,7 @@ int main(void) {
   pid_t pid = fork();
   if (pid == 0) {
     struct rlimit rl = {0, 0};
-    if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+    if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(77);
     int id = shmget(IPC_PRIVATE, huge, IPC_CREAT | SHM_HUGETLB | 0600);
     int e = errno;
     printf("shmget(SHM_HUGETLB) as uid 65534: %s (Linux: EPERM)\n", id >= 0 ? "succeeded" : strerror(e));
