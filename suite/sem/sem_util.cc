@@ -89,15 +89,19 @@ PosixResult<int> SemVmx() {
   return info.value().semvmx;
 }
 
-// Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY; -1 when not found.
+// Index (slot) of set `id` in the kernel's table, found with SEM_STAT_ANY, or with SEM_STAT (the caller can
+// read its own sets) where SEM_STAT_ANY is missing (qemu-user): the tests of other rules must not depend on
+// it; -1 when not found.
 int IndexOf(int id) {
   int max_index = -1;
   if (!Info(IPC_INFO, &max_index).ok()) return -1;
-  for (int i = 0; i <= max_index; ++i) {
-    semid_ds ds{};
-    semun arg{};
-    arg.buf = &ds;
-    if (semctl(i, 0, SEM_STAT_ANY, arg) == id) return i;
+  for (int cmd : {SEM_STAT_ANY, SEM_STAT}) {
+    for (int i = 0; i <= max_index; ++i) {
+      semid_ds ds{};
+      semun arg{};
+      arg.buf = &ds;
+      if (semctl(i, 0, cmd, arg) == id) return i;
+    }
   }
   return -1;
 }
