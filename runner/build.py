@@ -73,10 +73,25 @@ def _run_with_progress(cmd: list[str], out, log) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(cmd, proc.returncode)
 
 
+# An installed ipcsuite (cmake --install) has no sources: it runs the build it was installed with.
+INSTALLED = not (ROOT / "CMakeLists.txt").exists()
+
+
+def results_root() -> Path:
+    """Where results/<run-id>/ go by default: the checkout's results/, or ./results for an installed suite
+    (whose directory the user may not write)."""
+    return ROOT / "results" if os.access(ROOT, os.W_OK) and not INSTALLED else Path.cwd() / "results"
+
+
 def prepare(args) -> Path:
     """The build a command uses: built (with the packages it needs) unless --no-build, in build-asan/ or
     build-tsan/ for --sanitize."""
     sanitize = getattr(args, "sanitize", None)
+    if INSTALLED:
+        if sanitize or getattr(args, "command", "") == "test":
+            raise SetupError("an installed ipcsuite runs the suite; --sanitize and `test` need the source checkout")
+        deps.ensure_packages(packages=deps.RUNTIME_PACKAGES)
+        return build_dir()
     if sanitize:
         # A build of its own, so that switching modes never rebuilds build/.
         os.environ["IPCSUITE_BUILD_DIR"] = str(ROOT / f"build-{SANITIZERS[sanitize]}")

@@ -92,7 +92,7 @@ def read_manifest(build_dir: Path) -> list[tuple[str, str, Path]]:
     for line in manifest.read_text().splitlines():
         if line.strip():
             name, area, path = line.split("\t")
-            out.append((name, area, Path(path)))
+            out.append((name, area, build_dir / path))  # an installed manifest's paths are relative
     return out
 
 

@@ -22,6 +22,9 @@ PACKAGES = {
     "strace": "./ipcsuite bench inject compares with strace --inject",
 }
 
+# What an installed suite (cmake --install) needs to run: the runner's Python modules.
+RUNTIME_PACKAGES = {k: PACKAGES[k] for k in ("python3-pytest", "python3-pytest-xdist")}
+
 # Needed by ./ipcsuite test only (the project's own tests), on top of PACKAGES.
 TEST_PACKAGES = {
     "clang-format": "format check",
@@ -58,9 +61,9 @@ def apt_line(packages: list[str]) -> str:
     return "apt-get update && apt-get install -y " + " ".join(packages)
 
 
-def ensure_packages(log=sys.stderr, extra=()) -> None:
+def ensure_packages(log=sys.stderr, extra=(), packages=None) -> None:
     """Installs missing packages as root (apt-get update once, then install); otherwise SetupError."""
-    wanted = [*PACKAGES, *extra]
+    wanted = [*(PACKAGES if packages is None else packages), *extra]
     missing = missing_packages(wanted)
     if not missing:
         return

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reports import formats, html, summary
 from reports import results as results_mod
+from runner import build as build_mod
 from runner import catalogue, expectations
 from runner.errors import UsageError
 
@@ -23,7 +24,7 @@ BAD = ("failed", "error", "xpassed")
 def add_parsers(sub) -> None:
     r = sub.add_parser("report", help="regenerate junit.xml, report.html and the summary from a results.json")
     r.add_argument("run", metavar="RUN")
-    r.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    r.add_argument("--results-dir", default=str(build_mod.results_root()), metavar="DIR")
     r.add_argument("--expectations", action="append", default=[], metavar="FILE",
                    help="apply these expectations (and expectations/*.txt unless --no-expectations) again")
     r.add_argument("--no-expectations", action="store_true")
@@ -32,7 +33,7 @@ def add_parsers(sub) -> None:
     d = sub.add_parser("diff", help="what changed between two runs; exit 1 on regressions")
     d.add_argument("run_a", metavar="RUN_A")
     d.add_argument("run_b", metavar="RUN_B")
-    d.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    d.add_argument("--results-dir", default=str(build_mod.results_root()), metavar="DIR")
     d.add_argument("--json", action="store_true", help="print the differences as JSON")
     d.add_argument("--by-id", action="store_true",
                    help="compare tests by id only, ignoring the target (automatic when each run has one target)")
@@ -41,7 +42,7 @@ def add_parsers(sub) -> None:
                         "old ids may name one new, merged test: each is compared with it)")
     m = sub.add_parser("merge", help="combine runs (shards, machines, targets) into one report")
     m.add_argument("runs", nargs="+", metavar="RUN")
-    m.add_argument("--results-dir", default=str(ROOT / "results"), metavar="DIR")
+    m.add_argument("--results-dir", default=str(build_mod.results_root()), metavar="DIR")
     m.add_argument("-o", "--output", metavar="DIR", help="where the merged run goes (default results/<new id>)")
 
 
