@@ -69,7 +69,8 @@ def cmd_rules(args) -> int:
 
 def cmd_list(args) -> int:
     bdir = build_mod.prepare(args)
-    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=False), argtypes.globs(args.filter))
+    pats = argtypes.globs(args.filter)
+    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=False, patterns=pats), pats)
     tests = catalogue.by_rules(tests, argtypes.globs(args.rule), argtypes.globs(args.page))
     if args.json:
         print(json.dumps([{"id": t.id, "area": t.area, "rules": t.rules, "location": t.location} for t in tests],

@@ -136,7 +136,7 @@ def _deadline_line(args, rc: int) -> int:
 def select(args, bdir: Path, selftest: bool) -> tuple[list[catalogue.TestCase], tuple[int, int] | None]:
     """The run's tests (listed once, filtered, sanitizer drops, sharded) and the shard."""
     pats = argtypes.globs(args.filter)
-    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=selftest), pats)
+    tests = catalogue.matching(catalogue.list_tests(bdir, include_selftest=selftest, patterns=pats), pats)
     if pats and not tests:
         raise UsageError(f"--filter {','.join(pats)} matches no test (see ./ipcsuite list)")
     rule_globs, pages = argtypes.globs(args.rule), argtypes.globs(args.page)

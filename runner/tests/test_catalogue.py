@@ -49,3 +49,10 @@ def test_link_reports_both_directions(tmp_path):
     assert "r.np" in text and "not-provokable" in text
     assert rules["r.used"].tests == ["pipe/S.A"]
     assert len(problems) == 4
+
+
+def test_a_filter_that_names_its_areas_lists_only_their_binaries():
+    assert catalogue.areas_named(["pipe/*", "sem/SemGet.*"]) == {"pipe", "sem"}
+    assert catalogue.areas_named(["*Ends*"]) is None
+    assert catalogue.areas_named(["p*/x"]) is None
+    assert catalogue.areas_named([]) is None
