@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from runner import deps
+from runner import deps, procinfo
 from runner.errors import SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,10 @@ def _run_with_progress(cmd: list[str], out, log) -> subprocess.CompletedProcess:
     terminal, otherwise a line at every tenth of the steps (CI logs)."""
     tty = hasattr(log, "isatty") and log.isatty()
     shown, printed = -1, False
-    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as proc:
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, errors="replace", start_new_session=True,
+                            preexec_fn=procinfo.set_pdeathsig)
+    try:
         for line in proc.stdout:
             out.write(line)
             m = _STEP.match(line)
@@ -67,6 +70,23 @@ def _run_with_progress(cmd: list[str], out, log) -> subprocess.CompletedProcess:
                 shown = done * 10 // total
                 print(f"ipcsuite: build {shown * 10}% ({done}/{total} steps)", file=log, flush=True)
         proc.wait()
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): the whole build goes with us. ninja runs each command in a process
+        # group of its own and kills them when it gets SIGTERM, so the build's group gets SIGTERM first, and
+        # SIGKILL only if it has not ended within 10 s.
+        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        raise
+    finally:
+        proc.stdout.close()
     if printed:
         print("\r\033[K", end="", file=log, flush=True)
     out.flush()
