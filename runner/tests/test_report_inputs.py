@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from runner import cli
 
 EXAMPLES = int(os.environ.get("IPCSUITE_FUZZ_EXAMPLES", "60"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 VALID = {
