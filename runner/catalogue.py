@@ -96,6 +96,10 @@ def read_manifest(build_dir: Path) -> list[tuple[str, str, Path]]:
     return out
 
 
+# The project's top directories that hold test sources (for relative test locations).
+SOURCE_TOPS = ("suite", "fixtures", "property", "fault", "runner")
+
+
 def list_binary(binary: Path, area: str) -> list[TestCase]:
     try:
         proc = subprocess.run([str(binary), "--ipcsuite-list-rules"], stdout=subprocess.PIPE,
@@ -115,6 +119,13 @@ def list_binary(binary: Path, area: str) -> list[TestCase]:
         name, location, rules = (line.split("\t") + ["", ""])[:3]
         if location.startswith(str(ROOT) + "/"):
             location = location[len(str(ROOT)) + 1:]
+        elif location.startswith("/"):
+            # An installed suite's binaries name the checkout they were built in: keep the path from the
+            # project's own top directory on.
+            parts = location.split("/")
+            tops = [i for i, part in enumerate(parts) if part in SOURCE_TOPS]
+            if tops:
+                location = "/".join(parts[tops[-1]:])
         tests.append(TestCase(binary=binary, area=area, name=name, location=location,
                               rules=[r for r in rules.split(",") if r]))
     return tests

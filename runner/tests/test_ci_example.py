@@ -116,7 +116,7 @@ def test_ci_example_workflow_runs_shards_and_merges_them(tmp_path):
     assert (cwd / "merged" / "report.html").is_file() and (cwd / "merged" / "junit.xml").is_file()
     # Every shard's tests are in the merged report exactly once per target, and the shards together are
     # the whole selection: compare with an unsharded listing of the same filter.
-    listing = subprocess.run([str(ROOT / "ipcsuite"), "list", "--filter", FILTER], cwd=ROOT,
+    listing = subprocess.run([str(ROOT / "ipcsuite"), "list", "--no-build", "--filter", FILTER], cwd=ROOT,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, timeout=300, check=False)
     assert listing.returncode == 0, listing.stderr
