@@ -202,7 +202,8 @@ def test_too_few_processes_is_an_error_not_a_failure(open_dir):
     assert_honest(doc, allow_error=True)
     errors = [t for t in doc["tests"] if t["status"] == "error"]
     assert errors, "RLIMIT_NPROC=4 refused no fork: the test does not test anything"
-    refused = ("fork failed with EAGAIN", "exception escaped the child: Resource temporarily unavailable")
+    # (the errno's name may be cut where a test's several failures are fitted to one line)
+    refused = ("fork failed with E", "exception escaped the child: Resource temporarily unavailable")
     assert all("[infrastructure]" in t["message"] and any(r in t["message"] for r in refused) for t in errors), \
         [(t["id"], t["message"]) for t in errors if not any(r in t["message"] for r in refused)][:5]
     assert any("exception escaped the child" in t["message"] for t in errors)  # a refused thread, too
