@@ -239,6 +239,7 @@ void* UnmappedAddress() {
 }
 
 IPC_TEST(SignalFault, AccessToAProtNonePageKillsWithSigsegv, "signal.fault-sigsegv") {
+  IPC_SKIP_UNDER_ADDRESS_SANITIZER("its runtime catches SIGSEGV and exits with a report");
   Child c = Child::Spawn(
       [&] {
         DisableCoreDumps();
@@ -293,6 +294,7 @@ PosixResult<void*> MapPastEndOfFile(const TempDir& dir) {
 }
 
 IPC_TEST(SignalFault, AccessPastTheEndOfAMappedFileKillsWithSigbus, "signal.fault-sigbus") {
+  IPC_SKIP_UNDER_ADDRESS_SANITIZER("its runtime catches SIGBUS and exits with a report");
   ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create());
   Child c = Child::Spawn(
       [&] {
@@ -323,6 +325,7 @@ IPC_TEST(SignalFault, SigbusSiginfoSaysAdrerrAndTheAddress, "signal.fault-sigbus
 volatile int g_zero = 0;
 
 IPC_TEST(SignalFault, IntegerDivisionByZeroKillsWithSigfpe, "signal.fault-sigfpe") {
+  IPC_SKIP_UNDER_ADDRESS_SANITIZER("UBSan reports the integer division by zero before it happens");
   Child c = Child::Spawn(
       [&] {
         DisableCoreDumps();
@@ -334,6 +337,7 @@ IPC_TEST(SignalFault, IntegerDivisionByZeroKillsWithSigfpe, "signal.fault-sigfpe
 }
 
 IPC_TEST(SignalFault, SigfpeSiginfoSaysIntdiv, "signal.fault-sigfpe") {
+  IPC_SKIP_UNDER_ADDRESS_SANITIZER("UBSan reports the integer division by zero before it happens");
   Child c = Child::SpawnWithExitCode(
       [&] {
         DisableCoreDumps();
