@@ -23,10 +23,6 @@ void NoopHandler(int) {}
 
 class UnixConnectTypes : public ::testing::TestWithParam<int> {};
 
-std::string Name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == SOCK_STREAM ? "Stream" : "Seqpacket";
-}
-
 IPC_TEST_P(UnixConnectTypes, AcceptedConnectionCarriesDataBothWays, "unix.listen-accept-connect") {
   ASSERT_OK_AND_ASSIGN(AbstractListener l, AbstractListener::Create(4, GetParam()));
   ASSERT_OK_AND_ASSIGN(FileDescriptor c, Connected(l.addr, GetParam()));
@@ -131,7 +127,8 @@ IPC_TEST_P(UnixConnectTypes, ConnectToADatagramSocketFailsWithEprototype, "unix.
   EXPECT_THAT(connect(s.get(), addr.get(), addr.len), SyscallFailsWithErrno(EPROTOTYPE));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, UnixConnectTypes, ::testing::Values(SOCK_STREAM, SOCK_SEQPACKET), Name);
+INSTANTIATE_TEST_SUITE_P(Types, UnixConnectTypes, ::testing::Values(SOCK_STREAM, SOCK_SEQPACKET),
+                         TypeParamName);
 
 IPC_TEST(UnixConnect, StreamToSeqpacketListenerFailsWithEprototype, "unix.connect-eprototype",
          "unix.eprototype") {

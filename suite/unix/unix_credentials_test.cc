@@ -26,17 +26,6 @@ void EnablePasscred(int fd) {
 
 class UnixCredentialsTypes : public ::testing::TestWithParam<int> {};
 
-std::string Name(const ::testing::TestParamInfo<int>& info) {
-  switch (info.param) {
-    case SOCK_STREAM:
-      return "Stream";
-    case SOCK_DGRAM:
-      return "Dgram";
-    default:
-      return "Seqpacket";
-  }
-}
-
 IPC_TEST_P(UnixCredentialsTypes, PasscredAttachesTheSendersCredentials, "unix.so-passcred") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(GetParam()));
   EnablePasscred(p.b.get());
@@ -78,7 +67,7 @@ IPC_TEST_P(UnixCredentialsTypes, OwnCredentialsAreAccepted, "unix.scm-credential
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, UnixCredentialsTypes,
-                         ::testing::Values(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET), Name);
+                         ::testing::Values(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET), TypeParamName);
 
 // One forged field, the capability that would allow it, and the errno without it.
 struct ForgedRow {

@@ -114,10 +114,6 @@ IPC_TEST(UnixStream, BlockedSenderResumesWhenTheReaderDrains, "unix.stream-block
 
 class UnixMessageTypes : public ::testing::TestWithParam<int> {};
 
-std::string Name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == SOCK_DGRAM ? "Dgram" : "Seqpacket";
-}
-
 IPC_TEST_P(UnixMessageTypes, EachRecvReturnsOneMessage, "unix.message-boundaries") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(GetParam()));
   ASSERT_THAT(send(p.a.get(), "abc", 3, 0), SyscallSucceedsWithValue(3));
@@ -243,7 +239,8 @@ IPC_TEST_P(UnixMessageTypes, SmallerSndbufLowersTheLargestMessage, "unix.sndbuf-
   EXPECT_THAT(send(p.a.get(), msg.data(), msg.size(), MSG_DONTWAIT), SyscallFailsWithErrno(EMSGSIZE));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, UnixMessageTypes, ::testing::Values(SOCK_DGRAM, SOCK_SEQPACKET), Name);
+INSTANTIATE_TEST_SUITE_P(Types, UnixMessageTypes, ::testing::Values(SOCK_DGRAM, SOCK_SEQPACKET),
+                         TypeParamName);
 
 // --- unconnected datagrams
 // ---------------------------------------------------------------------------------------

@@ -21,17 +21,6 @@ using namespace unix_util;
 
 class UnixScmRightsTypes : public ::testing::TestWithParam<int> {};
 
-std::string Name(const ::testing::TestParamInfo<int>& info) {
-  switch (info.param) {
-    case SOCK_STREAM:
-      return "Stream";
-    case SOCK_DGRAM:
-      return "Dgram";
-    default:
-      return "Seqpacket";
-  }
-}
-
 IPC_TEST_P(UnixScmRightsTypes, ReceivedDescriptorSharesTheOpenFileDescription, "unix.scm-rights-same-ofd") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(GetParam()));
   ASSERT_OK_AND_ASSIGN(Pipe pipe, Pipe::Create());
@@ -182,7 +171,7 @@ IPC_TEST_P(UnixScmRightsTypes, DescriptorSurvivesTheSendersClose, "unix.scm-righ
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, UnixScmRightsTypes,
-                         ::testing::Values(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET), Name);
+                         ::testing::Values(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET), TypeParamName);
 
 IPC_TEST(UnixScmRights, DescriptorsPassBetweenProcesses, "unix.scm-rights-same-ofd") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(SOCK_STREAM));

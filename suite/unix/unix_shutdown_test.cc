@@ -16,10 +16,6 @@ using namespace unix_util;
 
 class UnixShutdownTypes : public ::testing::TestWithParam<int> {};
 
-std::string Name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == SOCK_STREAM ? "Stream" : "Seqpacket";
-}
-
 IPC_TEST_P(UnixShutdownTypes, ShutWrGivesPeerEofAfterQueuedData, "unix.shutdown-wr") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(GetParam()));
   ASSERT_THAT(send(p.a.get(), "last", 4, 0), SyscallSucceedsWithValue(4));
@@ -115,7 +111,8 @@ IPC_TEST_P(UnixShutdownTypes, PollWaitingForPollrdhupIsWokenByShutWr, "unix.shut
   c.ExpectExited(0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, UnixShutdownTypes, ::testing::Values(SOCK_STREAM, SOCK_SEQPACKET), Name);
+INSTANTIATE_TEST_SUITE_P(Types, UnixShutdownTypes, ::testing::Values(SOCK_STREAM, SOCK_SEQPACKET),
+                         TypeParamName);
 
 IPC_TEST(UnixShutdown, DgramShutWrMakesOwnSendFailWithEpipe, "unix.shutdown-wr") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(SOCK_DGRAM));

@@ -17,17 +17,6 @@ using namespace unix_util;
 
 class UnixSocketpairTypes : public ::testing::TestWithParam<int> {};
 
-std::string TypeParamName(const ::testing::TestParamInfo<int>& info) {
-  switch (info.param) {
-    case SOCK_STREAM:
-      return "Stream";
-    case SOCK_DGRAM:
-      return "Dgram";
-    default:
-      return "Seqpacket";
-  }
-}
-
 IPC_TEST_P(UnixSocketpairTypes, CreatesTwoConnectedSocketsOfTheType, "unix.socketpair-connected") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(GetParam()));
   for (int fd : {p.a.get(), p.b.get()}) {

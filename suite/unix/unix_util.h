@@ -35,6 +35,19 @@ struct Outcome {
 };
 inline Outcome Capture(long r) { return {r, r < 0 ? errno : 0}; }
 
+// GoogleTest's name of a test parameterised by the socket type: Stream, Dgram, Seqpacket.
+inline std::string TypeParamName(const ::testing::TestParamInfo<int>& info) {
+  switch (info.param) {
+    case SOCK_STREAM:
+      return "Stream";
+    case SOCK_DGRAM:
+      return "Dgram";
+    case SOCK_SEQPACKET:
+      return "Seqpacket";
+  }
+  return "Type" + std::to_string(info.param);
+}
+
 inline std::string TypeName(int type) {
   switch (type) {
     case SOCK_STREAM:
