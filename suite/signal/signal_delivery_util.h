@@ -3,6 +3,7 @@
 // namespaces). Rules in suite/rules/signal-delivery.ini.
 #pragma once
 
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -200,5 +201,46 @@ inline bool LowerSigpendingLimit(rlim_t n) {
   if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n) return false;
   return setrlimit(RLIMIT_SIGPENDING, &rl) == 0;
 }
+
+// RLIMIT_SIGPENDING is checked against the number of signals queued to all processes of the recipient's real
+// user ID in its user namespace, so a test that fills it must have that count to itself: other tests
+// running alongside as the same user take and free slots (seen: a re-queue after sigtimedwait refused with
+// EAGAIN). In a child, EnterPrivateSignalCount moves into a new user namespace (a new, empty count; the
+// limit is still the task's RLIMIT_SIGPENDING), or, where user namespaces are unavailable, to a user id of
+// its own. Returns 0, or the errno of unshare(CLONE_NEWUSER) when neither worked.
+inline int EnterPrivateSignalCount() {
+  if (::unshare(CLONE_NEWUSER) == 0) return 0;
+  int userns_err = errno;
+  // A uid no other test uses (they use 0 and 65534), distinct per process.
+  uid_t uid = 40000 + static_cast<uid_t>(getpid() % 20000);
+  if (setgroups(0, nullptr) == 0 && setresgid(uid, uid, uid) == 0 && setresuid(uid, uid, uid) == 0) return 0;
+  return userns_err == 0 ? EPERM : userns_err;
+}
+
+// Why a child cannot get a pending-signal count of its own ("" when it can). Probed once, in a child.
+inline const std::string& PrivateSignalCountUnavailableReason() {
+  static const std::string reason = [] {
+    Child c = Child::SpawnWithExitCode([] { return EnterPrivateSignalCount(); },
+                                       {.what = "probing for a private pending-signal count"});
+    ExitStatus st = c.Wait();
+    if (st.Exited(0)) return std::string();
+    if (st.kind != ExitStatus::Kind::kExited) return "the probe " + st.Describe();
+    return "unshare(CLONE_NEWUSER) failed with " + DescribeErrno(st.code) +
+           ", and switching to a user id of its own failed (" +
+           (isolation::OtherUsersUnavailableReason().empty() ? std::string("setresuid refused")
+                                                             : isolation::OtherUsersUnavailableReason()) +
+           ")";
+  }();
+  return reason;
+}
+
+// For a test that fills RLIMIT_SIGPENDING: skips when the count cannot be made private.
+#define IPC_REQUIRE_PRIVATE_SIGNAL_COUNT()                                                                  \
+  do {                                                                                                      \
+    if (!::ipc::signal_util::PrivateSignalCountUnavailableReason().empty())                                 \
+      GTEST_SKIP() << "needs a pending-signal count of its own (RLIMIT_SIGPENDING counts every process of " \
+                      "this user): "                                                                        \
+                   << ::ipc::signal_util::PrivateSignalCountUnavailableReason();                            \
+  } while (0)
 
 }  // namespace ipc::signal_util

@@ -141,8 +141,10 @@ IPC_TEST(SignalSigqueue, SignalZeroProbesWithoutSending, "signal.sigqueue-sig-ze
 }
 
 IPC_TEST(SignalSigqueue, QueueLimitReachedIsEagain, "signal.sigqueue-eagain") {
+  IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
   Child c = Child::Spawn(
       [&] {
+        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
         constexpr rlim_t kLimit = 4;
         ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);
@@ -336,8 +338,10 @@ IPC_TEST(SignalRtSigqueueinfo, NoSuchThreadGroupIsEsrch, "signal.rt-sigqueueinfo
 }
 
 IPC_TEST(SignalRtSigqueueinfo, QueueLimitReachedIsEagain, "signal.rt-sigqueueinfo-eagain") {
+  IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
   Child c = Child::Spawn(
       [&] {
+        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
         constexpr rlim_t kLimit = 3;
         ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);

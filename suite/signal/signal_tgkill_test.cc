@@ -132,8 +132,10 @@ IPC_TEST(SignalTgkill, AnotherUsersThreadIsEperm, "signal.tgkill-eperm") {
 }
 
 IPC_TEST(SignalTgkill, RealTimeSignalAtTheQueueLimitIsEagain, "signal.tgkill-eagain") {
+  IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
   Child c = Child::Spawn(
       [&] {
+        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
         constexpr rlim_t kLimit = 3;
         ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);
