@@ -19,8 +19,6 @@ namespace {
 
 using namespace unix_util;
 
-void NoopHandler(int) {}
-
 class UnixConnectTypes : public ::testing::TestWithParam<int> {};
 
 IPC_TEST_P(UnixConnectTypes, AcceptedConnectionCarriesDataBothWays, "unix.listen-accept-connect") {
@@ -188,7 +186,7 @@ IPC_TEST(UnixConnect, BlockedConnectIsInterruptedWithEintr, "unix.connect-eintr"
   }
   Child c = Child::Spawn(
       [&] {
-        ScopedSigaction h(SIGUSR1, NoopHandler, 0);
+        ScopedSigaction h(SIGUSR1, IgnoreSignal, 0);
         ASSERT_OK_AND_ASSIGN(FileDescriptor s, Socket(SOCK_STREAM));
         EXPECT_THAT(connect(s.get(), l.addr.get(), l.addr.len), SyscallFailsWithErrno(EINTR));
       },
@@ -202,7 +200,7 @@ IPC_TEST(UnixConnect, BlockedAcceptIsInterruptedWithEintr, "unix.accept-eintr") 
   ASSERT_OK_AND_ASSIGN(AbstractListener l, AbstractListener::Create());
   Child c = Child::Spawn(
       [&] {
-        ScopedSigaction h(SIGUSR1, NoopHandler, 0);
+        ScopedSigaction h(SIGUSR1, IgnoreSignal, 0);
         EXPECT_THAT(accept(l.fd.get(), nullptr, nullptr), SyscallFailsWithErrno(EINTR));
       },
       {.what = "blocked in accept until a signal"});

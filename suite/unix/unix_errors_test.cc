@@ -476,13 +476,11 @@ IPC_TEST(UnixEmfile, ReceivedDescriptorsBeyondTheLimitAreDroppedWithCtrunc, "uni
 
 // --- interrupted by a signal -------------------------------------------------------------------------------
 
-void NoopHandler(int) {}
-
 IPC_TEST(UnixEintr, BlockedRecvIsInterruptedWithEintr, "unix.recv-eintr") {
   ASSERT_OK_AND_ASSIGN(SocketPair p, SocketPair::Create(SOCK_STREAM));
   Child c = Child::Spawn(
       [&] {
-        ScopedSigaction h(SIGUSR1, NoopHandler, 0);
+        ScopedSigaction h(SIGUSR1, IgnoreSignal, 0);
         char b;
         EXPECT_THAT(recv(p.b.get(), &b, 1, 0), SyscallFailsWithErrno(EINTR));
       },
@@ -497,7 +495,7 @@ IPC_TEST(UnixEintr, BlockedSendIsInterruptedWithEintr, "unix.send-eintr") {
   ASSERT_GT(FillWithDontwait(p.a.get(), 512), 0);
   Child c = Child::Spawn(
       [&] {
-        ScopedSigaction h(SIGUSR1, NoopHandler, 0);
+        ScopedSigaction h(SIGUSR1, IgnoreSignal, 0);
         std::string m(512, 'i');
         EXPECT_THAT(send(p.a.get(), m.data(), m.size(), 0), SyscallFailsWithErrno(EINTR));
       },

@@ -35,6 +35,9 @@ struct Outcome {
 };
 inline Outcome Capture(long r) { return {r, r < 0 ? errno : 0}; }
 
+// A signal handler that does nothing: the signal only interrupts a blocked call (EINTR).
+inline void IgnoreSignal(int) {}
+
 // GoogleTest's name of a test parameterised by the socket type: Stream, Dgram, Seqpacket.
 inline std::string TypeParamName(const ::testing::TestParamInfo<int>& info) {
   switch (info.param) {
