@@ -295,12 +295,10 @@ def _run_once(args, selftest: bool):
 
 def _run_qemu(target, bdir, tests, args, part) -> dict:
     """Runs the planned tests in the guest; writes part/guest.json for the plugin; returns the guest env."""
-    # Only the binaries of the selected tests' areas are built statically and packed into the guest.
-    wanted = {t.area for t in tests}
-    area_bin = {area: name for name, area, _path in catalogue.read_manifest(bdir)
-                if area in wanted and area not in catalogue.SELF_AREAS and area not in vm.DYNAMIC_ONLY_AREAS}
-    plan = [(t.area, t.name) for t in tests if t.area in area_bin]
-    out = vm.run_guest(target, area_bin, plan, jobs=args.jobs, timeout=args.test_timeout,
+    # Only the binaries the selected tests come from (every one of an area: the manifest lists them) are
+    # built statically and packed into the guest.
+    binaries, plan = vm.guest_selection(catalogue.read_manifest(bdir), tests)
+    out = vm.run_guest(target, binaries, plan, jobs=args.jobs, timeout=args.test_timeout,
                        accel_mode=args.qemu_accel, out_dir=part)
     doc = {"problem": out["problem"], "environment": out["environment"],
            "results": [dict(r, area=a) for (a, _t), r in out["results"].items()]}

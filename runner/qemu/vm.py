@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from runner import deps
+from runner.catalogue import SELF_AREAS
 from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -335,27 +336,68 @@ def choose_accel(kernel: Path, init: Path, mode: str, log=sys.stderr) -> tuple[s
     return verdict, why
 
 
-def run_guest(target, area_binaries: dict[str, str], plan: list[tuple[str, str]], *, jobs: int,
+def guest_selection(manifest, tests) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """What the guest runs: (binaries, plan) for the selected tests.
+
+    manifest: the build's (name, area, path) rows (catalogue.read_manifest), the one list of binaries per
+    area; an area may have several (unix: unix_test and unix_property_test), and each test runs from the
+    binary that lists it. tests: catalogue.TestCase. binaries: CMake target name -> area, only those the
+    tests come from (self-test and dynamic-only areas are never packed); plan: (binary name, Suite.Name).
+    """
+    by_path = {os.path.realpath(path): (name, area) for name, area, path in manifest
+               if area not in SELF_AREAS and area not in DYNAMIC_ONLY_AREAS}
+    binaries: dict[str, str] = {}
+    plan: list[tuple[str, str]] = []
+    for t in tests:
+        hit = by_path.get(os.path.realpath(t.binary))
+        if hit is None or hit[1] != t.area:
+            continue
+        binaries[hit[0]] = hit[1]
+        plan.append((hit[0], t.name))
+    return binaries, plan
+
+
+def parse_results(text: str, binaries: dict[str, str]) -> tuple[dict, dict, bool]:
+    """The guest's serial lines -> (environment, {(area, Suite.Name): record}, finished)."""
+    env: dict = {}
+    recs: dict = {}
+    finished = False
+    for line in text.splitlines():
+        line = line.strip("\r")
+        if line.startswith("@@IPCSUITE-START "):
+            env = json.loads(line.split(" ", 1)[1])
+        elif line.startswith("@@IPCSUITE {"):
+            try:
+                r = json.loads(line.split(" ", 1)[1])
+            except json.JSONDecodeError:
+                continue
+            area = binaries.get(r["binary"].removeprefix("/bin/"), "?")
+            recs[(area, r["test"])] = r
+        elif line.startswith("@@IPCSUITE-END"):
+            finished = True
+    return env, recs, finished
+
+
+def run_guest(target, binaries: dict[str, str], plan: list[tuple[str, str]], *, jobs: int,
               timeout: float, accel_mode: str, out_dir: Path, log=sys.stderr) -> dict:
     """Builds the guest, boots it, returns {"environment": {...}, "results": {(area, test): {...}}, ...}.
 
-    area_binaries: area -> CMake target name of its test binary; plan: (area, Suite.Name).
+    binaries: CMake target name -> area (every binary of the selected tests, see guest_selection);
+    plan: (binary name, Suite.Name).
     """
     kernel = target.kernel
-    static_bin = build_static(sorted(set(area_binaries.values())), log)
+    static_bin = build_static(sorted(binaries), log)
     init = build_init(log)
-    binaries = {name: static_bin / name for name in set(area_binaries.values())}
-    unbuilt = sorted(name for name, p in binaries.items() if not p.is_file())
+    paths = {name: static_bin / name for name in binaries}
+    unbuilt = sorted(name for name, p in paths.items() if not p.is_file())
     for name in unbuilt:
         print(f"ipcsuite: warning: no static {name}; its tests get no result in the guest", file=log)
-        del binaries[name]
-    plan = [(a, t) for a, t in plan if area_binaries[a] in binaries]
+        del paths[name]
+    plan = [(b, t) for b, t in plan if b in paths]
     accel, why = choose_accel(kernel, init, accel_mode, log)
     cpus = max(1, min(jobs, os.cpu_count() or 1))
-    guest_plan = [(area_binaries[a], t) for a, t in plan]
     out_dir.mkdir(parents=True, exist_ok=True)
-    initrd = build_initramfs(static_build_dir() / "qemu" / "initrd.cpio", init, binaries, guest_plan, cpus,
-                             timeout)
+    initrd = build_initramfs(static_build_dir() / "qemu" / "initrd.cpio", init, paths, plan, cpus, timeout)
     console, results = out_dir / "console.log", out_dir / "results.log"
     for p in (console, results):
         p.unlink(missing_ok=True)
@@ -372,22 +414,7 @@ def run_guest(target, area_binaries: dict[str, str], plan: list[tuple[str, str]]
     deadline = 120 + len(plan) * 2.0 + timeout
     rc, secs = _boot(cmd, results, deadline, progress, len(plan))
     text = results.read_text(errors="replace") if results.exists() else ""
-    env: dict = {}
-    recs: dict = {}
-    finished = False
-    for line in text.splitlines():
-        line = line.strip("\r")
-        if line.startswith("@@IPCSUITE-START "):
-            env = json.loads(line.split(" ", 1)[1])
-        elif line.startswith("@@IPCSUITE {"):
-            try:
-                r = json.loads(line.split(" ", 1)[1])
-            except json.JSONDecodeError:
-                continue
-            area = next((a for a, b in area_binaries.items() if f"/bin/{b}" == r["binary"]), "?")
-            recs[(area, r["test"])] = r
-        elif line.startswith("@@IPCSUITE-END"):
-            finished = True
+    env, recs, finished = parse_results(text, binaries)
     problem = ""
     if unbuilt:
         problem = f"the static build of {', '.join(unbuilt)} failed (see {static_build_dir()}/ipcsuite-build.log)"
