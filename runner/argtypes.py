@@ -5,6 +5,8 @@ import argparse
 import math
 import os
 
+from _pytest.mark.expression import Expression, ParseError
+
 from runner.errors import UsageError
 
 
@@ -53,6 +55,16 @@ def int_at_least(minimum: int, what: str):
             raise UsageError(f"{what} must be at least {minimum}, not {v}")
         return v
     return parse
+
+
+def keyword(text):
+    """A pytest -k expression (words, and/or/not, parentheses), checked before anything runs."""
+    try:
+        Expression.compile(text)
+    except ParseError as e:
+        raise argparse.ArgumentTypeError(
+            f"not a -k expression ({e.message} at column {e.column}): {text!r}") from None
+    return text
 
 
 def shard(text):

@@ -50,7 +50,8 @@ def _add_run_options(p):
                         "wrap:strace... 4")
     p.add_argument("--no-build", action="store_true", help="use the existing build/ as it is")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
-    p.add_argument("-k", metavar="EXPR", help="pytest -k expression")
+    p.add_argument("-k", metavar="EXPR", type=argtypes.keyword,
+                   help="select tests whose id contains these words (pytest -k: and, or, not, parentheses)")
     p.add_argument("--sanitize", choices=sorted(build_mod.SANITIZERS), metavar="MODE",
                    help="'address,undefined' (ASan and UBSan) or 'thread' (TSan): build the suite with these "
                         "sanitizers (in build-asan/ or build-tsan/) and run it; "

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from _pytest.mark.expression import Expression
+
 from reports import flakes
 from reports import results as results_mod
 from reports import summary
@@ -133,6 +135,12 @@ def _deadline_line(args, rc: int) -> int:
     return rc
 
 
+def keyword_matches(expr: str, test_id: str) -> bool:
+    """Whether pytest's -k expression `expr` selects the test `test_id` (checked by argtypes.keyword)."""
+    lowered = test_id.lower()
+    return Expression.compile(expr).evaluate(lambda word: word.lower() in lowered)
+
+
 def select(args, bdir: Path, selftest: bool) -> tuple[list[catalogue.TestCase], tuple[int, int] | None]:
     """The run's tests (listed once, filtered, sanitizer drops, sharded) and the shard."""
     pats = argtypes.globs(args.filter)
@@ -143,6 +151,12 @@ def select(args, bdir: Path, selftest: bool) -> tuple[list[catalogue.TestCase], 
     tests = catalogue.by_rules(tests, rule_globs, pages)
     if (rule_globs or pages) and not tests:
         raise UsageError("--rule/--page: no test of this selection checks those rules (see ./ipcsuite rules)")
+    if args.k:
+        # -k selects here, as pytest would (a case-insensitive substring of the test id, with and/or/not), so
+        # the header counts what runs; pytest still gets it for the runner's own Python tests.
+        tests = [t for t in tests if keyword_matches(args.k, t.id)]
+        if not tests and not selftest:
+            raise UsageError(f"-k {args.k}: no test of this selection matches (see ./ipcsuite list)")
     if args.sanitize:
         # The fault agent interposes the same libc functions as the sanitizer runtimes; its own tests run
         # in the plain build only.
