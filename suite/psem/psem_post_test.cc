@@ -35,16 +35,15 @@ IPC_TEST(PsemPost, NamedSemaphoreIncrementsByOne, "psem.post-increments") {
   EXPECT_EQ(Value(s.get()), 11);
 }
 
-enum class Kind { kNamed, kThreadShared, kProcessShared };
 struct OverflowRow {
   const char* name;
   rules::RuleList rules;
-  Kind kind;
+  SemKind kind;
 };
 const OverflowRow kOverflow[] = {
-    {"Named", {}, Kind::kNamed},
-    {"ThreadShared", {}, Kind::kThreadShared},
-    {"ProcessShared", {}, Kind::kProcessShared},
+    {"Named", {}, SemKind::kNamed},
+    {"ThreadShared", {}, SemKind::kThreadShared},
+    {"ProcessShared", {}, SemKind::kProcessShared},
 };
 class PsemPostOverflow : public ::testing::TestWithParam<OverflowRow> {};
 
@@ -54,7 +53,7 @@ IPC_TEST_P(PsemPostOverflow, AtSemValueMaxFailsWithEoverflowAndKeepsTheValue, "p
   NamedSem named;
   std::unique_ptr<SharedSem> shared;
   sem_t* s = nullptr;
-  if (row.kind == Kind::kNamed) {
+  if (row.kind == SemKind::kNamed) {
     IPC_REQUIRE_DEV_SHM();
     name = std::make_unique<PosixName>(PosixIpcKind::kSemaphore, "overflow");
     // One below the maximum: the first post reaches it, the second overflows.
@@ -62,7 +61,8 @@ IPC_TEST_P(PsemPostOverflow, AtSemValueMaxFailsWithEoverflowAndKeepsTheValue, "p
     named = std::move(n);
     s = named.get();
   } else {
-    ASSERT_OK_AND_ASSIGN(SharedSem m, SharedSem::Create(SEM_VALUE_MAX - 1, row.kind == Kind::kProcessShared));
+    ASSERT_OK_AND_ASSIGN(SharedSem m,
+                         SharedSem::Create(SEM_VALUE_MAX - 1, row.kind == SemKind::kProcessShared));
     shared = std::make_unique<SharedSem>(std::move(m));
     s = shared->get();
   }

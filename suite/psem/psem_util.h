@@ -179,4 +179,8 @@ class LongName {
 // Whether this process maps the file at `path` (matched in /proc/self/maps by device and inode).
 bool MapsFile(const std::string& path);
 
+// The three kinds of semaphore the tables run over: named (sem_open), unnamed shared between threads
+// (sem_init pshared 0) and unnamed shared between processes (pshared 1, in a MAP_SHARED mapping).
+enum class SemKind { kNamed, kThreadShared, kProcessShared };
+
 }  // namespace ipc::psem_util

@@ -23,21 +23,18 @@ namespace {
 
 using namespace psem_util;
 
-// One semaphore of the three kinds the tables run over, with value `value`.
-enum class Kind { kNamed, kThreadShared, kProcessShared };
-
 class AnySem {
  public:
-  static PosixResult<std::unique_ptr<AnySem>> Create(Kind kind, unsigned value) {
+  static PosixResult<std::unique_ptr<AnySem>> Create(SemKind kind, unsigned value) {
     auto s = std::unique_ptr<AnySem>(new AnySem);
-    if (kind == Kind::kNamed) {
+    if (kind == SemKind::kNamed) {
       s->name_ = std::make_unique<PosixName>(PosixIpcKind::kSemaphore, "any");
       PosixResult<NamedSem> r = Open(s->name_->c_str(), O_CREAT | O_EXCL, 0600, value);
       if (!r.ok()) return PosixResult<std::unique_ptr<AnySem>>::Error(r.error_number(), r.error());
       s->named_ = std::move(r).value();
       s->sem_ = s->named_.get();
     } else {
-      PosixResult<SharedSem> r = SharedSem::Create(value, kind == Kind::kProcessShared ? 1 : 0);
+      PosixResult<SharedSem> r = SharedSem::Create(value, kind == SemKind::kProcessShared ? 1 : 0);
       if (!r.ok()) return PosixResult<std::unique_ptr<AnySem>>::Error(r.error_number(), r.error());
       s->shared_ = std::make_unique<SharedSem>(std::move(r).value());
       s->sem_ = s->shared_->get();
@@ -57,12 +54,12 @@ class AnySem {
 struct KindRow {
   const char* name;
   rules::RuleList rules;
-  Kind kind;
+  SemKind kind;
 };
 const KindRow kKinds[] = {
-    {"Named", {}, Kind::kNamed},
-    {"ThreadShared", {}, Kind::kThreadShared},
-    {"ProcessShared", {}, Kind::kProcessShared},
+    {"Named", {}, SemKind::kNamed},
+    {"ThreadShared", {}, SemKind::kThreadShared},
+    {"ProcessShared", {}, SemKind::kProcessShared},
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -71,7 +68,7 @@ const KindRow kKinds[] = {
 class PsemWaitKind : public ::testing::TestWithParam<KindRow> {};
 
 IPC_TEST_P(PsemWaitKind, PositiveValueIsDecrementedAtOnce, "psem.wait-decrements", "psem.getvalue-value") {
-  if (GetParam().kind == Kind::kNamed) IPC_REQUIRE_DEV_SHM();
+  if (GetParam().kind == SemKind::kNamed) IPC_REQUIRE_DEV_SHM();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AnySem> s, AnySem::Create(GetParam().kind, 3));
   EXPECT_THAT(sem_wait(s->get()), SyscallSucceedsWithValue(0));
   EXPECT_EQ(Value(s->get()), 2);
@@ -84,7 +81,7 @@ IPC_TEST_P(PsemWaitKind, PositiveValueIsDecrementedAtOnce, "psem.wait-decrements
 
 IPC_TEST_P(PsemWaitKind, TrywaitAtZeroFailsWithEagain, "psem.trywait-eagain",
            "psem.overview-value-never-negative") {
-  if (GetParam().kind == Kind::kNamed) IPC_REQUIRE_DEV_SHM();
+  if (GetParam().kind == SemKind::kNamed) IPC_REQUIRE_DEV_SHM();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AnySem> s, AnySem::Create(GetParam().kind, 1));
   EXPECT_THAT(sem_trywait(s->get()), SyscallSucceeds());
   EXPECT_THAT(sem_trywait(s->get()), SyscallFailsWithErrno(EAGAIN));
@@ -96,7 +93,7 @@ IPC_TEST_P(PsemWaitKind, TrywaitAtZeroFailsWithEagain, "psem.trywait-eagain",
 
 IPC_TEST_P(PsemWaitKind, PostsAndWaitsBalanceExactly, "psem.overview-value-never-negative",
            "psem.post-increments", "psem.wait-decrements") {
-  if (GetParam().kind == Kind::kNamed) IPC_REQUIRE_DEV_SHM();
+  if (GetParam().kind == SemKind::kNamed) IPC_REQUIRE_DEV_SHM();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AnySem> s, AnySem::Create(GetParam().kind, 0));
   std::mt19937_64& rng = TestRandom();
   int n = 1 + static_cast<int>(rng() % 50);

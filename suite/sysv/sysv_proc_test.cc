@@ -22,7 +22,7 @@ using sysv_util::FindRow;
 using sysv_util::ProcRow;
 using sysv_util::ReadProcSysvipc;
 
-size_t Page() { return static_cast<size_t>(limits::PageSize()); }
+using sysv_util::Page;
 
 union semun {
   int val;

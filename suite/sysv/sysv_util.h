@@ -46,4 +46,7 @@ inline const ProcRow* FindRow(const std::vector<ProcRow>& rows, const std::strin
   return nullptr;
 }
 
+// The page size, as a size_t (segment sizes and /proc/sysvipc sizes are in bytes).
+inline size_t Page() { return static_cast<size_t>(limits::PageSize()); }
+
 }  // namespace ipc::sysv_util
