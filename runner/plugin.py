@@ -208,6 +208,8 @@ class GTestItem(pytest.Item):
         if r is None:
             self._fail(f"the guest reported no result for this test: {state.replay_problem or 'no record'}", None)
         output = (r.get("output") or "").encode()
+        if isinstance(r.get("elapsed_ms"), (int, float)) and r["elapsed_ms"] >= 0:
+            self.user_properties.append(("guest_duration_s", r["elapsed_ms"] / 1000.0))
         if r.get("timed_out"):
             self._fail(f"timed out after {timeout:g} s in the guest", output)
         return os.waitstatus_to_exitcode(r["wait_status"]), output, r.get("record")
