@@ -19,7 +19,8 @@ The first matching line decides. A malformed file is an error that names the fil
 from __future__ import annotations
 
 import fnmatch
-import shlex
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,45 @@ EXPECTS = ("fail", "flaky", "skip")
 KEYS = ("reason", "bug")
 
 
+# Longer globs are refused: no test id or target name comes near it, and a regular expression compiled from a
+# glob costs time per '*' (about 35 us each), so that a hostile file cannot make a run crawl.
+MAX_GLOB = 256
+
+
 class ExpectationError(Exception):
     pass
+
+
+@functools.lru_cache(maxsize=4096)
+def glob_regex(pattern: str) -> re.Pattern:
+    """fnmatch.fnmatchcase's regular expression for `pattern`, in time linear in its length.
+
+    fnmatch.translate looks for the ']' of every '[' up to the end of the pattern: quadratic when no ']'
+    follows ('[' * 10000 took 12 s). Such a '[' is a literal '[', so it is written as the class "[[]"
+    first, and translate then finds every class's ']' at once."""
+    last_close = pattern.rfind("]")
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern[i] != "[":
+            j = pattern.find("[", i)
+            j = n if j < 0 else j
+            out.append(pattern[i:j])
+            i = j
+            continue
+        start = i + 1  # where translate starts looking for the class's ']'
+        if start < n and pattern[start] == "!":
+            start += 1
+        if start < n and pattern[start] == "]":
+            start += 1
+        if start > last_close:
+            out.append("[[]")  # no ']' follows: a literal '['
+            i += 1
+        else:
+            j = pattern.index("]", start)
+            out.append(pattern[i:j + 1])
+            i = j + 1
+    return re.compile(fnmatch.translate("".join(out)))
 
 
 @dataclass
@@ -48,11 +86,62 @@ class Expectation:
     source: str  # file:line
 
     def matches(self, target: str, test_id: str) -> bool:
-        return fnmatch.fnmatchcase(target, self.target) and fnmatch.fnmatchcase(test_id, self.test)
+        return bool(glob_regex(self.target).match(target)) and bool(glob_regex(self.test).match(test_id))
 
     def as_json(self) -> dict:
         return {"target": self.target, "test": self.test, "expect": self.expect, "reason": self.reason,
                 "bug": self.bug or None, "source": self.source}
+
+
+# The pieces of a line as POSIX shell quoting (shlex.split(line, comments=True)) sees them: a run of plain
+# characters, a whole '...' or "..." string, an escaped character, a run of shlex's whitespace, a comment.
+# Possessive quantifiers: an unclosed quote fails at once instead of backtracking.
+_PIECE = re.compile(r"""[^ \t\r\n'"\\#]++|'[^']*+'|"(?:[^"\\]++|\\[\s\S])*+"|\\[\s\S]|[ \t\r\n]++|#""")
+_DQ_ESCAPE = re.compile(r'\\([\\"])')
+_DQ_OPEN = re.compile(r'"(?:[^"\\]++|\\[\s\S])*+')
+
+
+def split_words(line: str) -> list[str]:
+    """shlex.split(line, comments=True) for one line, in time linear in its length (shlex appends to its
+    token one character at a time: quadratic, 14 s for a 400 KB word). Raises ValueError as shlex does."""
+    words: list[str] = []
+    word: list[str] = []
+    started = False  # a word is open (it may be empty: '' or "")
+    pos = 0
+    while pos < len(line):
+        m = _PIECE.match(line, pos)
+        if m is None:  # an unclosed quote or a backslash at the end of the line
+            if line[pos] == '"':
+                end = _DQ_OPEN.match(line, pos).end()
+                raise ValueError("No escaped character" if end < len(line) else "No closing quotation")
+            raise ValueError("No closing quotation" if line[pos] == "'" else "No escaped character")
+        piece, pos = m.group(), m.end()
+        first = piece[0]
+        if first in " \t\r\n" or first == "#":
+            if started:
+                words.append("".join(word))
+                word, started = [], False
+            if first == "#":
+                break
+            continue
+        started = True
+        if first == "'":
+            word.append(piece[1:-1])
+        elif first == '"':
+            # Inside double quotes only \\ and \" are escapes; a backslash before anything else stays.
+            word.append(_DQ_ESCAPE.sub(r"\1", piece[1:-1]))
+        elif first == "\\":
+            word.append(piece[1])
+        else:
+            word.append(piece)
+    if started:
+        words.append("".join(word))
+    return words
+
+
+def _shown(line: str, limit: int = 80) -> str:
+    """A line quoted for an error message, cut to `limit` characters (an error is one readable line)."""
+    return repr(line if len(line) <= limit else line[:limit] + "...")
 
 
 def parse(text: str, name: str) -> list[Expectation]:
@@ -66,40 +155,44 @@ def parse(text: str, name: str) -> list[Expectation]:
         if not line or line.startswith("#"):
             continue
         try:
-            words = shlex.split(line, comments=True)
+            words = split_words(line)
         except ValueError as e:
             raise ExpectationError(f"{where}: {e} (unbalanced quotes?)") from None
         if not words:
             continue
         if version is None:
             if words[0] != FORMAT or len(words) != 2:
-                raise ExpectationError(f"{where}: the first line must be '{FORMAT} 1', not {line!r}")
+                raise ExpectationError(f"{where}: the first line must be '{FORMAT} 1', not {_shown(line)}")
             try:
                 version = int(words[1])
             except ValueError:
-                raise ExpectationError(f"{where}: version must be a number, not {words[1]!r}") from None
+                raise ExpectationError(f"{where}: version must be a number, not {_shown(words[1])}") from None
             if version not in VERSIONS:
                 raise ExpectationError(f"{where}: unsupported version {version} (this runner reads "
                                        f"{', '.join(map(str, VERSIONS))})")
             continue
         if len(words) < 4:
             raise ExpectationError(f"{where}: expected 'TARGET TEST EXPECT reason=\"...\" [bug=URL]', got "
-                                   f"{line!r}")
+                                   f"{_shown(line)}")
         target, test, expect, *rest = words
         if expect not in EXPECTS:
             raise ExpectationError(f"{where}: expected status must be one of {', '.join(EXPECTS)}, "
-                                   f"not {expect!r}")
+                                   f"not {_shown(expect)}")
+        for what, glob in (("target", target), ("test", test)):
+            if len(glob) > MAX_GLOB:
+                raise ExpectationError(f"{where}: the {what} pattern is {len(glob)} characters long (at most "
+                                       f"{MAX_GLOB})")
         if "/" not in test and "*" not in test:
-            raise ExpectationError(f"{where}: test pattern {test!r} should look like area/Suite.Name "
+            raise ExpectationError(f"{where}: test pattern {_shown(test)} should look like area/Suite.Name "
                                    "(globs allowed)")
         fields: dict[str, str] = {}
         for w in rest:
             key, eq, value = w.partition("=")
             if not eq:
-                raise ExpectationError(f"{where}: {w!r} is not key=value (did you forget quotes around the "
+                raise ExpectationError(f"{where}: {_shown(w)} is not key=value (did you forget quotes around the "
                                        "reason?)")
             if key not in KEYS:
-                raise ExpectationError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
+                raise ExpectationError(f"{where}: unknown key {_shown(key)} (known: {', '.join(KEYS)})")
             if key in fields:
                 raise ExpectationError(f"{where}: {key} given twice")
             fields[key] = value.strip()
