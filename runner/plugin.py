@@ -227,6 +227,14 @@ class GTestItem(pytest.Item):
                 timeout, cut = max(deadline[0] - time.monotonic(), 0.001), deadline[1]
             returncode, output, record = self._execute(state, timeout, cut)
         if record is None:
+            if state.replay is None and not self._started(state, output):
+                # It died before GoogleTest started the test (a preloaded library's constructor, the loader):
+                # no rule was checked, so it neither passed nor failed.
+                self.user_properties.append(("verdict", "error"))
+                why = (f" (with {state.plan.preload} preloaded: in the library's constructor?)"
+                       if state.plan.preload else "")
+                self._fail(f"the test process {procinfo.describe_exit(returncode)} before its test started"
+                           + why, output)
             self._fail(f"the test process {procinfo.describe_exit(returncode)} before reporting a "
                        "result", output)
         status = record["status"]
@@ -251,6 +259,13 @@ class GTestItem(pytest.Item):
             self._fail("\n".join(failures) or "failed", None)
         if returncode != 0:
             self._fail(f"the test passed but its process {procinfo.describe_exit(returncode)}", output)
+
+    def _started(self, state, output) -> bool:
+        """Whether GoogleTest started this test ("[ RUN      ] Suite.Name" in its output). Known only in exec
+        mode, where the output is the whole process's; in fork mode the server had started it."""
+        if executor.exec_mode(state.plan) != "exec":
+            return True
+        return f"[ RUN      ] {self.case.name}".encode() in (output or b"")
 
     def _execute(self, state, timeout, deadline_cut=None):
         tmp_base, env = state.test_env()

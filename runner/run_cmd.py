@@ -24,6 +24,7 @@ from runner import argtypes, catalogue, deps, procinfo, report_cmd, target_wrap,
 from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
+from runner import preload as preload_mod
 from runner import target_oci
 from runner import targets as targets_mod
 from runner.errors import SetupError, Terminated, UsageError
@@ -193,14 +194,26 @@ def _run_once(args, selftest: bool):
         preload = Path(args.preload).resolve()
         if not preload.is_file():
             raise UsageError(f"--preload: no such file: {args.preload}")
+        preload_mod.check_file(preload)  # before the build: a text file, a 32-bit library, ...
     tlist = targets_mod.parse_list(args.target)
     exps = expectations_mod.from_args(args)
     if preload and any(t.kind == "qemu" for t in tlist):
         raise UsageError("--preload cannot be used with a qemu target (its binaries are statically linked)")
+    for t in tlist:  # before the build: a file that is no kernel image is the user's error, said at once
+        if t.kind == "qemu" and t.kernel is not None:
+            if not t.kernel.exists():
+                raise UsageError(f"--target {t.spec}: no such kernel image: {t.kernel}")
+            if (why := targets_mod.kernel_problem(t.kernel)) is not None:
+                raise UsageError(f"--target {t.spec}: {why}")
     bdir = build_mod.prepare(args)
     scales = [target_wrap.set_scale(t, getattr(args, "timeout_scale", None)) for t in tlist]
     for t in tlist:
         t.ensure()
+    if preload:  # the loader's refusal, or a constructor that kills the process, before any test runs
+        for t in tlist:
+            if t.kind != "oci":  # its launcher needs the run's container names; the static check holds there
+                preload_mod.probe(preload, t, target_wrap.probe_binary(bdir),
+                                  dict(preload_mod.clean_env(), **target_wrap.env(t.to_data())))
     removed = workspace.sweep_leftovers()
     for what in removed:
         print(f"ipcsuite: removed leftovers of an earlier run: {what}", file=sys.stderr)
