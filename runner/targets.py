@@ -115,6 +115,8 @@ class Target:
             return True, "bubblewrap --unshare-all as uid %d, this kernel" % (
                 BWRAP_UID if os.geteuid() == 0 else os.geteuid())
         if self.kind == "qemu":
+            if self.kernel is not None and self.kernel.exists() and (why := kernel_problem(self.kernel)):
+                return False, why
             return vm.availability(self)
         if self.kind == "oci":
             return target_oci.availability(self.options)
@@ -209,6 +211,27 @@ def from_data(d: dict) -> Target:
     kernel = d.get("kernel")
     return Target(name=d["name"], kind=d["kind"], spec=d.get("spec", ""),
                   kernel=Path(kernel) if kernel else None, options=dict(d.get("options") or {}))
+
+
+# x86 boot protocol (Documentation/arch/x86/boot.rst): a bzImage has "HdrS" at 0x202 of its real-mode header.
+BZIMAGE_MAGIC_AT, BZIMAGE_MAGIC = 0x202, b"HdrS"
+
+
+def kernel_problem(path: Path) -> str | None:
+    """Why `path` is not a kernel image qemu-system-x86_64 -kernel boots (a bzImage), or None. Checked
+    before the build, so that qemu:/etc/passwd is one line at once and not a build and a run of failures."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(BZIMAGE_MAGIC_AT)
+            magic = f.read(len(BZIMAGE_MAGIC))
+    except IsADirectoryError:
+        return f"{path} is a directory, not a kernel image"
+    except OSError as e:
+        return f"cannot read the kernel image {path}: {e.strerror}"
+    if magic != BZIMAGE_MAGIC:
+        return (f"{path} is not a Linux kernel image (an x86 bzImage has 'HdrS' at offset 0x202; "
+                "./ipcsuite fetch-kernel gets one)")
+    return None
 
 
 def _parse_qemu(spec: str) -> Target:
