@@ -3,6 +3,7 @@
 // has CAP_SYS_ADMIN (pid), CAP_SETUID (uid) or CAP_SETGID (gid); a pid of no process is ESRCH.
 // SO_PEERCRED gives the peer's credentials from connect(2)/socketpair(2) time, as mapped into the caller's
 // user namespace. Rules: suite/rules/unix.ini.
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -228,10 +229,14 @@ IPC_TEST(UnixPeercred, CredentialsAreMappedIntoTheReadersUserNamespace, "unix.so
   unsigned overflow_uid = ReadOverflowId("/proc/sys/kernel/overflowuid");
   uid_t my_uid = getuid();
   ASSERT_OK_AND_ASSIGN(Pipe done, Pipe::Create());
+  // The child's end of `gone` closes when it exits: a child that cannot make a user namespace ends the
+  // wait for its connection at once (its errno is its exit status - 100).
+  ASSERT_OK_AND_ASSIGN(Pipe gone, Pipe::Create());
   Child c = Child::SpawnWithExitCode([&]() -> int {
     done.write.Close();
+    gone.read.Close();
     // A new user namespace with no mapping: the parent's ids are unmapped here.
-    if (unshare(CLONE_NEWUSER) != 0) return 77;
+    if (unshare(CLONE_NEWUSER) != 0) return 100 + errno;
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     if (s < 0 || connect(s, l.addr.get(), l.addr.len) != 0) return 2;
     ucred peer{};
@@ -243,13 +248,20 @@ IPC_TEST(UnixPeercred, CredentialsAreMappedIntoTheReadersUserNamespace, "unix.so
     return 0;
   });
   done.read.Close();
+  gone.write.Close();
   pid_t child = c.pid();
-  // The child either connects or exits (77) when it cannot make a user namespace.
+  // The child either connects or exits (100 + errno) when it cannot make a user namespace.
   FileDescriptor a;
-  if (PollFor(l.fd.get(), POLLIN) & POLLIN) a.reset(accept(l.fd.get(), nullptr, nullptr));
+  pollfd pfds[2] = {{l.fd.get(), POLLIN, 0}, {gone.read.get(), POLLIN, 0}};
+  int ready;
+  do ready = poll(pfds, 2, static_cast<int>(ScaledDeadline(milliseconds(5000)).count()));
+  while (ready < 0 && errno == EINTR);
+  if (pfds[0].revents & POLLIN) a.reset(accept(l.fd.get(), nullptr, nullptr));
   ASSERT_THAT(done.write.Close(), SyscallSucceeds());
   ExitStatus st = c.Wait();
-  if (st.Exited(77)) GTEST_SKIP() << "needs a new user namespace: unshare(CLONE_NEWUSER) failed in a child";
+  if (st.kind == ExitStatus::Kind::kExited && st.code > 100)
+    GTEST_SKIP() << "needs a new user namespace: unshare(CLONE_NEWUSER) failed in a child with "
+                 << ErrnoName(st.code - 100);
   ASSERT_TRUE(a.valid()) << "no connection from the child: " << st.Describe();
   EXPECT_TRUE(st.Exited(0)) << st.Describe()
                             << " (4: the child saw the parent's uid unmapped as other than overflowuid "
