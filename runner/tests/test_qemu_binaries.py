@@ -1,14 +1,16 @@
 """The qemu target runs every binary of an area: the build's manifest (one row per binary, any number per
 area; unix has unix_test and unix_property_test) is the one list, and each test runs in the guest from the
-binary that lists it. No boot here: test_targets.py boots a guest."""
+binary that lists it. The last test boots a guest (TCG) with the two unix property binaries."""
 import json
+import os
 import shutil
 import types
 from pathlib import Path
 
 import pytest
 
-from runner import catalogue, run_cmd
+from runner import catalogue, deps, run_cmd, targets
+from runner.errors import SetupError
 from runner.qemu import vm
 from runner.tests.conftest import BUILD
 
@@ -115,3 +117,30 @@ def test_the_build_lists_several_unix_binaries_and_the_guest_gets_them_all():
     binaries, plan = vm.guest_selection(manifest, tests)
     assert sorted(binaries) == unix
     assert len(plan) == len(tests) and {b for b, _t in plan} == set(unix)
+
+
+def test_a_guest_runs_tests_of_two_binaries_of_one_area(run_suite):
+    """A real boot (TCG): the two unix property binaries, each test from its own binary, both passed."""
+    kernels = vm.known_kernels()
+    if not kernels and os.geteuid() == 0:
+        try:
+            kernels = [vm.fetch_kernel()]  # what ./ipcsuite fetch-kernel does
+        except SetupError as e:
+            pytest.fail(f"./ipcsuite fetch-kernel failed: {e}")
+    if not kernels:
+        pytest.skip("no kernel fetched for the qemu target (./ipcsuite fetch-kernel needs root for apt-get)")
+    t = targets.parse(f"qemu:{kernels[0]}")
+    ok, why = t.availability()
+    if not ok and os.geteuid() == 0 and deps.missing_packages(t.packages()):
+        deps.install(deps.missing_packages(t.packages()))
+        ok, why = t.availability()
+    if not ok:
+        pytest.skip(f"qemu target unavailable: {why}")
+    r = run_suite("--target", f"qemu:{kernels[0]}", "--qemu-accel", "tcg",
+                  "--filter", "unix/UnixPropertySeqpacket.*,unix/UnixPropertyFaults.*", timeout=1500)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    part = r.results_dir / "latest" / "targets" / t.name.replace(":", "_")
+    guest = json.loads((part / "guest.json").read_text())
+    assert {x["binary"] for x in guest["results"]} == {"/bin/unix_property_test", "/bin/unix_fault_property_test"}
+    tests = [x for x in r.doc["tests"] if x["target"] == t.name]
+    assert len(tests) == 2 and all(x["status"] == "passed" for x in tests), tests
