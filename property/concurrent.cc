@@ -48,23 +48,25 @@ void End(History* h, Event* e, Status s, uint32_t value, bool torn) {
   __atomic_store_n(&e->state, 2u, __ATOMIC_SEQ_CST);
 }
 
-std::string ShowKill(const Kill& k) {
+std::string ShowKill(const Kill& k, const RingWords& words) {
   std::string who = (k.producer ? "producer " : "consumer ") + std::to_string(k.index);
   switch (k.how) {
     case Kill::How::kAtStage:
       return "kill " + who + " at stage " + StageName(k.stage) + " of its operation " + std::to_string(k.op);
     case Kill::How::kAfterSemop:
-      return "kill " + who + " right after semop call " + std::to_string(k.semops) + " of its operation " +
+      return "kill " + who + " right after " + words.step + " " + std::to_string(k.semops) + " of its operation " +
              std::to_string(k.op);
     case Kill::How::kWhenBlocked:
-      return "kill " + who + " once blocked in semtimedop";
+      return "kill " + who + " once blocked in " + words.sleep;
     case Kill::How::kAfterMicros:
       return "kill " + who + " after " + std::to_string(k.micros) + " us";
   }
   return "?";
 }
 
-std::string ShowScenario(const Scenario& sc) {
+}  // namespace
+
+std::string ShowScenario(const Scenario& sc, const RingWords& words) {
   std::ostringstream os;
   os << "ring of " << sc.slots << " slots of " << sc.slot_bytes
      << " bytes; retry EINTR: " << (sc.retry_eintr ? "yes" : "no") << "\n";
@@ -82,9 +84,11 @@ std::string ShowScenario(const Scenario& sc) {
   }
   if (!sc.faults.empty()) os << "  faults (per process): " << ShowFaults(sc.faults) << "\n";
   if (!sc.create_faults.empty()) os << "  creation fault: " << ShowFaults(sc.create_faults) << "\n";
-  for (const Kill& k : sc.kills) os << "  " << ShowKill(k) << "\n";
+  for (const Kill& k : sc.kills) os << "  " << ShowKill(k, words) << "\n";
   return os.str();
 }
+
+namespace {
 
 // The stage kill: armed for one operation, the ring's hook kills the process at that stage (or after
 // that many semop calls).
@@ -131,7 +135,19 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
   }
   auto created = Ring::Create(config, flaws);
   if (!created.ok()) Fail("creating the ring: " + created.error());
-  Ring ring = std::move(created).value();
+  Ring sysv = std::move(created).value();
+  RunScenario({.push = [&](std::span<const std::byte> m, const Wait& w) { return sysv.Push(m, w); },
+               .pop = [&](Bytes* m, const Wait& w) { return sysv.Pop(m, w); },
+               .last_errno = [&] { return sysv.last_errno(); },
+               .close = [&] { return sysv.Close(); },
+               .set_stage_hook = SetStageHook,
+               .sleep_syscall = SYS_semtimedop},
+              sc, h, deadline);
+}
+
+}  // namespace
+
+void RunScenario(const RingCalls& ring, const Scenario& sc, History* h, std::chrono::milliseconds deadline) {
   std::unordered_map<uint32_t, uint32_t> lens;
   for (size_t p = 0; p < sc.producers.size(); ++p)
     for (size_t i = 0; i < sc.producers[p].size(); ++i) lens[ValueOf(p, i)] = sc.producers[p][i].len;
@@ -149,7 +165,7 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
   auto pop_one = [&](uint16_t process, uint16_t op, WaitKind kind, bool retry_eintr) {
     Event* e = Begin(h, Side::kPop, kind, process, op, 0);
     Bytes m;
-    Status s = ring.Pop(&m, WaitFor(kind, retry_eintr));
+    Status s = ring.pop(&m, WaitFor(kind, retry_eintr));
     uint32_t id = 0;
     bool torn = false;
     if (s == Status::kOk) {
@@ -168,7 +184,7 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
     if (k->how == Kill::How::kAtStage || k->how == Kill::How::kAfterSemop) {
       g_kill_stage = k->how == Kill::How::kAtStage ? k->stage : Stage::kSemopDone;
       g_kill_semops = k->how == Kill::How::kAfterSemop ? k->semops : 0;
-      SetStageHook(KillAtStage);
+      ring.set_stage_hook(KillAtStage);
     }
   };
   std::vector<Worker> workers;
@@ -182,7 +198,7 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
             const Op& op = sc.producers[p][i];
             g_kill_armed = Armed(k, i);
             Event* e = Begin(h, Side::kPush, op.kind, ProducerId(p), static_cast<uint16_t>(i), ValueOf(p, i));
-            Status s = ring.Push(MakeMessage(ValueOf(p, i), op.len), WaitFor(op.kind, sc.retry_eintr));
+            Status s = ring.push(MakeMessage(ValueOf(p, i), op.len), WaitFor(op.kind, sc.retry_eintr));
             End(h, e, s, ValueOf(p, i), false);
             g_kill_armed = false;
           }
@@ -226,7 +242,7 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
   for (const Kill& k : sc.kills) {
     if (k.how != Kill::How::kWhenBlocked) continue;
     size_t i = k.producer ? k.index : sc.producers.size() + k.index;
-    (void)WaitUntilBlockedIn(workers[i].pid(), SYS_semtimedop, std::chrono::milliseconds(1000));
+    (void)WaitUntilBlockedIn(workers[i].pid(), ring.sleep_syscall, std::chrono::milliseconds(1000));
     workers[i].Kill();
   }
   for (size_t c = 0; c < sc.consumers.size(); ++c) reap(sc.producers.size() + c, true);
@@ -251,28 +267,32 @@ void ConcurrentCase(const Flaws& flaws, const Scenario& sc, History* h, std::chr
     return s;
   };
   for (uint32_t i = 0; i < sc.slots; ++i) {
-    Status s = retry([&] { return ring.Push(MakeMessage(900000 + i, kMinLen), Wait::NoWait()); });
+    Status s = retry([&] { return ring.push(MakeMessage(900000 + i, kMinLen), Wait::NoWait()); });
     if (s != Status::kOk)
       Fail("after the run, try-push " + std::to_string(i + 1) + " of " + std::to_string(sc.slots) +
            " into the drained ring: " + StatusName(s) + " (capacity lost)");
   }
   Bytes extra;
-  if (ring.Push(MakeMessage(999999, kMinLen), Wait::NoWait()) == Status::kOk)
+  if (ring.push(MakeMessage(999999, kMinLen), Wait::NoWait()) == Status::kOk)
     Fail("after the run, the drained ring took " + std::to_string(sc.slots + 1) +
          " messages (a slot counted twice)");
   for (uint32_t i = 0; i < sc.slots; ++i) {
     Bytes m;
-    Status s = retry([&] { return ring.Pop(&m, Wait::NoWait()); });
+    Status s = retry([&] { return ring.pop(&m, Wait::NoWait()); });
     if (s != Status::kOk || m != MakeMessage(900000 + i, kMinLen))
       Fail("after the run, try-pop " + std::to_string(i + 1) + ": " + StatusName(s) + " " + Show(m) +
            ", expected <id " + std::to_string(900000 + i) + ">");
   }
-  if (ring.Pop(&extra, Wait::NoWait()) == Status::kOk)
+  if (ring.pop(&extra, Wait::NoWait()) == Status::kOk)
     Fail("after the run, popped " + Show(extra) + " from a ring that should be empty");
-  ring.Close();
+  (void)ring.close();
 }
 
-Scenario GenScenario(bool faults, bool kills) {
+namespace {
+
+}  // namespace
+
+Scenario GenWorkload() {
   Scenario sc;
   sc.slots = *rc::gen::inRange<uint32_t>(1, 5);
   sc.slot_bytes = *rc::gen::element<uint32_t>(16, 64, 256);
@@ -286,6 +306,31 @@ Scenario GenScenario(bool faults, bool kills) {
   for (int c = 0; c < nconsumers; ++c)
     sc.consumers.push_back(
         *rc::gen::container<std::vector<WaitKind>>(rc::gen::element(WaitKind::kNoWait, WaitKind::kTimed)));
+  return sc;
+}
+
+void GenKills(Scenario* scenario, const std::vector<int>& steps) {
+  Scenario& sc = *scenario;
+  const int nkills = *rc::gen::element(0, 1, 1, 2);
+  for (int i = 0; i < nkills; ++i) {
+    Kill k{};
+    k.how = *rc::gen::element(Kill::How::kAtStage, Kill::How::kAfterSemop, Kill::How::kWhenBlocked,
+                              Kill::How::kAfterMicros);
+    k.producer = *rc::gen::arbitrary<bool>();
+    k.index = *rc::gen::inRange<size_t>(0, k.producer ? sc.producers.size() : sc.consumers.size());
+    const size_t nops = k.producer ? sc.producers[k.index].size() : sc.consumers[k.index].size();
+    k.op = nops == 0 ? 0 : *rc::gen::inRange<size_t>(0, nops);
+    k.stage = *rc::gen::element(Stage::kClaimed, Stage::kHalfCopied, Stage::kCommitted);
+    k.semops = *rc::gen::elementOf(steps);
+    k.micros = *rc::gen::inRange(0, 400);  // a worker is active for tens to hundreds of us
+    if (KillFor(sc, k.producer, k.index) == nullptr) sc.kills.push_back(k);
+  }
+}
+
+namespace {
+
+Scenario GenScenario(bool faults, bool kills) {
+  Scenario sc = GenWorkload();
   if (faults) {
     sc.retry_eintr = *rc::gen::arbitrary<bool>();
     sc.faults = *rc::gen::container<std::vector<FaultSpec>>(
@@ -296,22 +341,7 @@ Scenario GenScenario(bool faults, bool kills) {
       sc.create_faults.push_back(
           {*rc::gen::element<std::string>("semget", "shmget"), *rc::gen::element(ENOMEM, ENOSPC), 1});
   }
-  if (kills) {
-    const int nkills = *rc::gen::element(0, 1, 1, 2);
-    for (int i = 0; i < nkills; ++i) {
-      Kill k{};
-      k.how = *rc::gen::element(Kill::How::kAtStage, Kill::How::kAfterSemop, Kill::How::kWhenBlocked,
-                                Kill::How::kAfterMicros);
-      k.producer = *rc::gen::arbitrary<bool>();
-      k.index = *rc::gen::inRange<size_t>(0, k.producer ? sc.producers.size() : sc.consumers.size());
-      const size_t nops = k.producer ? sc.producers[k.index].size() : sc.consumers[k.index].size();
-      k.op = nops == 0 ? 0 : *rc::gen::inRange<size_t>(0, nops);
-      k.stage = *rc::gen::element(Stage::kClaimed, Stage::kHalfCopied, Stage::kCommitted);
-      k.semops = *rc::gen::element(1, 2, 3);
-      k.micros = *rc::gen::inRange(0, 400);  // a worker is active for tens to hundreds of us
-      if (KillFor(sc, k.producer, k.index) == nullptr) sc.kills.push_back(k);
-    }
-  }
+  if (kills) GenKills(&sc, {1, 2, 3});
   return sc;
 }
 
@@ -364,7 +394,7 @@ Outcome ConcurrentProperty(const Flaws& flaws, const Budget& budget, const std::
         "running producers and consumers");
     Judged stats;
     std::string problem = r.ok ? Judge(sc, history.get(), r.log, &stats) : r.message;
-    if (!problem.empty()) CaseFails(ShowScenario(sc) + "failure: " + problem, r.infrastructure);
+    if (!problem.empty()) CaseFails(ShowScenario(sc, kSysvWords) + "failure: " + problem, r.infrastructure);
     uint32_t reached = stats.killed > 0 ? kKilled : kNotKilled;
     if (stats.overlap) reached |= kOverlap;
     for (const char* name : {"semop", "semtimedop"})

@@ -24,7 +24,10 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,34 @@ inline constexpr uint16_t kDriverId = 200;
 inline uint32_t ValueOf(size_t p, size_t i) { return static_cast<uint32_t>((p + 1) * 1000 + i); }
 std::string ProcessName(uint16_t id);
 const Kill* KillFor(const Scenario& sc, bool producer, size_t index);
+
+// The ring a case drives, as calls: the System V ring (concurrent.cc), or the POSIX one
+// (posix_ring_concurrent.cc). Kills at a stage or after the n-th kSemopDone go through its stage hook.
+struct RingCalls {
+  std::function<Status(std::span<const std::byte>, const Wait&)> push;
+  std::function<Status(Bytes*, const Wait&)> pop;
+  std::function<int()> last_errno;
+  std::function<Status()> close;
+  void (*set_stage_hook)(StageHook);
+  long sleep_syscall;  // where a process blocked in the ring sleeps (SYS_semtimedop, SYS_futex)
+};
+// In the case's forked child: runs the scenario's producer and consumer processes against `ring` (created
+// by the caller) with their kills, recording the history in `h`; then drains the ring, checks that exactly
+// `slots` messages fit it, and closes it.
+void RunScenario(const RingCalls& ring, const Scenario& sc, History* h, std::chrono::milliseconds deadline);
+
+// The generated parts of a scenario: the ring's shape and the producers' and consumers' operations; then
+// 0-2 kills, at most one per process (`steps`: the n of "after the n-th step" to choose from).
+Scenario GenWorkload();
+void GenKills(Scenario* sc, const std::vector<int>& steps);
+
+// How a scenario's kills name the ring's steps and its sleep.
+struct RingWords {
+  const char* step;   // "semop call"
+  const char* sleep;  // "semtimedop"
+};
+inline constexpr RingWords kSysvWords{"semop call", "semtimedop"};
+std::string ShowScenario(const Scenario& sc, const RingWords& words);
 
 // What the judge saw, for the classes of cases.
 struct Judged {
