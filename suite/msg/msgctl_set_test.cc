@@ -225,6 +225,7 @@ IPC_TEST(MsgCtlSet, CreatorWhoIsNoLongerOwnerMaySetAndRemove, "msg.ipc-set", "ms
          "msg.msgctl-eperm-owner") {
   IPC_REQUIRE_OTHER_USERS("to create a queue as another user and take its ownership");
   IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) another user's 0600 queue");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "take (IPC_SET) a queue it neither owns nor created");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, CreateMsgQueueAsNobody(0600));
   const int id = q.id();
   ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(id));

@@ -140,6 +140,7 @@ IPC_TEST(SemCtlSet, NewOwnerMaySetAndRemove, "sem.semctl-ipc-set-rmid-owner") {
 IPC_TEST(SemCtlSet, CreatorMaySetAndRemoveAfterGivingAway, "sem.semctl-ipc-set-rmid-owner") {
   IPC_REQUIRE_OTHER_USERS("switching to an unprivileged user needs root");
   IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) another user's 0600 set");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "give away (IPC_SET) a set it neither owns nor created");
   ASSERT_OK_AND_ASSIGN(SemSet set, CreateSemSetAsNobody(1, 0600));
   // Root gives the set to a third user; nobody remains the creator.
   ASSERT_OK_AND_ASSIGN(semid_ds ds, Stat(set.id()));

@@ -133,6 +133,7 @@ IPC_TEST(ShmCtl, OwnerWhoIsNotTheCreatorMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-wh
 IPC_TEST(ShmCtl, CreatorWhoIsNoLongerTheOwnerMayIpcSetAndIpcRmid, "shm.ctl-ipc-set-who", "shm.ctl-rmid-who") {
   IPC_REQUIRE_OTHER_USERS("to create as one user and give the segment to another");
   IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_IPC_OWNER, "read (IPC_STAT) another user's 0600 segment");
+  IPC_REQUIRE_EFFECTIVE_CAPABILITY(CAP_SYS_ADMIN, "give away (IPC_SET) a segment it neither owns nor made");
   IPC_REQUIRE_RMID_FORCED_OFF();
   ASSERT_OK_AND_ASSIGN(ShmSegment seg, CreateShmSegmentAsNobody(Page(), 0600));
   const int id = seg.id();
