@@ -11,6 +11,7 @@
 #include "ipcsuite/fixtures.h"
 #include "linearizability.h"
 #include "properties.h"
+#include "property_util.h"
 
 namespace ipc {
 namespace {
@@ -32,6 +33,7 @@ IPC_TEST(RingModel, CommandSequencesMatchTheQueueModel, "property.ring-fifo", "p
          "property.sem-undo", "property.semop-eidrm", "property.ring-close") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::SequentialModel(Flaws{}, prop::DefaultBudget(250), "RingModel/CommandSequences"),
                "model-based command sequences");
 }
@@ -40,6 +42,7 @@ IPC_TEST(RingFaults, NoPartialEffectsUnderInjectedSemopFaults, "property.ring-fa
          "property.semop-eintr") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::SequentialUnderFaults(Flaws{}, prop::DefaultBudget(150), "RingFaults/Semop"),
                "command sequences under semop faults");
 }
@@ -48,6 +51,7 @@ IPC_TEST(RingFaults, CreationErrorsAreReturnedAndLeaveNothingBehind, "property.r
          "property.ring-eexist") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::CreationUnderFaults(Flaws{}, prop::DefaultBudget(60), "RingFaults/Creation"),
                "creation under semget/shmget faults");
 }
@@ -55,6 +59,7 @@ IPC_TEST(RingFaults, CreationErrorsAreReturnedAndLeaveNothingBehind, "property.r
 IPC_TEST(RingConcurrent, HistoriesAreLinearizable, "property.ring-linearizable") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::Concurrent(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/Linearizable"),
                "concurrent histories");
 }
@@ -63,6 +68,7 @@ IPC_TEST(RingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills, "property
          "property.ring-crash-safe", "property.ring-faults", "property.sem-undo") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTrampolineInTsanShadow);
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(
       prop::ConcurrentUnderFaultsAndKills(Flaws{}, prop::DefaultBudget(100), "RingConcurrent/FaultsKills"),
       "concurrent histories under faults and kills");

@@ -2,9 +2,14 @@
 #include "property_util.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <rapidcheck.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -210,6 +215,38 @@ CaseResult RunCase(const fault::Plan& plan, const std::function<void(Report*)>& 
     }
   }
   return out;
+}
+
+const std::string& FaultLayerUnavailableReason() {
+  static const std::string reason = []() -> std::string {
+    // The filter the fault layer installs, allowing everything: no_new_privs, then seccomp(2) with a
+    // user-notification listener. Exit 1: prctl refused; 100 + errno: seccomp refused.
+    Child probe = Child::SpawnWithExitCode(
+        [] {
+          if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 1;
+          sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+          sock_fprog prog{1, allow};
+          // glibc 2.36 has no seccomp(2) wrapper (the fault layer makes the same raw call).
+          long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+          return fd >= 0 ? 0 : 100 + errno;
+        },
+        {.what = "probing seccomp(SECCOMP_SET_MODE_FILTER) with a listener"});
+    ExitStatus st = probe.Wait();
+    if (st.Exited(1)) return "prctl(PR_SET_NO_NEW_PRIVS) failed";
+    if (st.kind == ExitStatus::Kind::kExited && st.code > 100)
+      return "seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER) failed with " +
+             DescribeErrno(st.code - 100);
+    if (!st.Exited(0)) return "the seccomp probe " + st.Describe();
+    // The layer itself (its trampoline page at a fixed address, the filter, the listener's hand-over).
+    fault::FaultRun run =
+        fault::RunInChild(fault::Plan{}, [] { return 0; }, {.what = "an empty case under the fault layer"});
+    if (!run.error.empty()) return "the fault layer cannot start a case: " + run.error;
+    if (!run.status.Exited(0))
+      return "an empty case under the fault layer " + run.status.Describe() +
+             (run.status.Exited(127) ? " (it could not map its trampoline or install its filter)" : "");
+    return "";
+  }();
+  return reason;
 }
 
 size_t CountSysv() {

@@ -132,6 +132,13 @@ struct CaseResult {
 CaseResult RunCase(const fault::Plan& plan, const std::function<void(Report*)>& body,
                    std::chrono::milliseconds deadline, const std::string& what);
 
+// Why no case can run under the fault layer here ("" when it can): every generated case runs in a child
+// that installs a seccomp filter with a user-notification listener (ipcsuite/fault_child.h), which a
+// user-mode emulator or an instrumentation tool may refuse (ENOSYS under qemu-user and valgrind). Probed
+// once per process, in children: the filter itself, then an empty case under the real fault layer.
+// Use IPC_REQUIRE_FAULT_LAYER() to skip with it.
+const std::string& FaultLayerUnavailableReason();
+
 // Number of System V semaphore sets and segments in this IPC namespace.
 size_t CountSysv();
 
@@ -174,3 +181,14 @@ Outcome CheckProperty(const std::string& id, const Budget& budget, const std::ve
 [[noreturn]] void CaseFails(const std::string& message, bool infrastructure = false);
 
 }  // namespace ipc::ring::prop
+
+// For a test whose cases run under the fault layer (RunCase): skips, with the reason, where the seccomp
+// filter cannot be installed, so that only the rules the test names can fail it.
+#define IPC_REQUIRE_FAULT_LAYER()                                                                          \
+  do {                                                                                                     \
+    const std::string& ipc_no_fault_layer = ::ipc::ring::prop::FaultLayerUnavailableReason();              \
+    if (!ipc_no_fault_layer.empty())                                                                       \
+      GTEST_SKIP() << "needs seccomp filter with user notification (the fault layer every generated case " \
+                      "runs under): "                                                                      \
+                   << ipc_no_fault_layer;                                                                  \
+  } while (0)

@@ -9,6 +9,7 @@
 #include "expect.h"
 #include "ipcsuite/fixtures.h"
 #include "properties.h"
+#include "property_util.h"
 
 namespace ipc {
 namespace {
@@ -35,30 +36,35 @@ void ExpectCaught(const prop::Outcome& out, const char* flaw) {
 
 IPC_TEST(RingTeeth, WithoutTheLockConcurrentPushesCollide, "property.ring-linearizable") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::Concurrent(Flaws{.no_lock = true}, TeethBudget(1000), "Teeth/NoLock"), "no lock");
 }
 
 IPC_TEST(RingTeeth, WithoutSemUndoAKilledProcessDeadlocksTheRing, "property.sem-undo",
          "property.ring-crash-safe") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::SequentialModel(Flaws{.no_undo = true}, TeethBudget(200), "Teeth/NoUndo"),
                "no SEM_UNDO");
 }
 
 IPC_TEST(RingTeeth, UncancelledSemUndoChangesTheRingWhenAProcessExits, "property.sem-undo") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::SequentialModel(Flaws{.keep_undo = true}, TeethBudget(200), "Teeth/KeepUndo"),
                "SEM_UNDO never cancelled");
 }
 
 IPC_TEST(RingTeeth, RetryingEidrmForeverHangsAfterClose, "property.semop-eidrm", "property.ring-close") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::SequentialModel(Flaws{.retry_eidrm = true}, TeethBudget(200), "Teeth/RetryEidrm"),
                "retry EIDRM forever");
 }
 
 IPC_TEST(RingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.ring-crash-safe") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(
       prop::SequentialModel(Flaws{.publish_before_copy = true}, TeethBudget(200), "Teeth/PublishFirst"),
       "publish before copy");
@@ -66,6 +72,7 @@ IPC_TEST(RingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.ring-
 
 IPC_TEST(RingTeeth, AbandoningAnInterruptedCommitIsCaughtUnderFaults, "property.ring-faults") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(
       prop::SequentialUnderFaults(Flaws{.abandon_commit = true}, TeethBudget(200), "Teeth/AbandonCommit"),
       "abandon commit on EINTR");
@@ -78,6 +85,7 @@ IPC_TEST(RingTeeth, AbandoningAnInterruptedCommitIsCaughtUnderFaults, "property.
 IPC_TEST(RingTeeth, SplittingTheCommitIsCaughtByKillsInConcurrentRuns, "property.ring-crash-safe",
          "property.ring-linearizable") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::ConcurrentUnderFaultsAndKills(Flaws{.split_commit = true}, TeethBudget(1000),
                                                    "Teeth/SplitCommit"),
                "split commit");
@@ -88,6 +96,7 @@ IPC_TEST(RingTeeth, SplittingTheCommitIsCaughtByKillsInConcurrentRuns, "property
 IPC_TEST(RingTeeth, WithoutSemUndoAKillInAConcurrentRunDeadlocksTheRing, "property.sem-undo",
          "property.ring-crash-safe") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(
       prop::ConcurrentUnderFaultsAndKills(Flaws{.no_undo = true}, TeethBudget(300), "Teeth/NoUndoConcurrent"),
       "no SEM_UNDO (concurrent, kills)");
@@ -95,6 +104,7 @@ IPC_TEST(RingTeeth, WithoutSemUndoAKillInAConcurrentRunDeadlocksTheRing, "proper
 
 IPC_TEST(RingTeeth, LeakingOnCreationFailureIsCaught, "property.ring-create-errors") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(prop::CreationUnderFaults(Flaws{.leak_on_create_error = true}, TeethBudget(200), "Teeth/Leak"),
                "leak on creation failure");
 }

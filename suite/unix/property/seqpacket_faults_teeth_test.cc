@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "ipcsuite/fixtures.h"
+#include "property_util.h"
 #include "seqpacket_faults.h"
 
 namespace ipc {
@@ -25,6 +26,7 @@ void ExpectCaught(unix_faults::UserFlaw flaw, const char* id) {
 IPC_TEST(UnixPropertyFaultsTeeth, FailedSendTakenAsSentLosesAMessage,
          "unix.prop-seqpacket-no-partial-effect") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTsanShadow);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(unix_faults::UserFlaw::kFailedSendCountsAsSent,
                "UnixPropertyFaultsTeeth/FailedSendTakenAsSent");
 }
@@ -32,6 +34,7 @@ IPC_TEST(UnixPropertyFaultsTeeth, FailedSendTakenAsSentLosesAMessage,
 IPC_TEST(UnixPropertyFaultsTeeth, FailedRecvTakenAsReceivedIsCaught,
          "unix.prop-seqpacket-no-partial-effect") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTsanShadow);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(unix_faults::UserFlaw::kFailedRecvCountsAsRecv,
                "UnixPropertyFaultsTeeth/FailedRecvTakenAsReceived");
 }
@@ -39,6 +42,7 @@ IPC_TEST(UnixPropertyFaultsTeeth, FailedRecvTakenAsReceivedIsCaught,
 IPC_TEST(UnixPropertyFaultsTeeth, CloseErrorThatForgetsTheDescriptorLeaksIt,
          "unix.prop-seqpacket-close-errors") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kTsanShadow);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectCaught(unix_faults::UserFlaw::kCloseErrorForgetsTheFd,
                "UnixPropertyFaultsTeeth/CloseErrorForgetsTheFd");
 }

@@ -5,6 +5,7 @@
 
 #include "expect.h"
 #include "ipcsuite/fixtures.h"
+#include "property_util.h"
 
 namespace ipc {
 namespace {
@@ -15,6 +16,7 @@ IPC_TEST(UnixPropertyFaults, SeqpacketQueueHoldsUnderFaultsAndKills, "unix.prop-
          "unix.eof-after-peer-close", "unix.econnreset", "unix.epipe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(
       "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory");
+  IPC_REQUIRE_FAULT_LAYER();
   ring::prop::ExpectPasses(
       unix_faults::SeqpacketUnderFaultsAndKills(unix_faults::UserFlaw::kNone, ring::prop::DefaultBudget(200),
                                                 "UnixPropertyFaults/Seqpacket"),
