@@ -20,7 +20,7 @@ try:  # shell completion (python3-argcomplete) when it is installed; the suite r
     import argcomplete
 except ImportError:
     argcomplete = None
-from runner.errors import SetupError, Terminated, UsageError
+from runner.errors import Reported, SetupError, Terminated, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,6 +115,8 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         return COMMANDS[args.command](args)
+    except Reported:
+        return 2
     except (UsageError, SetupError) as e:
         print(f"ipcsuite: error: {e}", file=sys.stderr)
         return 2
@@ -128,6 +130,18 @@ def main(argv=None) -> int:
         # The reader went away (`ipcsuite list | head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as e:
+        # What the machine refused on the way (a full disk, a directory the user cannot write, no file
+        # descriptor left): one line, exit 2, like every other set-up problem.
+        print(f"ipcsuite: error: {_os_error(e)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(e: OSError) -> str:
+    what = e.strerror or str(e)
+    if e.filename is not None:
+        return f"{e.filename}: {what}" + (f" (-> {e.filename2})" if e.filename2 is not None else "")
+    return what
 
 
 if __name__ == "__main__":

@@ -9,3 +9,7 @@ class SetupError(Exception):
 class Terminated(KeyboardInterrupt):
     """SIGTERM (CI cancellation, timeout(1), systemd): takes Ctrl-C's path (stop the tests, clean up), then
     exit 143."""
+
+
+class Reported(SetupError):
+    """A set-up problem whose one line a child process (pytest) has already written: exit 2, no more."""

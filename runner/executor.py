@@ -136,9 +136,13 @@ def run_exec(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str |
     target.give(Path(result_file))
     cmd = target.wrap([str(case.binary), f"--gtest_filter={case.name}", "--gtest_color=no"], tmp_base)
     try:
+        # PR_SET_PDEATHSIG: the test process dies with its pytest worker, however the worker ends.
+        kwargs = target.popen_kwargs()
+        if "preexec_fn" not in kwargs:
+            kwargs["preexec_fn"] = procinfo.set_pdeathsig
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=dict(env, IPCSUITE_RESULT_FILE=result_file),
-                                start_new_session=True, **target.popen_kwargs())
+                                start_new_session=True, **kwargs)
         try:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -146,6 +150,10 @@ def run_exec(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str |
             procinfo.kill_tree(proc.pid)
             output, _ = proc.communicate()
             return Outcome(returncode=proc.returncode, output=output, record=None, timed_out=True, where=where)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM, -x): the test process and its tree go too
+            procinfo.kill_tree(proc.pid)
+            proc.wait()
+            raise
         record = read_record(result_file, case.name)
     finally:
         os.unlink(result_file)

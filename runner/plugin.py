@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -149,8 +150,11 @@ class IpcsuiteSession:
         planned = os.environ.get("IPCSUITE_RUN_PLANNED")
         if planned:
             tmp = f"{planned}.{os.getpid()}"
-            Path(tmp).write_text(json.dumps([planned_id(i) for i in session.items]))
-            os.replace(tmp, planned)
+            try:
+                Path(tmp).write_text(json.dumps([planned_id(i) for i in session.items]))
+                os.replace(tmp, planned)
+            except OSError:  # a full disk: the runner then counts every test it planned
+                Path(tmp).unlink(missing_ok=True)
 
     def pytest_runtest_setup(self, item):
         # A test that would start after the run's deadline does not start: it is an `error` (it was not run,
@@ -161,6 +165,14 @@ class IpcsuiteSession:
             item.user_properties.append(("message", msg))
             pytest.fail(msg, pytrace=False)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_keyboard_interrupt(self, excinfo):
+        # The runner stopped pytest (Ctrl-C, SIGTERM) and says so itself in one line: no pytest traceback of
+        # where the controller happened to be.
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and hasattr(reporter, "_report_keyboardinterrupt"):
+            reporter._report_keyboardinterrupt = lambda: None
+
     # ---- results.json (written by the controller only; xdist sends reports to it) ----
     def pytest_runtest_logreport(self, report):
         results_mod.record_report(self.records, report)
@@ -170,13 +182,34 @@ class IpcsuiteSession:
         if hasattr(self.config, "workerinput"):
             return
         out = self.config.getoption("--ipcsuite-results")
+        self._no_verdict(session, exitstatus)
         if out:
-            results_mod.write_results(
-                Path(out), self.records,
-                target=self.target.name if self.target else "host",
-                seed=str(self.plan.seed) if self.plan else "",
-                preload=self.plan.preload if self.plan else "",
-                started=self.started)
+            try:
+                results_mod.write_results(
+                    Path(out), self.records,
+                    target=self.target.name if self.target else "host",
+                    seed=str(self.plan.seed) if self.plan else "",
+                    preload=self.plan.preload if self.plan else "",
+                    started=self.started)
+            except OSError as e:  # a full disk: one line (the runner then says results are missing), no .tmp
+                Path(out).with_suffix(".json.tmp").unlink(missing_ok=True)
+                print(f"ipcsuite: error: cannot write {out}: {e.strerror or e}", file=sys.stderr, flush=True)
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+    def _no_verdict(self, session, exitstatus) -> None:
+        """A test that had started but got no verdict: pytest ended while it ran (-x stopped the run at
+        another worker's failure, or the run was interrupted). It is an `error` that says so, not an error
+        with an empty message."""
+        if session.shouldfail:
+            why = f"not finished: the run stopped at the first failure (-x: {session.shouldfail})"
+        elif exitstatus == pytest.ExitCode.INTERRUPTED:
+            why = "not finished: the run was interrupted"
+        else:
+            why = "not finished: pytest ended while this test ran"
+        for rec in self.records.values():
+            if rec["status"] is None:
+                rec["status"], rec["message"] = "error", why
 
 
 class PlanFile(pytest.File):
@@ -274,6 +307,9 @@ class GTestItem(pytest.Item):
             if deadline_cut is not None:
                 self.user_properties.append(("verdict", "error"))
                 self._fail(f"{deadline_message(deadline_cut)} while this test ran; {out.where}", out.output)
+            if not self._started(state, out.output):  # hung before its test started (a constructor)
+                self.user_properties.append(("verdict", "error"))
+                self._fail(f"timed out after {timeout:g} s before its test started; {out.where}", out.output)
             self._fail(f"timed out after {timeout:g} s; {out.where}", out.output)
         if out.error:  # the runner could not run the test to its end (e.g. its fork server died)
             self.user_properties.append(("verdict", "error"))

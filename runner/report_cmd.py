@@ -5,16 +5,20 @@ RUN is a run id under results/ (or `latest`), a run directory, or a results.json
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import time
+from html import escape
 from pathlib import Path
+from typing import Callable
+from xml.etree import ElementTree as ET
 
 from reports import formats, html, summary
 from reports import results as results_mod
 from runner import build as build_mod
-from runner import catalogue, expectations
-from runner.errors import UsageError
+from runner import atomic, catalogue, expectations
+from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ("report", "diff", "merge")
@@ -141,12 +145,54 @@ def load(text: str, results_dir: str) -> tuple[dict, Path]:
     return doc, path
 
 
+def interruption(doc: dict) -> str:
+    """'' for a run that ended by itself; else what stopped it and how many tests it left unrun."""
+    mark = doc.get("interrupted")
+    if not isinstance(mark, dict):
+        return ""
+    text = str(mark.get("message") or mark.get("by") or "interrupted")
+    return text + (f"; {mark['not_run']} tests not run" if isinstance(mark.get("not_run"), int) else "")
+
+
+def _junit(doc: dict) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        results_mod.write_junit(tmp, doc)
+        if interruption(doc):  # every <testsuite> says so: a CI dashboard shows it beside the cases
+            tree = ET.parse(tmp)
+            for suite in tree.getroot().iter("testsuite"):
+                props = suite.find("properties")
+                if props is None:
+                    props = ET.SubElement(suite, "properties")
+                ET.SubElement(props, "property", {"name": "interrupted", "value": interruption(doc)})
+            tree.write(tmp, encoding="utf-8", xml_declaration=True)
+    return write
+
+
+def _html(doc: dict) -> str:
+    page = html.render(doc, catalogue_rules())
+    why = interruption(doc)
+    if why:  # the gate did not pass: the run did not finish
+        banner = (f'<p id="gate"><span class="gate-bad">gate: INTERRUPTED</span> — {escape(why)}; the '
+                  "verdicts below are those reached before</p>")
+        page = re.sub(r'<p id="gate">.*?</p>', lambda _m: banner, page, count=1, flags=re.S)
+    return page
+
+
 def write_reports(out_dir: Path, doc: dict) -> None:
-    results_mod.write_doc(out_dir / "results.json", doc)
-    results_mod.write_junit(out_dir / "junit.xml", doc)
-    formats.write_ktap(out_dir / "results.ktap", doc)
-    formats.write_kirk(out_dir / "results.kirk.json", doc)
-    (out_dir / "report.html").write_text(html.render(doc, catalogue_rules()))
+    """results.json, junit.xml, results.ktap, results.kirk.json and report.html, all or none (a full disk
+    is one line and exit 2, and leaves the earlier files as they were and no temporary file)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SetupError(f"cannot create {out_dir}: {e.strerror}") from None
+    texts = {"results.json": json.dumps(doc, indent=2) + "\n", "results.ktap": formats.render_ktap(doc),
+             "results.kirk.json": json.dumps(formats.render_kirk(doc), indent=2) + "\n", "report.html": _html(doc)}
+    writers: dict[Path, Callable[[Path], None]] = {
+        out_dir / name: (lambda tmp, text=text: tmp.write_text(text)) for name, text in texts.items()}
+    writers[out_dir / "junit.xml"] = _junit(doc)
+    # results.json last: a run directory with a results.json has all its reports
+    order = ["junit.xml", "results.ktap", "results.kirk.json", "report.html", "results.json"]
+    atomic.write_files({out_dir / n: writers[out_dir / n] for n in order})
 
 
 def catalogue_rules() -> dict:
@@ -293,9 +339,12 @@ def cmd_merge(args) -> int:
         raise UsageError(f"--output {out} exists and is not empty")
     merged, notes = results_mod.merge_docs(docs, run_id)
     merged["merged_from"] = [str(resolve(r, args.results_dir)) for r in args.runs]
+    marks = [d["interrupted"] for d in docs if isinstance(d.get("interrupted"), dict)]
+    if marks:  # a merge of an interrupted run is as incomplete as it
+        merged["interrupted"] = dict(marks[0], not_run=sum(m.get("not_run", 0) for m in marks
+                                                           if isinstance(m.get("not_run"), int)))
     for n in notes:
         print(f"ipcsuite: merge: {n}", file=sys.stderr)
-    out.mkdir(parents=True, exist_ok=True)
     write_reports(out, merged)
     print(summary.render(merged, str(out), rules=catalogue_rules()))
     return 1 if summary.unexpected(merged) else 0

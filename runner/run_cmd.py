@@ -20,14 +20,14 @@ from _pytest.mark.expression import Expression
 from reports import flakes
 from reports import results as results_mod
 from reports import summary
-from runner import argtypes, catalogue, deps, procinfo, report_cmd, target_wrap, workspace
+from runner import argtypes, atomic, catalogue, deps, procinfo, report_cmd, target_wrap, workspace
 from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
 from runner import preload as preload_mod
 from runner import target_oci
 from runner import targets as targets_mod
-from runner.errors import SetupError, Terminated, UsageError
+from runner.errors import Reported, SetupError, Terminated, UsageError
 from runner.load import Load
 from runner.qemu import vm
 
@@ -112,20 +112,30 @@ def _cmd_run(args, selftest: bool) -> int:
     if args.repeat == 1:
         return _deadline_line(args, _run_once(args, selftest)[0])
     runs, worst = [], 0
-    for i in range(args.repeat):
-        print(f"ipcsuite: repeat {i + 1}/{args.repeat}", flush=True)
-        rc, doc, rdir = _run_once(args, selftest)
-        if doc is None:
-            return rc
-        runs.append((rdir, doc))
-        worst = max(worst, rc)
-        if args.run_deadline.passed():
-            break
+    try:
+        for i in range(args.repeat):
+            print(f"ipcsuite: repeat {i + 1}/{args.repeat}", flush=True)
+            rc, doc, rdir = _run_once(args, selftest)
+            if doc is None:
+                return rc
+            runs.append((rdir, doc))
+            worst = max(worst, rc)
+            if args.run_deadline.passed():
+                break
+    except KeyboardInterrupt:
+        if runs:  # the flake report of the repeats that finished (the interrupted one has its own results)
+            _flake_report(args, runs, f" of the {len(runs)} repeats that finished")
+        raise
+    report = _flake_report(args, runs)
+    return _deadline_line(args, 1 if report["flaky"] else worst)
+
+
+def _flake_report(args, runs, what: str = "") -> dict:
     report = flakes.compare([doc for _, doc in runs], [str(d) for d, _ in runs])
     out = Path(args.results_dir) / f"flakes-{runs[0][0].name}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(flakes.render(report, str(out)), flush=True)
-    return _deadline_line(args, 1 if report["flaky"] else worst)
+    atomic.write_text(out, json.dumps(report, indent=2) + "\n")
+    print(flakes.render(report, str(out)) + (f" (flake report{what})" if what else ""), flush=True)
+    return report
 
 
 def _deadline_line(args, rc: int) -> int:
@@ -237,16 +247,19 @@ def _run_once(args, selftest: bool):
                IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT), **deadline.env())
     env.pop("LD_PRELOAD", None)
     parts, rcs = [], []
+    pending = list(tlist)  # targets without a part in `parts` yet (for an interruption's record)
     try:
         for i, target in enumerate(tlist):
             ttests = target_tests(target, tests)
             if not ttests:
+                pending.remove(target)
                 continue
             if deadline.passed():  # the deadline went by in an earlier target: nothing of this one runs
                 pdoc = {"environment": dict(results_mod.environment(target.name, str(seed), str(preload or "")),
                                             wall_s=0.0), "tests": []}
                 deadline.add_unfinished(pdoc, ttests, target.name)
                 parts.append(results_mod.recount(pdoc))
+                pending.remove(target)
                 continue
             part = run.dir / "targets" / _safe(target.name)
             part.mkdir(parents=True, exist_ok=True)
@@ -265,6 +278,9 @@ def _run_once(args, selftest: bool):
                    "-p", "runner.plugin", "--ipcsuite-plan", str(plan),
                    "--ipcsuite-results", str(part / "results.json"),
                    "-o", "console_output_style=count", "-qq", "-rN",
+                   # pytest's own temporary directory inside the run's (removed with it), not a new
+                   # /tmp/pytest-of-<user>/pytest-<N> left behind by every run
+                   "--basetemp", str(run.tmp / "pytest"),
                    # The summary gives each failure with its rules once; ./ipcsuite test keeps the
                    # tracebacks of the runner's own Python tests.
                    "--tb=short" if selftest else "--tb=no"]
@@ -289,6 +305,8 @@ def _run_once(args, selftest: bool):
                 pdoc = {"environment": results_mod.environment(target.name, str(seed), str(preload or "")),
                         "tests": []}
             elif not results.exists():
+                if rc == 3:  # pytest's internal error: the plugin said why in one line (e.g. a full disk)
+                    raise Reported(f"pytest exited {rc} without writing {results}")
                 raise SetupError(f"pytest exited {rc} without writing {results}")
             else:
                 pdoc = results_mod.load(results)
@@ -299,18 +317,26 @@ def _run_once(args, selftest: bool):
                 pdoc["environment"].update(guest_env)
             pdoc["environment"]["wall_s"] = wall
             parts.append(pdoc)
+            pending.remove(target)
             if args.exitfirst and rc == 1:
                 break
     except KeyboardInterrupt as e:
+        # Ctrl-C or SIGTERM: the verdicts reached are kept (results.json and every report, marked
+        # `interrupted`); the tests not run are errors that say so. Then cli.main: exit 130 or 143.
         run.finish()
-        if isinstance(e, Terminated):
-            raise  # cli.main: "terminated", exit 143
-        print("ipcsuite: interrupted", file=sys.stderr)
-        return 130, None, None
-    run.finish()
+        how = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
+        _write_interrupted(run, parts, pending, tests, exps, seed, preload, how)
+        raise
+    finally:
+        run.finish()  # also when a SetupError ends the run
     doc, _notes = results_mod.merge_docs(parts, run.run_id)
+    if deadline.hit or deadline.passed():
+        not_run = sum(1 for t in doc["tests"] if t["status"] == "error"
+                      and t.get("message", "").startswith(deadline.message()))
+        doc["interrupted"] = {"by": "deadline", "message": deadline.message(), "not_run": not_run}
     expectations_mod.apply(doc, exps)
     report_cmd.write_reports(run.dir, doc)
+    run.publish()
     print(summary.render(doc, str(run.dir), rules=report_cmd.catalogue_rules()), flush=True)
     if summary.unexpected(doc):
         return 1, doc, run.dir
@@ -318,6 +344,35 @@ def _run_once(args, selftest: bool):
         if rc not in (0, 1) and not deadline.hit:
             raise SetupError(f"pytest exited with status {rc}")
     return 0, doc, run.dir
+
+
+def _write_interrupted(run, parts, pending, tests, exps, seed, preload, how: str) -> None:
+    """results.json and the reports of an interrupted run: the verdicts reached, the tests not run as errors
+    saying so, marked {"interrupted": {"by": SIGINT|SIGTERM, ...}}; results/latest then points at it."""
+    message = f"the run was interrupted ({how})"
+    not_run = 0
+    for target in pending:
+        part = run.dir / "targets" / _safe(target.name)
+        pdoc = None
+        if (part / "results.json").exists():  # pytest wrote the verdicts it had when it was stopped
+            try:
+                pdoc = results_mod.load(part / "results.json")
+            except (OSError, ValueError):
+                pdoc = None
+        if pdoc is None:
+            pdoc = {"environment": results_mod.environment(target.name, str(seed), str(preload or "")),
+                    "tests": []}
+        not_run += workspace.add_unfinished(pdoc, target_tests(target, tests), target.name, message,
+                                            part / "planned.json")
+        parts.append(results_mod.recount(pdoc))
+    doc, _notes = results_mod.merge_docs(parts, run.run_id)
+    stopped = sum(1 for t in doc["tests"] if t["status"] == "error" and t.get("message", "").startswith(message))
+    doc["interrupted"] = {"by": how, "message": message, "not_run": not_run, "stopped": stopped - not_run}
+    expectations_mod.apply(doc, exps)
+    report_cmd.write_reports(run.dir, doc)
+    run.publish()
+    print(f"ipcsuite: {message}: the verdicts of the {len(doc['tests']) - stopped} tests that finished are in "
+          f"{run.dir} ({stopped - not_run} stopped while running, {not_run} not run)", file=sys.stderr, flush=True)
 
 
 def _run_qemu(target, bdir, tests, args, part) -> dict:

@@ -82,13 +82,6 @@ class Run:
             rdir.mkdir(parents=True, exist_ok=False)
         except OSError as e:
             raise SetupError(f"cannot create the results directory {rdir}: {e.strerror}") from None
-        latest = results_root / "latest"
-        try:
-            if latest.is_symlink() or latest.exists():
-                latest.unlink()
-            latest.symlink_to(run_id)
-        except OSError:
-            pass
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
             # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
@@ -100,6 +93,21 @@ class Run:
 
     def finish(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def publish(self) -> None:
+        """Points results/latest at this run; called once its results.json is written, so that latest only
+        ever names a run with results. Atomic: a new link renamed over the old one."""
+        latest = self.dir.parent / "latest"
+        tmp = self.dir.parent / f".latest-{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self.run_id)
+            os.replace(tmp, latest)
+        except OSError:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 def sweep_leftovers() -> list[str]:
@@ -143,25 +151,36 @@ class RunDeadline:
     def env(self) -> dict:
         return {"IPCSUITE_RUN_DEADLINE_AT": repr(self.at), "IPCSUITE_RUN_DEADLINE": f"{self.seconds:g}"}
 
-    def add_unfinished(self, pdoc: dict, tests, target: str, planned: Path | None = None) -> None:
-        """Planned tests of this target with no verdict in pdoc (pytest was stopped) become errors.
+    def add_unfinished(self, pdoc: dict, tests, target: str, planned: Path | None = None) -> int:
+        return add_unfinished(pdoc, tests, target, self.message(), planned)
 
-        `planned` is the plugin's list of the ids it selected (after --filter and -k); without it (pytest
-        was stopped before it had collected), every test the runner selected counts."""
-        by_id = {t.id: t for t in tests}
+
+def add_unfinished(pdoc: dict, tests, target: str, why: str, planned: Path | None = None) -> int:
+    """Planned tests of this target with no verdict in pdoc (pytest was stopped: a run deadline, Ctrl-C,
+    SIGTERM) become errors that say `why`; returns how many.
+
+    `planned` is the plugin's list of the ids it selected (after --filter and -k); without it (pytest
+    was stopped before it had collected), every test the runner selected counts."""
+    by_id = {t.id: t for t in tests}
+    try:
         ids = json.loads(planned.read_text()) if planned and planned.exists() else list(by_id)
-        seen = {t["id"] for t in pdoc["tests"]}
-        for t in pdoc["tests"]:
-            if t["status"] == "error" and not t.get("message"):  # running when pytest was stopped
-                t["message"] = self.message() + " while this test ran"
-        for tid in ids:
-            if tid in seen:
-                continue
-            t = by_id.get(tid)
-            entry = {"id": tid, "area": t.area if t else tid.split("/", 1)[0], "status": "error",
-                     "duration_s": 0.0, "rules": list(t.rules) if t else [], "message": self.message(),
-                     "target": target}
-            if t:
-                entry["location"] = t.location
-            pdoc["tests"].append(entry)
-        pdoc["tests"].sort(key=lambda t: t["id"])
+    except (OSError, ValueError):
+        ids = list(by_id)
+    seen = {t["id"] for t in pdoc["tests"]}
+    for t in pdoc["tests"]:
+        if t["status"] == "error" and not t.get("message"):  # running when pytest was stopped
+            t["message"] = why + " while this test ran"
+    added = 0
+    for tid in ids:
+        if tid in seen:
+            continue
+        added += 1
+        t = by_id.get(tid)
+        entry = {"id": tid, "area": t.area if t else tid.split("/", 1)[0], "status": "error",
+                 "duration_s": 0.0, "rules": list(t.rules) if t else [], "message": why + " before this "
+                 "test ran", "target": target}
+        if t:
+            entry["location"] = t.location
+        pdoc["tests"].append(entry)
+    pdoc["tests"].sort(key=lambda t: t["id"])
+    return added
