@@ -402,7 +402,9 @@ void RunSeqCase(const SeqCase& c, UserFlaw flaw, Report* rep, int max_spurious,
       Fail(what + ": " + std::to_string(open_now) + " descriptors open, " + std::to_string(baseline) +
            " before (a descriptor leaked or was closed)");
   }
-  const SeqMsg probe{"after the peer died", false, 0};
+  // Sent once the peer is dead: fails with EPIPE, and the descriptor it carried stays the sender's (closed
+  // then by the sender), so the process ends with one end of the pair fewer and nothing else.
+  const SeqMsg probe{"after the peer died", true, 'p'};
   if (c.kill == PeerKill::kSender) {
     // A peer process holds the only sending end and sends c.extra; it is killed once it has reported
     // c.after of them done (it may be inside sendmsg then). Each message it completed arrives whole.
@@ -410,8 +412,15 @@ void RunSeqCase(const SeqCase& c, UserFlaw flaw, Report* rep, int max_spurious,
         [&](int to) {
           close(b.get());
           for (const SeqMsg& m : c.extra) {
-            const int err = user.Send(a.get(), m);
-            PeerReport(to, err == 0 ? "" : "sendmsg failed with " + fault::ErrnoName(err));
+            std::string text;
+            try {
+              const int err = user.Send(a.get(), m);
+              if (err != 0) text = "sendmsg failed with " + fault::ErrnoName(err);
+            } catch (const std::exception& e) {
+              text = e.what();
+            }
+            PeerReport(to, text);
+            if (!text.empty()) break;
           }
           for (;;) pause();  // until killed
         },
@@ -506,6 +515,9 @@ void RunSeqCase(const SeqCase& c, UserFlaw flaw, Report* rep, int max_spurious,
     if (err != EPIPE)
       Fail("send to the killed receiver's end gave " + fault::ErrnoName(err) + ", expected EPIPE");
   }
+  if (c.kill != PeerKill::kNone && CountOpenFds() != baseline - 1)
+    Fail("after the peer was killed: " + std::to_string(CountOpenFds()) + " descriptors open, expected " +
+         std::to_string(baseline - 1) + " (a descriptor leaked or was closed)");
 }
 
 }  // namespace
