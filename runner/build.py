@@ -51,8 +51,9 @@ def _run_with_progress(cmd: list[str], out, log) -> subprocess.CompletedProcess:
     terminal, otherwise a line at every tenth of the steps (CI logs)."""
     tty = hasattr(log, "isatty") and log.isatty()
     shown, printed = -1, False
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, errors="replace", start_new_session=True,
+    # Under the guard (runner/guard.py): a SIGKILLed runner leaves no cmake, ninja or compiler running.
+    proc = subprocess.Popen(procinfo.guarded(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
                             preexec_fn=procinfo.set_pdeathsig)
     try:
         for line in proc.stdout:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from runner import build as build_mod
 from runner import deps, procinfo
-from runner.errors import SetupError, UsageError
+from runner.errors import SetupError, Terminated, UsageError
 
 INJECTOR = "ipcsuite-inject"
 
@@ -86,10 +87,14 @@ def run(args) -> int:
         raise UsageError("inject: " + (line[len(prefix):] if line.startswith(prefix) else line))
     sys.stdout.flush()
     sys.stderr.flush()
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=procinfo.set_pdeathsig)
+    # Under the guard: the program and everything it starts (posix_spawn, vfork: no death signal of their
+    # own) die with this runner, even when it is SIGKILLed, and when the program ends.
+    proc = subprocess.Popen(procinfo.guarded(cmd), env=env, preexec_fn=procinfo.set_pdeathsig)
     while True:
         try:
             rc = proc.wait()
             return rc if rc >= 0 else 128 - rc
+        except Terminated:
+            proc.send_signal(signal.SIGTERM)  # to the program (the guard passes it on); its status decides
         except KeyboardInterrupt:
             continue  # the program got SIGINT too (same process group); its status decides

@@ -85,3 +85,12 @@ def set_pdeathsig() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+GUARD = Path(__file__).resolve().parent / "guard.py"
+
+
+def guarded(cmd: list[str]) -> list[str]:
+    """cmd run under runner/guard.py: every process it starts, however (posix_spawn, vfork, a daemon, a
+    compiler in a process group of its own), dies when it ends or when this runner dies, even by SIGKILL."""
+    return ["/usr/bin/python3", "-S", str(GUARD), "--parent", str(os.getpid()), "--", *cmd]
