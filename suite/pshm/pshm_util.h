@@ -173,7 +173,10 @@ inline bool LeaveNoFreeDescriptor() {
   if (lowest < 0) lowest = ::open("/dev/null", O_RDONLY);
   if (lowest < 0) return false;
   ::close(lowest);
-  struct rlimit rl = {static_cast<rlim_t>(lowest), static_cast<rlim_t>(lowest)};
+  // The soft limit alone decides EMFILE; the hard one stays (a tool may refuse to lower it: valgrind, EPERM).
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
+  rl.rlim_cur = static_cast<rlim_t>(lowest);
   return ::setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 

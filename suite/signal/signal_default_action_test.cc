@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <string>
 
 #include "ipcsuite/fixtures.h"
@@ -49,8 +50,20 @@ const char* ActionName(Action a) {
 }
 
 // "" when a core dump can be checked here (core_pattern a plain relative file name, RLIMIT_CORE hard limit
-// large enough), else why not.
+// large enough, not traced), else why not. A tracer that resolves paths itself (proot) emulates chdir(2): the
+// kernel would write the dump into the directory it was started in, not the test's, and leave it there.
 std::string CoreCheckUnavailableReason() {
+  {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("TracerPid:", 0) != 0) continue;
+      long tracer = std::stol(line.substr(10));
+      if (tracer != 0)
+        return "traced by pid " + std::to_string(tracer) +
+               ": a tracer may emulate chdir (proot), so the dump would land outside the test's directory";
+    }
+  }
   FileDescriptor fd(open("/proc/sys/kernel/core_pattern", O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return "/proc/sys/kernel/core_pattern is unreadable";
   char buf[256] = {};
@@ -181,7 +194,12 @@ IPC_TEST_P(SignalDefaultAction, WaitStatusShowsTheAction) {
             if (no_core.empty()) {
               bool want_core = action == Action::kCore;
               EXPECT_EQ(static_cast<bool>(WCOREDUMP(st)), want_core) << got;
-              EXPECT_EQ(FilesIn(path), want_core ? 1 : 0) << "files in the dump directory";
+              // Core: a dump in the directory; an emulator (qemu-user) may write the guest's own core file
+              // beside the kernel's, which the rule allows. Term: none.
+              if (want_core)
+                EXPECT_GE(FilesIn(path), 1) << "no core file in the dump directory";
+              else
+                EXPECT_EQ(FilesIn(path), 0) << "files in the dump directory";
             }
             break;
           case Action::kIgn:

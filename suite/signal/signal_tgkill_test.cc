@@ -3,6 +3,7 @@
 // RLIMIT_SIGPENDING; a pidfd keeps naming its process (ESRCH only after the reap), flags, si_code forging
 // and permission. Rules in suite/rules/signal-delivery.ini. tkill(2) is in signal_mask_test.cc.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <thread>
 
@@ -82,6 +84,12 @@ IPC_TEST(SignalTgkill, ExitedThreadIsEsrch, "signal.tgkill-esrch") {
   pid_t tid = 0;
   std::thread t([&] { tid = static_cast<pid_t>(gettid()); });
   t.join();
+  // pthread_join returns when the kernel clears the thread's tid (CLONE_CHILD_CLEARTID), a moment before the
+  // thread is released (much longer under an emulator): wait, with a deadline, until it has left the group.
+  const auto until = std::chrono::steady_clock::now() + ScaledDeadline(kDefaultBlockDeadline);
+  while (ReadTaskState(getpid(), tid).has_value() && std::chrono::steady_clock::now() < until) sched_yield();
+  ASSERT_FALSE(ReadTaskState(getpid(), tid).has_value())
+      << "thread " << tid << " is still there after the join";
   EXPECT_THAT(tgkill(getpid(), tid, 0), SyscallFailsWithErrno(ESRCH));
 }
 
