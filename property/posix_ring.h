@@ -26,7 +26,10 @@
 //      changed -> it committed, the operation is complete (a message a dead consumer popped is gone with
 //      it, as with the SysV ring). Both are exact: nobody else can change the word while the dead
 //      process held the mutex. The payload is always copied *before* the commit, so a committed message
-//      is whole. Recovery clears the record and wakes every registered sleeper.
+//      is whole. So recovery has nothing to undo or redo in the slots: the one-store commit already makes
+//      every kill "done" or "not done". The record is what makes the outcome *known* (the recovery counts
+//      it, PosixRingStats, and the tests check that both outcomes occur); the ring would be just as correct
+//      without it. Recovery clears the record and wakes every registered sleeper.
 //   4. The semaphores only wake sleepers; they count nothing the ring relies on (the counts come from the
 //      state word under the mutex). `can_pop` rings for consumers, `can_push` for producers. A process
 //      that must wait registers itself (waiting_pop/waiting_push + 1, under the mutex), unlocks, sleeps in
