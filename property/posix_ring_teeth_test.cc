@@ -5,6 +5,7 @@
 
 #include "ipcsuite/fixtures.h"
 #include "posix_ring_properties.h"
+#include "property_util.h"
 
 namespace ipc {
 namespace {
@@ -42,6 +43,7 @@ void ExpectPosixCaught(const prop::Outcome& out, const char* flaw) {
 IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKilledHolderDeadlocksTheRing, "property.posix-mutex-eownerdead",
          "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.no_robust = true}, PosixTeethBudget(200),
                                                "PosixTeeth/NoRobust"),
                     "no robust mutex");
@@ -50,6 +52,7 @@ IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKilledHolderDeadlocksTheRing, "prop
 IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKillInAConcurrentRunDeadlocksTheRing,
          "property.posix-mutex-eownerdead", "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixConcurrentUnderFaultsAndKills(PosixFlaws{.no_robust = true}, PosixTeethBudget(300),
                                                              "PosixTeeth/NoRobustConcurrent"),
                     "no robust mutex (concurrent, kills)");
@@ -58,6 +61,7 @@ IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKillInAConcurrentRunDeadlocksTheRin
 // Recovering without pthread_mutex_consistent: the unlock makes the mutex ENOTRECOVERABLE for everyone.
 IPC_TEST(PosixRingTeeth, RecoveringWithoutConsistentMakesTheMutexUnusable, "property.posix-mutex-consistent") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.no_consistent = true}, PosixTeethBudget(200),
                                                "PosixTeeth/NoConsistent"),
                     "no pthread_mutex_consistent");
@@ -66,6 +70,7 @@ IPC_TEST(PosixRingTeeth, RecoveringWithoutConsistentMakesTheMutexUnusable, "prop
 // Committing before copying: a holder killed mid-copy leaves a committed, half-written message.
 IPC_TEST(PosixRingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.publish_before_copy = true}, PosixTeethBudget(200),
                                                "PosixTeeth/PublishFirst"),
                     "publish before copy");
@@ -74,6 +79,7 @@ IPC_TEST(PosixRingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.
 // One wakeup token per change: the sleeper it wakes is killed before it locks, the other sleeps for ever.
 IPC_TEST(PosixRingTeeth, OneWakeupPerChangeStrandsASleeperWhenTheWokenOneDies, "property.posix-ring-no-lost-wakeup") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.single_wakeup = true}, PosixTeethBudget(300),
                                                "PosixTeeth/SingleWakeup"),
                     "one wakeup per change");
@@ -83,6 +89,7 @@ IPC_TEST(PosixRingTeeth, OneWakeupPerChangeStrandsASleeperWhenTheWokenOneDies, "
 // state word no operation wrote, which recovery takes for the commit: a phantom message.
 IPC_TEST(PosixRingTeeth, SplittingTheCommitIsCaughtByAKillBetweenTheStores, "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.split_commit = true}, PosixTeethBudget(300),
                                                "PosixTeeth/SplitCommit"),
                     "split commit");
@@ -90,6 +97,7 @@ IPC_TEST(PosixRingTeeth, SplittingTheCommitIsCaughtByAKillBetweenTheStores, "pro
 
 IPC_TEST(PosixRingTeeth, LeakingTheNameOnCreationFailureIsCaught, "property.posix-ring-create-errors") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
+  IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixCreationUnderFaults(PosixFlaws{.leak_on_create_error = true}, PosixTeethBudget(100),
                                                    "PosixTeeth/Leak"),
                     "leak the name on creation failure");

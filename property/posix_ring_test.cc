@@ -7,6 +7,7 @@
 #include "expect.h"
 #include "ipcsuite/fixtures.h"
 #include "posix_ring_properties.h"
+#include "property_util.h"
 
 namespace ipc {
 namespace {
@@ -26,6 +27,7 @@ IPC_TEST(PosixRingModel, CommandSequencesMatchTheQueueModel, "property.posix-rin
          "property.posix-ring-crash-safe", "property.posix-mutex-eownerdead", "property.posix-mutex-consistent",
          "property.posix-ring-no-lost-wakeup", "property.posix-sem-trywait-eagain") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::PosixSequentialModel(PosixFlaws{}, prop::DefaultBudget(150), "PosixRingModel/CommandSequences"),
                "POSIX ring: model-based command sequences");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
@@ -34,6 +36,7 @@ IPC_TEST(PosixRingModel, CommandSequencesMatchTheQueueModel, "property.posix-rin
 IPC_TEST(PosixRingFaults, NoPartialEffectsUnderInjectedSemWaitFaults, "property.posix-ring-faults",
          "property.posix-sem-wait-eintr") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::PosixSequentialUnderFaults(PosixFlaws{}, prop::DefaultBudget(100), "PosixRingFaults/SemWait"),
                "POSIX ring: command sequences under sem_wait/sem_timedwait faults");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
@@ -42,6 +45,7 @@ IPC_TEST(PosixRingFaults, NoPartialEffectsUnderInjectedSemWaitFaults, "property.
 IPC_TEST(PosixRingFaults, CreationErrorsAreReturnedAndLeaveNoName, "property.posix-ring-create-errors",
          "property.posix-shm-open-eexist") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::PosixCreationUnderFaults(PosixFlaws{}, prop::DefaultBudget(40), "PosixRingFaults/Creation"),
                "POSIX ring: creation under shm_open/ftruncate/mmap faults");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
@@ -50,6 +54,7 @@ IPC_TEST(PosixRingFaults, CreationErrorsAreReturnedAndLeaveNoName, "property.pos
 IPC_TEST(PosixRingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills, "property.posix-ring-linearizable",
          "property.posix-ring-crash-safe", "property.posix-ring-faults", "property.posix-mutex-eownerdead") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
+  IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::PosixConcurrentUnderFaultsAndKills(PosixFlaws{}, prop::DefaultBudget(100),
                                                          "PosixRingConcurrent/FaultsKills"),
                "POSIX ring: concurrent histories under faults and kills");
