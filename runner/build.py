@@ -22,8 +22,13 @@ def build_dir() -> Path:
 
 def build(log=sys.stderr, extra_cmake_args: list[str] | None = None) -> Path:
     bdir = build_dir()
-    bdir.mkdir(parents=True, exist_ok=True)
     logfile = bdir / "ipcsuite-build.log"
+    try:
+        bdir.mkdir(parents=True, exist_ok=True)
+        open(logfile, "a").close()
+    except OSError as e:  # e.g. another user's build/ (a checkout cloned as root, run as a user)
+        raise SetupError(f"cannot write the build directory {bdir} ({e.strerror}): build as its owner, or set "
+                         "IPCSUITE_BUILD_DIR to a directory you can write") from None
     steps = []
     if not (bdir / "build.ninja").exists():
         steps.append(["cmake", "-S", str(ROOT), "-B", str(bdir), "-G", "Ninja",

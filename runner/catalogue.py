@@ -6,6 +6,7 @@ Tests come from the GoogleTest binaries listed in build/ipcsuite-manifest.tsv; e
 from __future__ import annotations
 
 import configparser
+import errno
 import fnmatch
 import subprocess
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ def list_binary(binary: Path, area: str) -> list[TestCase]:
         proc = subprocess.run([str(binary), "--ipcsuite-list-rules"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     except OSError as e:
+        if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN):  # the machine's limits
+            raise SetupError(f"cannot start {binary} ({e.strerror}): raise the limit (ulimit -n, -u) or free "
+                             "resources") from None
         raise SetupError(f"{binary} cannot be run ({e.strerror}): the build is incomplete; build again "
                          "(without --no-build)") from None
     except subprocess.TimeoutExpired:

@@ -79,8 +79,10 @@ def run(args) -> int:
     ensure_built()
     env = dict(os.environ)
     # Validate first: bad input must not start the program.
+    # errors="replace": the injector quotes the user's input, which may be any bytes (a plan file that is
+    # not UTF-8); the message stays one line.
     chk = subprocess.run([cmd[0], "--check", *cmd[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env, check=False)
+                         stderr=subprocess.PIPE, text=True, errors="replace", env=env, check=False)
     if chk.returncode != 0:
         line = (chk.stderr.strip().splitlines() or [f"inject: check failed (exit {chk.returncode})"])[-1]
         prefix = "ipcsuite inject: error: "

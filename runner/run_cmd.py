@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -91,9 +92,30 @@ def _pytest(cmd, env, deadline) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+# Open files the runner needs: itself, pytest and its pipes (16), and two more per pytest-xdist worker.
+NOFILE_BASE, NOFILE_PER_JOB = 16, 2
+
+
+def fit_jobs_to_nofile(args) -> None:
+    """A very low open-file limit (ulimit -n) is refused in one line, and --jobs is lowered to what it allows
+    (pytest-xdist died with an INTERNALERROR traceback starting its workers); the tests keep the limit (under
+    it, a refused descriptor is their `error`)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return
+    if soft < NOFILE_BASE:
+        raise SetupError(f"the open-file limit (ulimit -n) is {soft}: the runner needs at least {NOFILE_BASE}")
+    most = max(1, (soft - NOFILE_BASE) // NOFILE_PER_JOB)
+    if args.jobs > most:
+        print(f"ipcsuite: --jobs {args.jobs} lowered to {most}: the open-file limit (ulimit -n) is {soft}",
+              file=sys.stderr, flush=True)
+        args.jobs = most
+
+
 def cmd_run(args) -> int:
     """./ipcsuite run (args.command == "run") and ./ipcsuite test (the self-tests too)."""
     selftest = args.command == "test"
+    fit_jobs_to_nofile(args)
     args.run_deadline = workspace.RunDeadline(args.deadline)
     if args.soak:
         os.environ["IPCSUITE_SOAK"] = str(args.soak)  # read by property/properties.cc (SoakFactor)
@@ -331,9 +353,11 @@ def _run_once(args, selftest: bool):
         run.finish()  # also when a SetupError ends the run
     doc, _notes = results_mod.merge_docs(parts, run.run_id)
     if deadline.hit or deadline.passed():
-        not_run = sum(1 for t in doc["tests"] if t["status"] == "error"
-                      and t.get("message", "").startswith(deadline.message()))
-        doc["interrupted"] = {"by": "deadline", "message": deadline.message(), "not_run": not_run}
+        cut = [t.get("message", "") for t in doc["tests"] if t["status"] == "error"
+               and t.get("message", "").startswith(deadline.message())]
+        stopped = sum(1 for m in cut if "while this test ran" in m)
+        doc["interrupted"] = {"by": "deadline", "message": deadline.message(), "not_run": len(cut) - stopped,
+                              "stopped": stopped}
     expectations_mod.apply(doc, exps)
     report_cmd.write_reports(run.dir, doc)
     run.publish()
