@@ -32,7 +32,10 @@ void PosixConcurrentCase(const PosixFlaws& flaws, const Scenario& sc, History* h
                .set_stage_hook = posix::SetPosixStageHook,
                .sleep_syscall = SYS_futex},
               sc, h, deadline);
-  if (ring.stats().recoveries > 0) report->reached |= 1u << 8;
+  const posix::PosixRingStats st = ring.stats();
+  if (st.recoveries > 0) report->reached |= 1u << 8;
+  if (st.rolled_back > 0) report->reached |= 1u << 9;
+  if (st.completed > 0) report->reached |= 1u << 10;
 }
 
 // The System V ring's workload and kills (concurrent.h), with a per-process fault schedule for sem_wait and
@@ -56,6 +59,8 @@ enum PosixConcurrentClass : uint32_t {
   kCcCutPending = 1u << 4,
   kCcCutHolding = 1u << 5,
   kCcRecovered = 1u << 8,  // set by the case (PosixConcurrentCase): a lock returned EOWNERDEAD
+  kCcRolledBack = 1u << 9,  // ... and the dead owner's operation was rolled back
+  kCcCompleted = 1u << 10,  // ... and the dead owner's operation was complete
 };
 constexpr const char* kTagCcOverlap = "operations of different processes overlapped";
 constexpr const char* kTagCcFaults = "faults injected into sem_wait/sem_timedwait";
@@ -69,6 +74,8 @@ const std::vector<CaseClass> kPosixConcurrentClasses = {
     {kCcCutPending, "operation cut pending"},
     {kCcCutHolding, "operation cut holding the mutex before its commit"},
     {kCcRecovered, kTagCcRecovered},
+    {kCcRolledBack, "EOWNERDEAD: a dead owner's uncommitted operation rolled back"},
+    {kCcCompleted, "EOWNERDEAD: a dead owner's committed operation completed"},
 };
 const std::vector<RuleClass> kPosixConcurrentRules = {
     {"property.posix-ring-linearizable", kTagCcOverlap},
@@ -93,7 +100,7 @@ Outcome PosixConcurrentUnderFaultsAndKills(const PosixFlaws& flaws, const Budget
     Judged stats;
     const std::string problem = r.ok ? Judge(sc, history.get(), r.log, &stats) : r.message;
     if (!problem.empty()) CaseFails(ShowScenario(sc, kPosixWords) + "failure: " + problem, r.infrastructure);
-    uint32_t reached = r.reached & kCcRecovered;
+    uint32_t reached = r.reached & (kCcRecovered | kCcRolledBack | kCcCompleted);
     if (stats.killed > 0) reached |= kCcKilled;
     if (stats.overlap) reached |= kCcOverlap;
     if (r.faults > 0) reached |= kCcFaults;
