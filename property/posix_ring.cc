@@ -281,6 +281,14 @@ Status PosixRing::Run(bool push, const Wait& wait, const std::function<Status()>
         return Status::kError;
       }
     }
+    // Every post is made under the mutex, which we hold, and a sem_wait elsewhere only takes tokens: after
+    // EAGAIN the value is 0 and stays 0 until we unlock. Anything else breaks sem_trywait's promise.
+    int value = 0;
+    if (sem_getvalue(doorbell, &value) != 0 || value != 0) {
+      last_errno_ = EPROTO;
+      Unlock();
+      return Status::kError;
+    }
     StoreShared(*waiting, LoadShared(*waiting) + 1);
     registered = true;
     Unlock();
