@@ -4,6 +4,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import time
 from pathlib import Path
 
 from runner import syscalls
@@ -66,6 +67,37 @@ def kill_tree(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def with_environment(entry: str) -> list[int]:
+    """The processes whose environment holds `entry` ("NAME=value", exactly): e.g. every process of a run,
+    whichever session, process group or PID namespace it is in (a zombie's environment reads empty)."""
+    want = entry.encode()
+    out = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            env = (d / "environ").read_bytes()
+        except OSError:
+            continue  # gone, or not ours to read
+        if want in env.split(b"\0"):
+            out.append(int(d.name))
+    return out
+
+
+def kill_with_environment(entry: str, deadline_s: float) -> list[int]:
+    """SIGKILLs every process whose environment holds `entry` until none is left or `deadline_s` passed (a
+    process may fork while it is being killed); returns those still there at the deadline."""
+    end = time.monotonic() + deadline_s
+    while True:
+        left = [p for p in with_environment(entry) if p != os.getpid()]
+        if not left or time.monotonic() > end:
+            return left
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)  # the killed processes exit; looked at again, with the deadline above
 
 
 def describe_exit(returncode: int) -> str:

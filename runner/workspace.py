@@ -15,11 +15,13 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner import procinfo
 from runner.errors import SetupError
 
 PREFIX = "ipcsuite-run-"
@@ -92,6 +94,14 @@ class Run:
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
 
     def finish(self) -> None:
+        # Every process of the run goes first. A test process runs in a session of its own and dies with its
+        # fork server (PR_SET_PDEATHSIG), so it can still be there, writing in the run's temporary directory,
+        # when pytest's process group is already empty: removing the directory under it left the directory
+        # behind (seen after SIGTERM on a loaded machine).
+        left = procinfo.kill_with_environment(f"IPCSUITE_RUN_ID={self.run_id}", 10.0)
+        if left:
+            print(f"ipcsuite: warning: processes of the run are still there after SIGKILL: "
+                  f"{', '.join(map(str, left))}", file=sys.stderr)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def publish(self) -> None:
