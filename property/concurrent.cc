@@ -54,8 +54,8 @@ std::string ShowKill(const Kill& k, const RingWords& words) {
     case Kill::How::kAtStage:
       return "kill " + who + " at stage " + StageName(k.stage) + " of its operation " + std::to_string(k.op);
     case Kill::How::kAfterSemop:
-      return "kill " + who + " right after " + words.step + " " + std::to_string(k.semops) + " of its operation " +
-             std::to_string(k.op);
+      return "kill " + who + " right after " + words.step + " " + std::to_string(k.semops) +
+             " of its operation " + std::to_string(k.op);
     case Kill::How::kWhenBlocked:
       return "kill " + who + " once blocked in " + words.sleep;
     case Kill::How::kAfterMicros:
@@ -288,9 +288,7 @@ void RunScenario(const RingCalls& ring, const Scenario& sc, History* h, std::chr
   (void)ring.close();
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Scenario GenWorkload() {
   Scenario sc;

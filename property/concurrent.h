@@ -23,8 +23,8 @@
 // neither loses nor invents a slot), and the history checked for linearizability.
 #pragma once
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>

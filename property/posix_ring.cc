@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -28,7 +28,7 @@ struct PosixRing::Header {
   sem_t can_push;        // wakes producers
   uint64_t state;        // head | count << 32: written by one store, the commit
   uint32_t closed;
-  uint32_t waiting_pop;   // registered sleepers (dead ones stay counted: extra tokens only)
+  uint32_t waiting_pop;  // registered sleepers (dead ones stay counted: extra tokens only)
   uint32_t waiting_push;
   // The transaction record of the operation in progress (op 0: none).
   uint32_t txn_op;  // 1 push, 2 pop

@@ -98,14 +98,14 @@ struct PosixFlaws {
 
 // What the ring's recoveries did, counted in the mapping (all processes), for tests.
 struct PosixRingStats {
-  uint64_t recoveries = 0;   // pthread_mutex_lock returned EOWNERDEAD
-  uint64_t rolled_back = 0;  // ... the dead owner had not committed its operation
-  uint64_t completed = 0;    // ... it had committed (a push stays, a pop's message is gone)
-  uint64_t idle = 0;         // ... it held the mutex outside an operation (re-checking, registering)
-  uint64_t drained = 0;      // stale wakeup tokens removed by sem_trywait before sleeping
-  uint64_t timeouts = 0;     // sem_timedwait returned ETIMEDOUT at the call's deadline
+  uint64_t recoveries = 0;      // pthread_mutex_lock returned EOWNERDEAD
+  uint64_t rolled_back = 0;     // ... the dead owner had not committed its operation
+  uint64_t completed = 0;       // ... it had committed (a push stays, a pop's message is gone)
+  uint64_t idle = 0;            // ... it held the mutex outside an operation (re-checking, registering)
+  uint64_t drained = 0;         // stale wakeup tokens removed by sem_trywait before sleeping
+  uint64_t timeouts = 0;        // sem_timedwait returned ETIMEDOUT at the call's deadline
   uint64_t early_timeouts = 0;  // ... before the deadline (only an injected fault): the ring slept again
-  uint64_t interrupts = 0;   // sem_wait/sem_timedwait returned EINTR
+  uint64_t interrupts = 0;      // sem_wait/sem_timedwait returned EINTR
 };
 
 // Called at the points of an operation a test may kill a process at (process-wide; nullptr: none):

@@ -46,7 +46,8 @@ Scenario GenPosixScenario() {
   sc.faults = *rc::gen::container<std::vector<FaultSpec>>(
       static_cast<size_t>(*rc::gen::element(0, 1, 2, 3, 4)),
       rc::gen::construct<FaultSpec>(rc::gen::element<std::string>("sem_wait", "sem_timedwait"),
-                                    rc::gen::element(EINTR, ETIMEDOUT, EAGAIN), rc::gen::element(1, 2, 3, 4, 5, 6)));
+                                    rc::gen::element(EINTR, ETIMEDOUT, EAGAIN),
+                                    rc::gen::element(1, 2, 3, 4, 5, 6)));
   GenKills(&sc, {1, 2, 3, 4});
   return sc;
 }
@@ -58,7 +59,7 @@ enum PosixConcurrentClass : uint32_t {
   kCcCutExact = 1u << 3,
   kCcCutPending = 1u << 4,
   kCcCutHolding = 1u << 5,
-  kCcRecovered = 1u << 8,  // set by the case (PosixConcurrentCase): a lock returned EOWNERDEAD
+  kCcRecovered = 1u << 8,   // set by the case (PosixConcurrentCase): a lock returned EOWNERDEAD
   kCcRolledBack = 1u << 9,  // ... and the dead owner's operation was rolled back
   kCcCompleted = 1u << 10,  // ... and the dead owner's operation was complete
 };
@@ -86,7 +87,8 @@ const std::vector<RuleClass> kPosixConcurrentRules = {
 
 }  // namespace
 
-Outcome PosixConcurrentUnderFaultsAndKills(const PosixFlaws& flaws, const Budget& budget, const std::string& id) {
+Outcome PosixConcurrentUnderFaultsAndKills(const PosixFlaws& flaws, const Budget& budget,
+                                           const std::string& id) {
   return CheckProperty(id, budget, kPosixConcurrentRules, [&] {
     const Scenario sc = GenPosixScenario();
     fault::Plan plan = MakePlan(sc.faults);

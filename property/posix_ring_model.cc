@@ -41,7 +41,8 @@ enum PosixClass : uint32_t {
 
 constexpr const char* kTagRolledBack = "EOWNERDEAD: a dead owner's uncommitted operation rolled back";
 constexpr const char* kTagCompleted = "EOWNERDEAD: a dead owner's committed operation completed";
-constexpr const char* kTagWokenKilled = "sleeper killed after sem_wait returned, before locking: other served";
+constexpr const char* kTagWokenKilled =
+    "sleeper killed after sem_wait returned, before locking: other served";
 constexpr const char* kTagDrained = "stale wakeup tokens drained by sem_trywait until EAGAIN";
 constexpr const char* kTagSemTimedOut = "sem_timedwait returned ETIMEDOUT at the deadline";
 constexpr const char* kTagByName = "another process mapped the ring by name and used it";
@@ -140,7 +141,8 @@ struct PosixSut {
     Status got = attempt();
     while (got != want && Excused(got, w, what)) got = attempt();
     if (got != want) {
-      const std::string err = got == Status::kError ? std::string(" (") + strerror(ring.last_errno()) + ")" : "";
+      const std::string err =
+          got == Status::kError ? std::string(" (") + strerror(ring.last_errno()) + ")" : "";
       Fail(what + ": got " + StatusName(got) + err + ", expected " + StatusName(want));
     }
     return got;
@@ -287,8 +289,8 @@ struct PosixCloseCmd : PosixCmd {
     if (m.closed) sut.Reached(kClosedCall);
     auto again = PosixRing::Open(sut.ring.name());
     if (again.ok() || again.error_number() != ENOENT)
-      Fail("close: opening the ring's name afterwards: " + (again.ok() ? std::string("succeeded") : again.error()) +
-           ", expected ENOENT");
+      Fail("close: opening the ring's name afterwards: " +
+           (again.ok() ? std::string("succeeded") : again.error()) + ", expected ENOENT");
     sut.Reached(kPosixUnlinked);
   }
   void show(std::ostream& os) const override { os << "close"; }
@@ -301,7 +303,8 @@ struct PosixCloseCmd : PosixCmd {
 struct PosixSpawnCmd : PosixCmd {
   bool producer, by_name;
   std::vector<Msg> msgs;  // producer: what it pushes; consumer: msgs.size() pops
-  explicit PosixSpawnCmd(const Model& m) : producer(*rc::gen::arbitrary<bool>()), by_name(*rc::gen::arbitrary<bool>()) {
+  explicit PosixSpawnCmd(const Model& m)
+      : producer(*rc::gen::arbitrary<bool>()), by_name(*rc::gen::arbitrary<bool>()) {
     const int k = *rc::gen::inRange(1, 4);
     for (int i = 0; i < k; ++i) msgs.push_back({m.next_id + static_cast<uint32_t>(i), GenLen(m)});
   }
@@ -417,8 +420,7 @@ struct PosixKillHoldingCmd : PosixCmd {
     static const char* const names[] = {"claimed (mutex held, transaction recorded)", "half-copied",
                                         "other side woken, not committed", "committed, mutex still held",
                                         "unlocked (operation done)"};
-    os << "kill a " << (producer ? "producer" : "consumer") << " process at "
-       << names[static_cast<int>(at)];
+    os << "kill a " << (producer ? "producer" : "consumer") << " process at " << names[static_cast<int>(at)];
     if (producer) os << " (id " << id << ", " << len << " bytes)";
   }
 };
@@ -428,7 +430,8 @@ struct PosixKillHoldingCmd : PosixCmd {
 void ServeOne(const Model& m, PosixSut& sut, bool producer, const Msg& msg, const std::string& what) {
   if (producer) {
     Bytes popped;
-    sut.Expect([&] { return sut.ring.Pop(&popped, Wait::Block()); }, Status::kOk, Wait::Block(), what + ": pop");
+    sut.Expect([&] { return sut.ring.Pop(&popped, Wait::Block()); }, Status::kOk, Wait::Block(),
+               what + ": pop");
     ExpectMsg(popped, m.q.front(), what + ": pop");
   } else {
     sut.Expect([&] { return sut.ring.Push(MakeMessage(msg.id, msg.len), Wait::Block()); }, Status::kOk,
@@ -499,8 +502,12 @@ struct PosixBlockedCmd : PosixCmd {
     }
   }
   void show(std::ostream& os) const override {
-    os << (producer ? "a producer process blocks on a full ring" : "a consumer process blocks on an empty ring")
-       << ", then " << (then == Then::kKill ? "is killed" : then == Then::kClose ? "the ring is closed" : "is served");
+    os << (producer ? "a producer process blocks on a full ring"
+                    : "a consumer process blocks on an empty ring")
+       << ", then "
+       << (then == Then::kKill    ? "is killed"
+           : then == Then::kClose ? "the ring is closed"
+                                  : "is served");
     if (producer || then == Then::kServe) os << " (id " << id << ", " << len << " bytes)";
   }
 };
@@ -527,7 +534,8 @@ struct PosixWokenKilledCmd : PosixCmd {
         [&](int) {
           posix::SetPosixWokenHook([] { raise(SIGKILL); });
           Bytes got;
-          for (;;) (void)(producer ? sut.ring.Push(MakeMessage(id + 1000000, len), w) : sut.ring.Pop(&got, w));
+          for (;;)
+            (void)(producer ? sut.ring.Push(MakeMessage(id + 1000000, len), w) : sut.ring.Pop(&got, w));
         },
         what + " (first sleeper)");
     // Under faults its sem_wait may end at once (an injected EINTR or ETIMEDOUT): it dies there, before
@@ -539,7 +547,8 @@ struct PosixWokenKilledCmd : PosixCmd {
     ServeOne(m, sut, producer, {id, len}, what);
     // The first sleeper got a token too (or a fault ended its wait), and died with it.
     ExitStatus st = first.Wait();
-    if (!st.KilledBy(SIGKILL)) Fail(what + ": the first sleeper " + st.Describe() + ", expected its own SIGKILL");
+    if (!st.KilledBy(SIGKILL))
+      Fail(what + ": the first sleeper " + st.Describe() + ", expected its own SIGKILL");
     Bytes got;
     const std::string sleeper = what + ": the second sleeper";
     sut.Expect([&] { return second.ReadMessage(&got, sleeper); }, Status::kOk, w, sleeper);
@@ -575,8 +584,8 @@ void RunPosixCommands(const Model& m0, const rc::state::Commands<PosixCmd>& cmds
                       const CaseOptions& options, const std::string& name, Report* report) {
   auto created = PosixRing::Create({.slots = m0.slots, .slot_bytes = m0.slot_bytes, .name = name}, flaws);
   if (!created.ok()) Fail("creating the ring: " + created.error());
-  PosixSut sut{std::move(created).value(), report, options.faults, options.retry_eintr, options.max_spurious,
-               options.deadline};
+  PosixSut sut{std::move(created).value(), report,          options.faults, options.retry_eintr,
+               options.max_spurious,       options.deadline};
   try {
     rc::state::runAll(cmds, m0, sut);
   } catch (...) {
@@ -585,7 +594,8 @@ void RunPosixCommands(const Model& m0, const rc::state::Commands<PosixCmd>& cmds
   }
   // A dead owner not yet recovered is recovered by this close (it locks the mutex).
   const Status closed = sut.ring.Close();
-  if (closed == Status::kError) Fail(std::string("close at the end: error (") + strerror(sut.ring.last_errno()) + ")");
+  if (closed == Status::kError)
+    Fail(std::string("close at the end: error (") + strerror(sut.ring.last_errno()) + ")");
   const posix::PosixRingStats st = sut.ring.stats();
   if (st.rolled_back > 0) sut.Reached(kPosixRolledBack);
   if (st.completed > 0) sut.Reached(kPosixCompleted);
@@ -614,12 +624,16 @@ Outcome PosixSequentialModel(const PosixFlaws& flaws, const Budget& budget, cons
     const PosixName name(PosixIpcKind::kSharedMemory, "pring");
     CaseResult r = RunCase(
         fault::Plan{},
-        [&](Report* rep) { RunPosixCommands(m0, cmds, flaws, {.deadline = budget.deadline}, name.str(), rep); },
+        [&](Report* rep) {
+          RunPosixCommands(m0, cmds, flaws, {.deadline = budget.deadline}, name.str(), rep);
+        },
         budget.deadline, "running POSIX ring commands");
     if (!r.ok)
-      CaseFails(ShowRing(m0) + "; commands:\n" + ShowPosixCommands(cmds) + "failure: " + r.message, r.infrastructure);
+      CaseFails(ShowRing(m0) + "; commands:\n" + ShowPosixCommands(cmds) + "failure: " + r.message,
+                r.infrastructure);
     if (NameExists(name.str()))
-      CaseFails(ShowRing(m0) + "; commands:\n" + ShowPosixCommands(cmds) + "failure: the ring's name was left behind");
+      CaseFails(ShowRing(m0) + "; commands:\n" + ShowPosixCommands(cmds) +
+                "failure: the ring's name was left behind");
     TagReached(r.reached, PosixModelClasses());
     TagReached(r.reached, kPosixClasses);
   });
@@ -633,7 +647,8 @@ Outcome PosixSequentialUnderFaults(const PosixFlaws& flaws, const Budget& budget
     const auto faults = *rc::gen::container<std::vector<FaultSpec>>(
         static_cast<size_t>(*rc::gen::inRange(1, 7)),
         rc::gen::construct<FaultSpec>(rc::gen::element<std::string>("sem_wait", "sem_timedwait"),
-                                      rc::gen::element(EINTR, ETIMEDOUT, EAGAIN), rc::gen::element(1, 2, 3, 4)));
+                                      rc::gen::element(EINTR, ETIMEDOUT, EAGAIN),
+                                      rc::gen::element(1, 2, 3, 4)));
     const auto cmds = GenPosixCommands(m0);
     const CaseOptions options{.faults = true,
                               .retry_eintr = retry_eintr,
@@ -643,8 +658,9 @@ Outcome PosixSequentialUnderFaults(const PosixFlaws& flaws, const Budget& budget
     CaseResult r = RunCase(
         MakePlan(faults), [&](Report* rep) { RunPosixCommands(m0, cmds, flaws, options, name.str(), rep); },
         budget.deadline, "running POSIX ring commands under sem_wait faults");
-    const std::string where = "faults: " + ShowFaults(faults) + "; retry EINTR: " + (retry_eintr ? "yes" : "no") +
-                              "; " + ShowRing(m0) + "; commands:\n" + ShowPosixCommands(cmds);
+    const std::string where = "faults: " + ShowFaults(faults) +
+                              "; retry EINTR: " + (retry_eintr ? "yes" : "no") + "; " + ShowRing(m0) +
+                              "; commands:\n" + ShowPosixCommands(cmds);
     if (!r.ok) CaseFails(where + "failure: " + r.message, r.infrastructure);
     if (NameExists(name.str())) CaseFails(where + "failure: the ring's name was left behind");
     const size_t eintr = r.Injected("sem_wait", EINTR) + r.Injected("sem_timedwait", EINTR);
@@ -694,8 +710,9 @@ const std::string kRingMmap = "mmap[flags=" + std::to_string(MAP_SHARED) + "]";
 Outcome PosixCreationUnderFaults(const PosixFlaws& flaws, const Budget& budget, const std::string& id) {
   return CheckProperty(id, budget, kPosixCreationRules, [&] {
     // (gen::element, not inRange: rapidcheck scales inRange by the size, so small cases would see only 0.)
-    const FaultSpec fault = *rc::gen::element(FaultSpec{kShmCreateOpen, EMFILE, 1}, FaultSpec{kShmCreateOpen, ENFILE, 1},
-                                              FaultSpec{"ftruncate", EFBIG, 1}, FaultSpec{kRingMmap, ENOMEM, 1});
+    const FaultSpec fault =
+        *rc::gen::element(FaultSpec{kShmCreateOpen, EMFILE, 1}, FaultSpec{kShmCreateOpen, ENFILE, 1},
+                          FaultSpec{"ftruncate", EFBIG, 1}, FaultSpec{kRingMmap, ENOMEM, 1});
     const bool taken = *rc::gen::arbitrary<bool>();
     const PosixName name(PosixIpcKind::kSharedMemory, "pring");
     CaseResult r = RunCase(
@@ -705,27 +722,31 @@ Outcome PosixCreationUnderFaults(const PosixFlaws& flaws, const Budget& budget, 
           auto failed = PosixRing::Create(config, flaws);
           if (failed.ok()) Fail("created a ring although " + fault.Text() + " was injected");
           if (failed.error_number() != fault.err) Fail(failed.error() + ", expected " + ErrnoName(fault.err));
-          if (NameExists(name.str())) Fail("the failed creation (" + failed.error() + ") left its name behind");
+          if (NameExists(name.str()))
+            Fail("the failed creation (" + failed.error() + ") left its name behind");
           rep->reached |= kPosixCreateFailed;
           auto ring = PosixRing::Create(config, flaws);
           if (!ring.ok()) Fail("the next creation: " + ring.error());
           if (taken) {
             auto again = PosixRing::Create(config, flaws);
             if (again.ok() || again.error_number() != EEXIST)
-              Fail("second creation with the same name: " + (again.ok() ? std::string("succeeded") : again.error()) +
-                   ", expected EEXIST");
+              Fail("second creation with the same name: " +
+                   (again.ok() ? std::string("succeeded") : again.error()) + ", expected EEXIST");
             rep->reached |= kPosixEexist;
           }
           Bytes m;
           if (ring.value().Push(MakeMessage(7, 9), Wait::NoWait()) != Status::kOk ||
               ring.value().Pop(&m, Wait::NoWait()) != Status::kOk || m != MakeMessage(7, 9))
             Fail("the new ring does not carry a message");
-          if (ring.value().Close() != Status::kOk || NameExists(name.str())) Fail("close did not unlink the name");
+          if (ring.value().Close() != Status::kOk || NameExists(name.str()))
+            Fail("close did not unlink the name");
         },
         budget.deadline, "creating POSIX rings under faults");
-    if (!r.ok) CaseFails("fault " + fault.Text() + (taken ? ", name taken twice" : "") + ": " + r.message,
-                         r.infrastructure);
-    if (r.faults != 1) CaseFails("fault " + fault.Text() + " was injected " + std::to_string(r.faults) + " times");
+    if (!r.ok)
+      CaseFails("fault " + fault.Text() + (taken ? ", name taken twice" : "") + ": " + r.message,
+                r.infrastructure);
+    if (r.faults != 1)
+      CaseFails("fault " + fault.Text() + " was injected " + std::to_string(r.faults) + " times");
     RC_TAG(fault.Text());
     TagReached(r.reached, kPosixCreationClasses);
   });

@@ -27,7 +27,8 @@ Outcome PosixSequentialModel(const posix::PosixFlaws& flaws, const Budget& budge
 // The same commands while the fault layer injects EINTR/ETIMEDOUT/EAGAIN into sem_wait/sem_timedwait's
 // futex wait (a generated schedule). Only `interrupted` (when asked not to retry) may show, and no more often
 // than EINTR was injected; an early ETIMEDOUT must not end a wait before its deadline.
-Outcome PosixSequentialUnderFaults(const posix::PosixFlaws& flaws, const Budget& budget, const std::string& id);
+Outcome PosixSequentialUnderFaults(const posix::PosixFlaws& flaws, const Budget& budget,
+                                   const std::string& id);
 // Producers and consumers in processes at once, with a per-process sem_wait/sem_timedwait fault schedule and
 // kills (at a point of an operation, after its n-th step, once asleep in sem_wait, after a time). The
 // history must be linearizable (a cut operation whole or not at all) and the drained ring must take exactly

@@ -44,22 +44,24 @@ IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKilledHolderDeadlocksTheRing, "prop
          "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
-  ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.no_robust = true}, PosixTeethBudget(200),
-                                               "PosixTeeth/NoRobust"),
-                    "no robust mutex");
+  ExpectPosixCaught(
+      prop::PosixSequentialModel(PosixFlaws{.no_robust = true}, PosixTeethBudget(200), "PosixTeeth/NoRobust"),
+      "no robust mutex");
 }
 
 IPC_TEST(PosixRingTeeth, WithoutARobustMutexAKillInAConcurrentRunDeadlocksTheRing,
          "property.posix-mutex-eownerdead", "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
-  ExpectPosixCaught(prop::PosixConcurrentUnderFaultsAndKills(PosixFlaws{.no_robust = true}, PosixTeethBudget(300),
-                                                             "PosixTeeth/NoRobustConcurrent"),
-                    "no robust mutex (concurrent, kills)");
+  ExpectPosixCaught(
+      prop::PosixConcurrentUnderFaultsAndKills(PosixFlaws{.no_robust = true}, PosixTeethBudget(300),
+                                               "PosixTeeth/NoRobustConcurrent"),
+      "no robust mutex (concurrent, kills)");
 }
 
 // Recovering without pthread_mutex_consistent: the unlock makes the mutex ENOTRECOVERABLE for everyone.
-IPC_TEST(PosixRingTeeth, RecoveringWithoutConsistentMakesTheMutexUnusable, "property.posix-mutex-consistent") {
+IPC_TEST(PosixRingTeeth, RecoveringWithoutConsistentMakesTheMutexUnusable,
+         "property.posix-mutex-consistent") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.no_consistent = true}, PosixTeethBudget(200),
@@ -77,7 +79,8 @@ IPC_TEST(PosixRingTeeth, PublishingBeforeCopyingDeliversTornMessages, "property.
 }
 
 // One wakeup token per change: the sleeper it wakes is killed before it locks, the other sleeps for ever.
-IPC_TEST(PosixRingTeeth, OneWakeupPerChangeStrandsASleeperWhenTheWokenOneDies, "property.posix-ring-no-lost-wakeup") {
+IPC_TEST(PosixRingTeeth, OneWakeupPerChangeStrandsASleeperWhenTheWokenOneDies,
+         "property.posix-ring-no-lost-wakeup") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.single_wakeup = true}, PosixTeethBudget(300),
@@ -87,7 +90,8 @@ IPC_TEST(PosixRingTeeth, OneWakeupPerChangeStrandsASleeperWhenTheWokenOneDies, "
 
 // A commit in two stores: a consumer killed between them (its third step, where the ring unlocks) leaves a
 // state word no operation wrote, which recovery takes for the commit: a phantom message.
-IPC_TEST(PosixRingTeeth, SplittingTheCommitIsCaughtByAKillBetweenTheStores, "property.posix-ring-crash-safe") {
+IPC_TEST(PosixRingTeeth, SplittingTheCommitIsCaughtByAKillBetweenTheStores,
+         "property.posix-ring-crash-safe") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
   ExpectPosixCaught(prop::PosixSequentialModel(PosixFlaws{.split_commit = true}, PosixTeethBudget(300),
@@ -98,8 +102,8 @@ IPC_TEST(PosixRingTeeth, SplittingTheCommitIsCaughtByAKillBetweenTheStores, "pro
 IPC_TEST(PosixRingTeeth, LeakingTheNameOnCreationFailureIsCaught, "property.posix-ring-create-errors") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixTeethTsan);
   IPC_REQUIRE_FAULT_LAYER();  // else every case fails and the flaw looks caught
-  ExpectPosixCaught(prop::PosixCreationUnderFaults(PosixFlaws{.leak_on_create_error = true}, PosixTeethBudget(100),
-                                                   "PosixTeeth/Leak"),
+  ExpectPosixCaught(prop::PosixCreationUnderFaults(PosixFlaws{.leak_on_create_error = true},
+                                                   PosixTeethBudget(100), "PosixTeeth/Leak"),
                     "leak the name on creation failure");
 }
 

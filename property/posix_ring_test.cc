@@ -21,15 +21,18 @@ constexpr const char* kPosixRingTsan =
     "the fault layer maps its trampoline at a fixed address inside ThreadSanitizer's shadow memory";
 
 IPC_TEST(PosixRingModel, CommandSequencesMatchTheQueueModel, "property.posix-ring-fifo",
-         "property.posix-ring-nonblocking", "property.posix-ring-timed", "property.posix-sem-timedwait-etimedout",
-         "property.posix-ring-close", "property.posix-shm-unlink-enoent", "property.posix-ring-processes",
+         "property.posix-ring-nonblocking", "property.posix-ring-timed",
+         "property.posix-sem-timedwait-etimedout", "property.posix-ring-close",
+         "property.posix-shm-unlink-enoent", "property.posix-ring-processes",
          "property.posix-shm-open-shared", "property.posix-mmap-shared", "property.posix-sem-process-shared",
-         "property.posix-ring-crash-safe", "property.posix-mutex-eownerdead", "property.posix-mutex-consistent",
-         "property.posix-ring-no-lost-wakeup", "property.posix-sem-trywait-eagain") {
+         "property.posix-ring-crash-safe", "property.posix-mutex-eownerdead",
+         "property.posix-mutex-consistent", "property.posix-ring-no-lost-wakeup",
+         "property.posix-sem-trywait-eagain") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
   IPC_REQUIRE_FAULT_LAYER();
-  ExpectPasses(prop::PosixSequentialModel(PosixFlaws{}, prop::DefaultBudget(150), "PosixRingModel/CommandSequences"),
-               "POSIX ring: model-based command sequences");
+  ExpectPasses(
+      prop::PosixSequentialModel(PosixFlaws{}, prop::DefaultBudget(150), "PosixRingModel/CommandSequences"),
+      "POSIX ring: model-based command sequences");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
 }
 
@@ -37,8 +40,9 @@ IPC_TEST(PosixRingFaults, NoPartialEffectsUnderInjectedSemWaitFaults, "property.
          "property.posix-sem-wait-eintr") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
   IPC_REQUIRE_FAULT_LAYER();
-  ExpectPasses(prop::PosixSequentialUnderFaults(PosixFlaws{}, prop::DefaultBudget(100), "PosixRingFaults/SemWait"),
-               "POSIX ring: command sequences under sem_wait/sem_timedwait faults");
+  ExpectPasses(
+      prop::PosixSequentialUnderFaults(PosixFlaws{}, prop::DefaultBudget(100), "PosixRingFaults/SemWait"),
+      "POSIX ring: command sequences under sem_wait/sem_timedwait faults");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
 }
 
@@ -46,17 +50,19 @@ IPC_TEST(PosixRingFaults, CreationErrorsAreReturnedAndLeaveNoName, "property.pos
          "property.posix-shm-open-eexist") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
   IPC_REQUIRE_FAULT_LAYER();
-  ExpectPasses(prop::PosixCreationUnderFaults(PosixFlaws{}, prop::DefaultBudget(40), "PosixRingFaults/Creation"),
-               "POSIX ring: creation under shm_open/ftruncate/mmap faults");
+  ExpectPasses(
+      prop::PosixCreationUnderFaults(PosixFlaws{}, prop::DefaultBudget(40), "PosixRingFaults/Creation"),
+      "POSIX ring: creation under shm_open/ftruncate/mmap faults");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
 }
 
-IPC_TEST(PosixRingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills, "property.posix-ring-linearizable",
-         "property.posix-ring-crash-safe", "property.posix-ring-faults", "property.posix-mutex-eownerdead") {
+IPC_TEST(PosixRingConcurrent, HistoriesStayLinearizableUnderFaultsAndKills,
+         "property.posix-ring-linearizable", "property.posix-ring-crash-safe", "property.posix-ring-faults",
+         "property.posix-mutex-eownerdead") {
   IPC_SKIP_UNDER_THREAD_SANITIZER(kPosixRingTsan);
   IPC_REQUIRE_FAULT_LAYER();
   ExpectPasses(prop::PosixConcurrentUnderFaultsAndKills(PosixFlaws{}, prop::DefaultBudget(100),
-                                                         "PosixRingConcurrent/FaultsKills"),
+                                                        "PosixRingConcurrent/FaultsKills"),
                "POSIX ring: concurrent histories under faults and kills");
   EXPECT_EQ(prop::PosixNamesLeft(), 0u) << "shm_open names left in /dev/shm";
 }
