@@ -454,6 +454,8 @@ IPC_TEST(UnixEmfile, AcceptFailsWithEmfileAndKeepsTheConnectionQueued, "unix.acc
       },
       {.what = "accept() with a full descriptor table"});
   c.ExpectExited(0);
+  // A lost connection must fail the test, not block it: the listener itself becomes non-blocking.
+  ASSERT_THAT(fcntl(l.fd.get(), F_SETFL, fcntl(l.fd.get(), F_GETFL) | O_NONBLOCK), SyscallSucceeds());
   FileDescriptor a(accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK));
   EXPECT_TRUE(a.valid()) << "the pending connection was lost: " << DescribeErrno(errno);
 }

@@ -343,7 +343,12 @@ inline int CountOpenFds() {
 
 // Lowers this process's RLIMIT_NOFILE (soft and hard) to `n`; for children only.
 inline bool SetNofile(rlim_t n) {
-  rlimit rl = {n, n};
+  // The soft limit alone decides EMFILE and the in-flight limit; the hard one stays (a tool may refuse to
+  // lower it: valgrind, EPERM).
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
+  rl.rlim_cur = n;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n) rl.rlim_max = n;
   return ::setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
