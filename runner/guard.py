@@ -7,8 +7,8 @@ of ninja's). The guard is a child subreaper (PR_SET_CHILD_SUBREAPER): every orph
 its child, so that it can always find them all. It kills all of them (SIGKILL) when
 - the runner dies, however (PR_SET_PDEATHSIG: SIGUSR1 here), or
 - CMD itself has ended (nothing CMD left running outlives it).
-SIGTERM and SIGHUP are passed on to CMD; SIGINT is CMD's own (a terminal sends it to the whole foreground
-process group, the guard included, which ignores it). The guard exits with CMD's status (128+N when a signal N
+SIGINT, SIGTERM and SIGHUP are CMD's own: a terminal, or the runner's killpg, sends them to the whole process
+group, the guard included, which outlives them to clean up after CMD. The guard exits with CMD's status (128+N when a signal N
 killed it).
 
 Self-contained (no runner import): started as `python3 -S runner/guard.py`, it costs a few tens of ms.
@@ -106,14 +106,11 @@ def main(argv: list[str]) -> int:
             os._exit(127)
         child = pid
 
-        def forward(signum, frame):
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
+        def survive(signum, frame):
+            pass  # the command's process group got it too: the guard stays to clean up after the command
 
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGHUP, forward)
+        signal.signal(signal.SIGTERM, survive)
+        signal.signal(signal.SIGHUP, survive)
         while True:
             try:
                 done, status = os.waitpid(-1, 0)

@@ -97,6 +97,10 @@ def run(args) -> int:
             rc = proc.wait()
             return rc if rc >= 0 else 128 - rc
         except Terminated:
-            proc.send_signal(signal.SIGTERM)  # to the program (the guard passes it on); its status decides
+            for pid in procinfo.children_of(proc.pid):  # to the injector under the guard; its status decides
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         except KeyboardInterrupt:
             continue  # the program got SIGINT too (same process group); its status decides

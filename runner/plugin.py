@@ -204,7 +204,7 @@ class IpcsuiteSession:
         if session.shouldfail:
             why = f"not finished: the run stopped at the first failure (-x: {session.shouldfail})"
         elif exitstatus == pytest.ExitCode.INTERRUPTED:
-            why = "not finished: the run was interrupted"
+            why = ""  # the runner stopped pytest and says why (SIGINT, SIGTERM, its deadline) "while this test ran"
         else:
             why = "not finished: pytest ended while this test ran"
         for rec in self.records.values():

@@ -105,3 +105,65 @@ def test_a_sigkilled_runner_leaves_no_build_process(tmp_path):
         runner.wait()
         if step is not None and alive(step):
             os.kill(step, signal.SIGKILL)
+
+
+SPAWN_AND_BLOCK = r"""
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+extern char **environ;
+/* In the process of test $HANG_TEST: posix_spawns `sleep 600` (no death signal of its own), writes its pid
+   to $HANG_MARK and blocks. */
+__attribute__((constructor)) static void c(void) {
+  const char *test = getenv("HANG_TEST"), *mark = getenv("HANG_MARK");
+  char buf[4096] = {0}, want[512];
+  if (!test || !mark) return;
+  snprintf(want, sizeof want, "--gtest_filter=%s", test);
+  FILE *f = fopen("/proc/self/cmdline", "r");
+  if (!f) return;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+    if (strcmp(buf + i, want) != 0) continue;
+    pid_t pid;
+    char *argv[] = {"sleep", "600", NULL};
+    if (posix_spawn(&pid, "/bin/sleep", NULL, NULL, argv, environ) != 0) abort();
+    char text[32];
+    int len = snprintf(text, sizeof text, "%d\n", (int)pid);
+    int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (write(fd, text, len) != len) abort();
+    close(fd);
+    for (;;) pause();
+  }
+}
+"""
+
+
+def test_a_sigkilled_run_takes_what_a_test_spawned_with_it(tmp_path):
+    from runner.tests.test_preload_probe import compile_lib
+    lib = compile_lib(tmp_path, "spawn_and_block", SPAWN_AND_BLOCK)
+    mark = tmp_path / "mark"
+    env = dict(os.environ, IPCSUITE_BUILD_DIR=str(BUILD), HANG_TEST="PipeFs.FtruncateOnEitherEndFailsWithEinval",
+               HANG_MARK=str(mark))
+    env.pop("LD_PRELOAD", None)
+    runner = subprocess.Popen([str(ROOT / "ipcsuite"), "run", "--no-build", "-j", "2", "--filter", "pipe/PipeFs.*",
+                               "--results-dir", str(tmp_path / "r"), "--preload", str(lib)], cwd=ROOT, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spawned = None
+    try:
+        end = time.monotonic() + 120
+        while not (mark.exists() and mark.read_text().endswith("\n")):
+            assert time.monotonic() < end and runner.poll() is None, "the blocking test did not start"
+            time.sleep(0.05)  # polling for the marker file, with a deadline
+        spawned = int(mark.read_text())
+        runner.kill()
+        runner.wait(timeout=30)
+        assert wait_gone([spawned]) == [], "a process a test spawned outlived the SIGKILLed run"
+    finally:
+        runner.kill()
+        runner.wait()
+        if spawned is not None and alive(spawned):
+            os.kill(spawned, signal.SIGKILL)
