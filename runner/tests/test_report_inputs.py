@@ -41,7 +41,7 @@ json_values = st.recursive(
     max_leaves=12)
 
 PATHS = [("environment",), ("environment", "target"), ("environment", "kernel_release"), ("tests",),
-         ("targets",), ("expectations",), ("counts",), ("started",)]
+         ("targets",), ("expectations",), ("counts",), ("started",), ("interrupted",)]
 PATHS += [("tests", i, k) for i in (0, 1) for k in ("id", "status", "duration_s", "rules", "message", "target",
                                                     "area", "location", "details", "expectation")]
 PATHS += [("tests", 0), ("tests", 1, "rules", 0)]
@@ -90,6 +90,27 @@ def test_report_any_mutated_document(capsys, path, value):
         assert not outside, outside
         if rc == 2:
             assert {p.name for p in run_dir.iterdir()} == {"results.json"}, "reports written before the error"
+
+
+@settings(SETTINGS, max_examples=max(EXAMPLES // 3, 10))  # three commands per example
+@given(value=st.one_of(json_values, st.fixed_dictionaries(
+    {}, optional={"by": json_values, "message": json_values, "not_run": json_values, "stopped": json_values})))
+def test_report_and_merge_any_interruption_mark(capsys, value):
+    """An interrupted run's mark (results.json "interrupted") as any JSON: the reports still render."""
+    with tempfile.TemporaryDirectory() as d:
+        run_dir = Path(d) / "run"
+        run_dir.mkdir()
+        try:
+            text = json.dumps(mutated(("interrupted",), value))
+        except ValueError:
+            return
+        (run_dir / "results.json").write_text(text)
+        rc, err = run(capsys, ["report", str(run_dir), "--no-expectations", "--results-dir", d])
+        check(rc, err)
+        assert rc != 2, err
+        rc, err = run(capsys, ["merge", str(run_dir), str(run_dir), "-o", str(Path(d) / "m"), "--results-dir", d])
+        check(rc, err)
+        assert rc != 2, err
 
 
 @SETTINGS
