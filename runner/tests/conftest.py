@@ -12,6 +12,24 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("IPCSUITE_BUILD_DIR", ROOT / "build"))
 
 
+def _hypothesis_home_outside_the_checkout() -> None:
+    """python3-hypothesis keeps a cache of Unicode data in ./.hypothesis (the checkout) even without an
+    example database: it goes to a temporary directory, removed when the tests end."""
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:
+        return
+    import atexit
+    import shutil
+    import tempfile
+    home = tempfile.mkdtemp(prefix="ipcsuite-hypothesis-")
+    atexit.register(shutil.rmtree, home, True)
+    set_hypothesis_home_dir(home)
+
+
+_hypothesis_home_outside_the_checkout()
+
+
 class RunResult:
     def __init__(self, proc, results_dir: Path):
         self.returncode = proc.returncode
