@@ -216,6 +216,9 @@ void NotifyFunction(sigval v) {
 }
 
 IPC_TEST(MqNotify, SigevThreadCallsTheFunctionWithTheValue, "mq.notify-thread", "mq.notify-once") {
+  IPC_SKIP_UNDER_THREAD_SANITIZER(
+      "the notification thread glibc starts for SIGEV_THREAD is not created through the pthread_create it "
+      "intercepts; the function then crashes in its runtime (SIGSEGV)");
   PosixName name(PosixIpcKind::kMessageQueue, "notify-thread");
   ASSERT_OK_AND_ASSIGN(Mq q, CreateMq(name, 2, 16));
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());

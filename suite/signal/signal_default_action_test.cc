@@ -258,6 +258,7 @@ void* UnmappedAddress() {
 
 IPC_TEST(SignalFault, AccessToAProtNonePageKillsWithSigsegv, "signal.fault-sigsegv") {
   IPC_SKIP_UNDER_ADDRESS_SANITIZER("its runtime catches SIGSEGV and exits with a report");
+  IPC_SKIP_UNDER_THREAD_SANITIZER("its runtime catches SIGSEGV, reports it and exits with status 66");
   Child c = Child::Spawn(
       [&] {
         DisableCoreDumps();
@@ -313,6 +314,7 @@ PosixResult<void*> MapPastEndOfFile(const TempDir& dir) {
 
 IPC_TEST(SignalFault, AccessPastTheEndOfAMappedFileKillsWithSigbus, "signal.fault-sigbus") {
   IPC_SKIP_UNDER_ADDRESS_SANITIZER("its runtime catches SIGBUS and exits with a report");
+  IPC_SKIP_UNDER_THREAD_SANITIZER("its runtime catches SIGBUS, reports it and exits with status 66");
   ASSERT_OK_AND_ASSIGN(TempDir dir, TempDir::Create());
   Child c = Child::Spawn(
       [&] {
@@ -344,6 +346,7 @@ volatile int g_zero = 0;
 
 IPC_TEST(SignalFault, IntegerDivisionByZeroKillsWithSigfpe, "signal.fault-sigfpe") {
   IPC_SKIP_UNDER_ADDRESS_SANITIZER("UBSan reports the integer division by zero before it happens");
+  IPC_SKIP_UNDER_THREAD_SANITIZER("its runtime catches SIGFPE, reports it and exits with status 66");
   Child c = Child::Spawn(
       [&] {
         DisableCoreDumps();
