@@ -53,21 +53,42 @@ def _start_time(pid: int) -> str:
 OWNER_FILE = ".ipcsuite-owner"
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace (the inode of /proc/self/ns/pid), "" if unknown."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
 def mark_owner(d: Path) -> None:
-    """Records the creating runner (pid and start time) in `d`: pids are reused (pid_max is often 32768),
-    so a leftover is recognised by the pair, not by the pid alone."""
-    (d / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+    """Records the creating runner (pid, start time and PID namespace) in `d`: pids are reused (pid_max is
+    often 32768), so a leftover is recognised by the pair, not by the pid alone; and a runner in another PID
+    namespace (a container, a sandbox, a self-test in a namespace of its own) shares /tmp but not the pids."""
+    (d / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())} {_pid_namespace()}\n")
+
+
+# A directory without an owner record younger than this is being created (mkdtemp, then mark_owner).
+UNMARKED_GRACE_S = 60.0
 
 
 def _owner_gone(d: Path, pid: int) -> bool:
+    try:
+        fields = (d / OWNER_FILE).read_text().split()
+    except OSError:
+        fields = []
+    if len(fields) < 2:  # no record: being created (or an older run's), judged by the pid alone
+        try:
+            young = time.time() - d.stat().st_mtime < UNMARKED_GRACE_S
+        except OSError:
+            return False
+        return not young and not _alive(pid)
+    if len(fields) >= 3 and fields[2] != _pid_namespace():
+        return False  # a runner in another PID namespace: its pid means nothing here
     if not _alive(pid):
         return True
-    try:
-        _, started = (d / OWNER_FILE).read_text().split()
-    except (OSError, ValueError):
-        return False  # no record (being created, or an older run): judged by the pid alone
     now = _start_time(pid)
-    return bool(now) and now != started  # the pid lives on in another process
+    return bool(now) and now != fields[1]  # the pid lives on in another process
 
 
 @dataclass

@@ -219,6 +219,28 @@ def test_leftover_sweep_knows_a_reused_pid_from_the_runner(tmp_root, monkeypatch
     assert live.exists() and not reused.exists()
 
 
+def test_leftover_sweep_leaves_runs_of_other_pid_namespaces_and_fresh_directories(tmp_root, monkeypatch):
+    """A runner in another PID namespace (a container, a sandbox, a self-test in a namespace of its own) shares
+    /tmp, but its pid means nothing here: its directory is not a leftover, whatever that pid is here. Nor is
+    a directory without an owner record yet (being created)."""
+    from runner import workspace
+    monkeypatch.setenv("IPCSUITE_TMP_ROOT", str(tmp_root))
+    dead = 4194304 + 1  # above pid_max's ceiling: no process has it
+    other_ns = tmp_root / f"{workspace.PREFIX}{dead}-other-x"
+    fresh = tmp_root / f"{workspace.PREFIX}{dead}-fresh-x"
+    gone = tmp_root / f"{workspace.PREFIX}{dead}-gone-x"
+    for d in (other_ns, fresh, gone):
+        d.mkdir()
+    (other_ns / workspace.OWNER_FILE).write_text(f"{dead} 12345 1\n")  # inode 1: not this namespace
+    (gone / workspace.OWNER_FILE).write_text(f"{dead} 12345 {workspace._pid_namespace()}\n")
+    assert workspace._pid_namespace() not in ("", "1")
+    assert workspace.sweep_leftovers() == [str(gone)]
+    assert other_ns.exists() and fresh.exists()
+    old = time.time() - 2 * workspace.UNMARKED_GRACE_S
+    os.utime(fresh, (old, old))  # an unmarked directory that stayed: an older run's leftover
+    assert workspace.sweep_leftovers() == [str(fresh)]
+
+
 def test_sigterm_stops_the_run_cleanly_with_exit_143(tmp_path, tmp_root):
     """SIGTERM (what CI cancellation, timeout(1) and systemd send) takes Ctrl-C's path: the tests are
     stopped, the run's temporary directory removed, exit 143."""
