@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "ipcsuite/fixtures.h"
 #include "psem_util.h"
@@ -382,6 +383,11 @@ IPC_INSTANTIATE_TABLE(Table, PsemOpenEacces, kOpenEacces);
 // ---------------------------------------------------------------------------------------------------------
 // Resource errors, each in a child that lowers its own limit.
 
+// A failed sem_open(O_CREAT) also leaves nothing behind in /dev/shm: no sem.<name>, and none of glibc's
+// temporary sem.XXXXXX files (open(2) creates nothing when it fails). The child runs on a private tmpfs on
+// /dev/shm when it can (EnterPrivateDevShm), so that even a system that does leave one (valgrind:
+// expectations/valgrind.txt) leaves it in nothing that outlives the child; otherwise, on the shared
+// /dev/shm, it removes the temporary files it can attribute to its own call (TempNamesLeftBy).
 IPC_TEST(PsemOpen, FailsWithEmfileAtTheDescriptorLimit, "psem.open-emfile") {
   IPC_REQUIRE_DEV_SHM();
   PosixName existing(PosixIpcKind::kSemaphore, "emfile");
@@ -389,17 +395,26 @@ IPC_TEST(PsemOpen, FailsWithEmfileAtTheDescriptorLimit, "psem.open-emfile") {
   ASSERT_OK_AND_ASSIGN(NamedSem s, Open(existing.c_str(), O_CREAT | O_EXCL, 0600, 0));
   Child c = Child::Spawn(
       [&] {
+        const std::string shared_why = EnterPrivateDevShm();
+        const bool private_shm = shared_why.empty();
+        NamedSem mine;  // on the private /dev/shm, the existing semaphore is made again there
+        if (private_shm) {
+          ASSERT_OK_AND_ASSIGN(mine, Open(existing.c_str(), O_CREAT | O_EXCL, 0600, 0));
+        }
+        const std::vector<std::string> before = private_shm ? std::vector<std::string>{} : DevShmTempNames();
         rlimit lim{};
         ASSERT_THAT(getrlimit(RLIMIT_NOFILE, &lim), SyscallSucceeds());
         lim.rlim_cur = 32;
         ASSERT_THAT(setrlimit(RLIMIT_NOFILE, &lim), SyscallSucceeds());
         // Fill every descriptor below the limit.
+        std::vector<int> filler;
         for (;;) {
           int fd = open("/dev/null", O_RDONLY);
           if (fd < 0) {
             ASSERT_EQ(errno, EMFILE) << DescribeErrno(errno);
             break;
           }
+          filler.push_back(fd);
         }
         errno = 0;
         EXPECT_EQ(sem_open(existing.c_str(), 0), SEM_FAILED);
@@ -407,6 +422,21 @@ IPC_TEST(PsemOpen, FailsWithEmfileAtTheDescriptorLimit, "psem.open-emfile") {
         errno = 0;
         EXPECT_EQ(sem_open(fresh.c_str(), O_CREAT | O_EXCL, 0600, 0), SEM_FAILED);
         EXPECT_EQ(errno, EMFILE) << DescribeErrno(errno);
+        // Two descriptors free again, to look at /dev/shm (and /proc).
+        ASSERT_GE(filler.size(), 2u);
+        close(filler.back());
+        filler.pop_back();
+        close(filler.back());
+        filler.pop_back();
+        EXPECT_NE(access(DevShmPath(fresh.str()).c_str(), F_OK), 0) << "the failed O_CREAT made the semaphore";
+        const std::vector<std::string> after = DevShmTempNames();
+        const std::vector<std::string> left = private_shm ? after : TempNamesLeftBy(before, after);
+        for (const std::string& name : left) {
+          ADD_FAILURE() << "the failed sem_open(O_CREAT) left /dev/shm/" << name
+                        << " behind (an open(O_CREAT) that failed created its file)"
+                        << (private_shm ? "" : "; removed (on the shared /dev/shm: " + shared_why + ")");
+          if (!private_shm) unlink((std::string(kDevShm) + "/" + name).c_str());
+        }
       },
       {.what = "sem_open with every descriptor in use"});
   c.ExpectExited(0);

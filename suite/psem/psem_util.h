@@ -22,6 +22,7 @@
 #include <climits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ipcsuite/fixtures.h"
 #include "ipcsuite/posix_ipc.h"
@@ -178,6 +179,23 @@ class LongName {
 
 // Whether this process maps the file at `path` (matched in /proc/self/maps by device and inode).
 bool MapsFile(const std::string& path);
+
+// For a child that makes a semaphore fail on purpose: moves the calling process (a single-threaded Child)
+// into a mount namespace of its own (unshare(CLONE_NEWNS); without CAP_SYS_ADMIN, together with a user
+// namespace of its own, its uid and gid mapped to themselves) with an empty tmpfs on /dev/shm, so whatever a
+// failed sem_open leaves behind there goes with the child. "" when done, else why not (the process is then
+// still on the shared /dev/shm).
+std::string EnterPrivateDevShm();
+
+// The names in /dev/shm of glibc's temporary semaphore files ("sem.XXXXXX", sem_open(3) makes one before
+// it links it to sem.<name>). Needs one free descriptor.
+std::vector<std::string> DevShmTempNames();
+
+// Of `after` (DevShmTempNames() after a call), the names not in `before` whose file is empty and open in no
+// process this one can see: temporary files that the call itself left behind (glibc writes the semaphore
+// into its temporary file, which it holds open, before it links or removes it). Needs two free descriptors.
+std::vector<std::string> TempNamesLeftBy(const std::vector<std::string>& before,
+                                         const std::vector<std::string>& after);
 
 // The three kinds of semaphore the tables run over: named (sem_open), unnamed shared between threads
 // (sem_init pshared 0) and unnamed shared between processes (pshared 1, in a MAP_SHARED mapping).
