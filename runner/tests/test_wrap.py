@@ -5,7 +5,9 @@
 - A wrapper that cannot start (missing program, exit 127) is one line and exit 2; so is a bad --timeout-scale.
 - A wrapper that an exec'd helper would escape (qemu-*) gets the helper's re-exec too ($IPCSUITE_WRAP).
 - Every reproducer in repro/<system>/ exits 0 natively and 1 under its system (skipped, naming the Debian
-  package, where the system is not installed), and every expectations/<system>.txt line names one.
+  package, where the system is not installed), and every expectations/<system>.txt line names one that runs
+  under that system. A reproducer that shows on several systems is kept once, in repro/shared/, and its first
+  line names them ("/* repro-systems: qemu-user valgrind"); it is run under each.
 """
 import json
 import os
@@ -30,7 +32,23 @@ SYSTEMS = {
     "strace": ("strace", ["strace", "-f", "-o", "/dev/null"]),
     "firejail": ("firejail", ["firejail", "--quiet", "--noprofile"]),
 }
+SHARED = "shared"  # repro/shared/: reproducers of several systems, named on their first line
+SYSTEMS_LINE = re.compile(r"^/\* repro-systems:((?: [\w.-]+)+)\s*$")
+
+
+def repro_systems(src: Path) -> list[str]:
+    """The systems a reproducer shows its divergence on: its directory's, or those its first line names."""
+    if src.parent.name != SHARED:
+        return [src.parent.name]
+    first = src.read_text().split("\n", 1)[0]
+    m = SYSTEMS_LINE.match(first)
+    assert m, f"{src}: the first line must name the systems: /* repro-systems: SYSTEM... "
+    return m.group(1).split()
+
+
 REPROS = sorted(REPRO.glob("*/*.c"))
+# (reproducer, system): each reproducer once per system it names
+REPRO_CASES = [(src, system) for src in REPROS for system in repro_systems(src)]
 SIGPIPE_RULE = "pipe.epipe-no-reader"
 
 
@@ -137,14 +155,32 @@ def test_every_expectation_of_a_system_names_its_reproducer():
             assert named, f"{e.source}: the reason names no reproducer (repro/<system>/<name>.c)"
             for rel in named:
                 assert (ROOT / rel).is_file(), f"{e.source}: {rel} does not exist"
+                assert system in repro_systems(ROOT / rel), f"{e.source}: {rel} is not a reproducer of {system}"
 
 
-@pytest.mark.parametrize("src", REPROS, ids=[f"{s.parent.name}/{s.stem}" for s in REPROS])
-def test_reproducer_shows_its_divergence(src):
-    system = src.parent.name
+def test_a_shared_reproducer_names_several_known_systems_and_is_kept_once():
+    for src in REPROS:
+        systems = repro_systems(src)
+        assert all(s in SYSTEMS for s in systems), f"{src}: unknown system in {systems}"
+        if src.parent.name == SHARED:
+            assert len(systems) >= 2 and len(set(systems)) == len(systems), f"{src}: names {systems}"
+    by_name: dict[str, list[str]] = {}
+    for src in REPROS:
+        by_name.setdefault(src.name, []).append(src.parent.name)
+    assert not {n: d for n, d in by_name.items() if len(d) > 1}, "a reproducer kept twice: move it to repro/shared/"
+    by_text: dict[str, list[str]] = {}
+    for src in REPROS:
+        by_text.setdefault(src.read_text(), []).append(str(src.relative_to(ROOT)))
+    assert not [p for p in by_text.values() if len(p) > 1], "identical reproducers: keep one in repro/shared/"
+
+
+@pytest.mark.parametrize("src,system", REPRO_CASES,
+                         ids=[f"{s.parent.name}/{s.stem}" + (f"@{y}" if s.parent.name == SHARED else "")
+                              for s, y in REPRO_CASES])
+def test_reproducer_shows_its_divergence(src, system):
     assert system in SYSTEMS, f"repro/{system}/: add the system to SYSTEMS in {Path(__file__).name}"
     package, cmd = SYSTEMS[system]
-    exe = BUILD / "repro" / system / src.stem
+    exe = BUILD / "repro" / src.parent.name / src.stem
     assert exe.is_file(), f"{exe} was not built"
     native = subprocess.run([str(exe)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=120, check=False)

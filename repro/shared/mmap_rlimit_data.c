@@ -1,5 +1,8 @@
-/* qemu-user: a private writable mapping of 64 pages succeeds with RLIMIT_DATA 16 pages above VmData, where
- * Linux fails it with ENOMEM (mmap(2), ERRORS). qemu keeps RLIMIT_DATA to itself (see shmat_rlimit_as.c). */
+/* repro-systems: qemu-user valgrind
+ * A private writable mapping of 64 pages succeeds with RLIMIT_DATA 16 pages above VmData, where Linux fails it
+ * with ENOMEM (mmap(2), ERRORS).
+ * qemu-user: qemu keeps RLIMIT_DATA to itself (see repro/qemu-user/shmat_rlimit_as.c). valgrind: valgrind
+ * makes the client's mappings itself and does not apply RLIMIT_DATA to them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

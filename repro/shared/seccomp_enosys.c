@@ -1,5 +1,8 @@
-/* valgrind: seccomp(2) fails with ENOSYS ("unhandled amd64-linux syscall: 317"), so the
- * suite's fault layer (a seccomp user-notification filter) cannot run there. Linux installs the filter. */
+/* repro-systems: qemu-user valgrind
+ * seccomp(2) fails with ENOSYS, so the suite's fault layer (a seccomp user-notification filter) cannot run
+ * there. Linux installs the filter.
+ * qemu-user: qemu does not implement seccomp filters for the guest. valgrind: "unhandled amd64-linux syscall:
+ * 317". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>

@@ -1,7 +1,9 @@
-/* valgrind: the init of a PID namespace does not survive a signal it has no handler for, sent from inside
- * the namespace (pid_namespaces(7): such signals are not delivered to init). valgrind catches every signal,
- * takes SIGTERM for fatal, cannot die of it as init and aborts ("the impossible happened"). Waits 10 s at
- * most. Needs CAP_SYS_ADMIN. */
+/* repro-systems: qemu-user valgrind
+ * The init of a PID namespace does not survive a signal it has no handler for, sent from inside the namespace
+ * (pid_namespaces(7): such signals are not delivered to init). Waits 10 s at most. Needs CAP_SYS_ADMIN.
+ * qemu-user: qemu catches every signal with a host handler and then tries to die of it: the init hangs.
+ * valgrind: valgrind catches every signal, takes SIGTERM for fatal, cannot die of it as init and aborts ("the
+ * impossible happened"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>

@@ -1,5 +1,7 @@
-/* qemu-user: shmat(id, NULL, SHM_REMAP) succeeds; Linux fails it with EINVAL (SHM_REMAP needs an address).
- * qemu chooses the guest address itself and passes it to the host with SHM_REMAP. */
+/* repro-systems: qemu-user valgrind
+ * shmat(id, NULL, SHM_REMAP) succeeds; Linux fails it with EINVAL (SHM_REMAP needs an address).
+ * qemu-user: qemu chooses the guest address itself and passes it to the host with SHM_REMAP. valgrind:
+ * valgrind chooses the address itself (its address space manager) and passes it with SHM_REMAP. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

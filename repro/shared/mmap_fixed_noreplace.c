@@ -1,5 +1,7 @@
-/* qemu-user: mmap(addr, MAP_FIXED_NOREPLACE) over an existing mapping does not fail with EEXIST (mmap(2),
- * ERRORS): qemu 7.2 maps elsewhere and returns another address. */
+/* repro-systems: qemu-user valgrind
+ * mmap(addr, MAP_FIXED_NOREPLACE) over an existing mapping does not fail with EEXIST (mmap(2), ERRORS): the
+ * system maps elsewhere and returns another address.
+ * qemu-user: qemu 7.2 maps elsewhere. valgrind: valgrind 3.19 takes the flag for a hint. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
