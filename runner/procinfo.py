@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import time
 from pathlib import Path
@@ -126,3 +127,38 @@ def guarded(cmd: list[str]) -> list[str]:
     """cmd run under runner/guard.py: every process it starts, however (posix_spawn, vfork, a daemon, a
     compiler in a process group of its own), dies when it ends or when this runner dies, even by SIGKILL."""
     return ["/usr/bin/python3", "-S", str(GUARD), "--parent", str(os.getpid()), "--", *cmd]
+
+
+# The guard is one more process of the user. Below this many processes and threads left under RLIMIT_NPROC
+# the run does without it (see guard_fits).
+GUARD_MIN_NPROC_HEADROOM = 64
+
+
+def tasks_of_uid(uid: int) -> int:
+    """Processes and threads whose real uid is `uid` (what RLIMIT_NPROC counts), as far as /proc shows them."""
+    n = 0
+    for d in Path("/proc").glob("[0-9]*"):
+        uid_line = threads = None
+        for line in _read(d / "status").splitlines():
+            if line.startswith("Uid:"):
+                uid_line = line.split()[1]
+            elif line.startswith("Threads:"):
+                threads = line.split()[1]
+        if uid_line == str(uid):
+            n += int(threads) if threads and threads.isdigit() else 1
+    return n
+
+
+def nproc_headroom() -> int | None:
+    """How many more processes/threads RLIMIT_NPROC lets this user start; None when it is unlimited."""
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return soft - tasks_of_uid(os.getuid())
+
+
+def guard_fits() -> tuple[bool, int | None]:
+    """Whether a command can run under the guard without taking a process the tests need: RLIMIT_NPROC is
+    unlimited or leaves at least GUARD_MIN_NPROC_HEADROOM; and the headroom measured."""
+    room = nproc_headroom()
+    return room is None or room >= GUARD_MIN_NPROC_HEADROOM, room

@@ -72,11 +72,15 @@ def _stop(proc) -> None:
     proc.wait()
 
 
-def _pytest(cmd, env, deadline) -> int:
-    # Not under runner/guard.py (as the build and inject are): the guard is one more process of the user, and
-    # the low-RLIMIT_NPROC self-tests count the run's processes to the last one (test_hostile.py).
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=procinfo.set_pdeathsig,
-                            start_new_session=True)
+def _pytest(cmd, env, deadline, guard: bool) -> int:
+    # Under runner/guard.py (a child subreaper, as the build and inject are) when RLIMIT_NPROC leaves room for
+    # one more process (procinfo.guard_fits): every process of the run then dies with this runner, even a
+    # SIGKILLed one, however it was started (a test's posix_spawn'd helper has no death signal of its own).
+    # Where the limit is tight the guard would take a process from the tests (test_hostile.py's runs with
+    # --nproc=4 count ./ipcsuite, pytest and the test): pytest runs directly, and what a SIGKILLed run leaves
+    # is killed by the next run's sweep (_sweep_leftovers).
+    proc = subprocess.Popen(procinfo.guarded(cmd) if guard else cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            preexec_fn=procinfo.set_pdeathsig, start_new_session=True)
     try:
         try:
             return proc.wait(timeout=max(deadline.at - time.monotonic(), 0) + DEADLINE_GRACE_S)
@@ -248,9 +252,12 @@ def _run_once(args, selftest: bool):
             if t.kind != "oci":  # its launcher needs the run's container names; the static check holds there
                 preload_mod.probe(preload, t, target_wrap.probe_binary(bdir),
                                   dict(preload_mod.clean_env(), **target_wrap.env(t.to_data())))
-    removed = workspace.sweep_leftovers()
-    for what in removed:
-        print(f"ipcsuite: removed leftovers of an earlier run: {what}", file=sys.stderr)
+    _sweep_leftovers()
+    guard, room = procinfo.guard_fits()
+    if not guard:
+        print(f"ipcsuite: note: RLIMIT_NPROC leaves room for {room} more processes: the tests run without the "
+              "guard process (a SIGKILLed run may leave a test's helper behind; the next run kills it)",
+              file=sys.stderr, flush=True)
     deadline = args.run_deadline
     deadline.start()
 
@@ -319,7 +326,7 @@ def _run_once(args, selftest: bool):
             # --sanitize: they preload interposers; not with --filter, which selects the suite's tests).
             if selftest and i == 0 and not args.sanitize and not argtypes.globs(args.filter):
                 cmd.append(str(ROOT / "runner" / "tests"))
-            rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), deadline)
+            rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), deadline, guard)
             if target.kind == "oci":  # containers of fork servers killed at a deadline
                 target_oci.sweep(target.options, run.run_id)
             rcs.append(rc)
@@ -399,6 +406,18 @@ def _write_interrupted(run, parts, pending, tests, exps, seed, preload, how: str
     run.publish()
     print(f"ipcsuite: {message}: the verdicts of the {len(doc['tests']) - stopped} tests that finished are in "
           f"{run.dir} ({stopped - not_run} stopped while running, {not_run} not run)", file=sys.stderr, flush=True)
+
+
+def _sweep_leftovers() -> None:
+    """The temporary directories of earlier runs whose runner is gone, and the processes still using one (a
+    SIGKILLed run without the guard: a test's helper started with posix_spawn has no death signal)."""
+    for what in workspace.sweep_leftovers():
+        entry = f"IPCSUITE_RUN_TMPDIR={what}"
+        found = procinfo.with_environment(entry)
+        left = procinfo.kill_with_environment(entry, 10.0) if found else []
+        print(f"ipcsuite: removed leftovers of an earlier run: {what}"
+              + (f" and killed {len(found)} of its processes" if found else "")
+              + (f" ({', '.join(map(str, left))} still there after SIGKILL)" if left else ""), file=sys.stderr)
 
 
 def _run_qemu(target, bdir, tests, args, part) -> dict:

@@ -18,33 +18,40 @@ import pytest
 from runner.tests.conftest import BUILD, ROOT
 from runner.tests.test_preload_probe import compile_lib
 
-HANG = r"""
+# Whether this process runs the test $HANG_TEST (its --gtest_filter); for interposers' constructors.
+IN_HANG_TEST = r"""
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-/* In the process of the test $HANG_TEST (its --gtest_filter): writes its pid to $HANG_MARK and blocks. With
-   $HANG_SKIP, the first such process only creates that file and goes on (a later repeat blocks). */
-__attribute__((constructor)) static void c(void) {
-  const char *test = getenv("HANG_TEST"), *mark = getenv("HANG_MARK"), *skip = getenv("HANG_SKIP");
+static int in_hang_test(void) {
+  const char *test = getenv("HANG_TEST");
   char buf[4096] = {0}, want[512];
-  if (!test || !mark) return;
+  if (!test) return 0;
   snprintf(want, sizeof want, "--gtest_filter=%s", test);
   FILE *f = fopen("/proc/self/cmdline", "r");
-  if (!f) return;
+  if (!f) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
-  for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
-    if (strcmp(buf + i, want) != 0) continue;
-    if (skip && access(skip, F_OK) != 0) { close(open(skip, O_WRONLY | O_CREAT, 0600)); return; }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (write(fd, pid, len) != len) abort();
-    close(fd);
-    for (;;) pause();
-  }
+  for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+    if (strcmp(buf + i, want) == 0) return 1;
+  return 0;
+}
+"""
+HANG = IN_HANG_TEST + r"""
+/* In the process of the test $HANG_TEST: writes its pid to $HANG_MARK and blocks. With $HANG_SKIP, the first
+   such process only creates that file and goes on (a later repeat blocks). */
+__attribute__((constructor)) static void c(void) {
+  const char *mark = getenv("HANG_MARK"), *skip = getenv("HANG_SKIP");
+  if (!mark || !in_hang_test()) return;
+  if (skip && access(skip, F_OK) != 0) { close(open(skip, O_WRONLY | O_CREAT, 0600)); return; }
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (write(fd, pid, len) != len) abort();
+  close(fd);
+  for (;;) pause();
 }
 """
 FILTER = "pipe/PipeProcFd.*,pipe/PipeFs.*,pipe/PipeTee.*"
