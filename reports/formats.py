@@ -73,15 +73,43 @@ def _targets(doc: dict) -> list[str]:
     return names or [(doc.get("environment") or {}).get("target") or "host"]
 
 
+def interruption(doc: dict) -> dict | None:
+    """results.json's "interrupted" mark (SIGINT, SIGTERM, the run deadline) as {"by", "message", "stopped",
+    "not_run"}, or None for a run that ended by itself (a mark that is no object is no mark, as for junit)."""
+    mark = doc.get("interrupted")
+    if not isinstance(mark, dict):
+        return None
+    by = _one_line(mark.get("by") or "", 40)
+    message = _one_line(mark.get("message") or "", 200) or (f"the run was interrupted ({by})" if by else
+                                                            "the run was interrupted")
+    counts = {k: mark[k] for k in ("stopped", "not_run") if isinstance(mark.get(k), int)
+              and not isinstance(mark.get(k), bool)}
+    return {"by": by, "message": message, **counts}
+
+
+def _interruption_text(mark: dict) -> str:
+    parts = [f"{mark['stopped']} tests stopped while running"] if "stopped" in mark else []
+    parts += [f"{mark['not_run']} not run"] if "not_run" in mark else []
+    return mark["message"] + (f" ({', '.join(parts)})" if parts else "")
+
+
 def render_ktap(doc: dict) -> str:
-    """KTAP version 1: one flat list for one target; for several, one subtest per target."""
+    """KTAP version 1: one flat list for one target; for several, one subtest per target. An interrupted run
+    (results.json "interrupted") says so in a diagnostic line under the version line and ends with a
+    "Bail out!" line after its last result, as kselftest does when it gives up before all tests have run
+    (its unfinished tests are "not ok" with the reason, so the plan still adds up)."""
     env = doc.get("environment") or {}
     tests = doc.get("tests", [])
+    mark = interruption(doc)
     head = ["KTAP version 1", f"# ipcsuite: kernel {env.get('kernel_release', '?')}, "
             f"{env.get('libc', '?')} {env.get('libc_version', '?')}, seed {env.get('seed', '?')}"]
+    bail = []
+    if mark:
+        head.append(f"# ipcsuite: interrupted: {_interruption_text(mark)}")
+        bail = [f"Bail out! {mark['message']}"]
     names = _targets(doc)
     if len(names) <= 1:
-        return "\n".join(head + _ktap_tests(tests, "") + [_totals(tests)]) + "\n"
+        return "\n".join(head + _ktap_tests(tests, "") + bail + [_totals(tests)]) + "\n"
     lines = head + [f"1..{len(names)}"]
     for n, name in enumerate(names, 1):
         mine = [t for t in tests if (t.get("target") or env.get("target") or "host") == name]
@@ -89,6 +117,7 @@ def render_ktap(doc: dict) -> str:
         lines += _ktap_tests(mine, "    ")
         bad = any(t.get("status") in ("failed", "error", "xpassed") for t in mine)
         lines.append(f"{'not ok' if bad else 'ok'} {n} {_ktap_name(name)}")
+    lines += bail
     lines.append(_totals(tests))
     return "\n".join(lines) + "\n"
 
@@ -141,7 +170,7 @@ def render_kirk(doc: dict) -> dict:
         })
     stat = {k: sum(r["test"][k] for r in results) for k in ("passed", "failed", "broken", "skipped", "warnings")}
     distro, version = _os_release()
-    return {
+    out = {
         "results": results,
         "stats": {"runtime": float(doc.get("duration_s") or 0.0), **stat},
         "environment": {
@@ -154,6 +183,14 @@ def render_kirk(doc: dict) -> dict:
             "RAM": _meminfo_kib("MemTotal"),
         },
     }
+    # kirk's format has no field for a run that did not finish (kirk exports what it ran): an interrupted run
+    # adds "interrupted" to the environment (a string, as kirk's other environment values, so that a viewer
+    # listing them shows it) and at the top level the same object as results.json's.
+    mark = interruption(doc)
+    if mark:
+        out["environment"]["interrupted"] = _interruption_text(mark)
+        out["interrupted"] = mark
+    return out
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -86,6 +86,40 @@ def test_ktap_nests_one_subtest_per_target():
     assert len(sub) == 2 * len(STATUSES)
 
 
+INTERRUPTED = {"by": "SIGTERM", "message": "the run was interrupted (SIGTERM)", "not_run": 2, "stopped": 1}
+
+
+@pytest.mark.parametrize("targets", [("host",), ("host", "userns")])
+def test_ktap_of_an_interrupted_run_says_so_and_bails_out_after_its_last_result(targets):
+    doc = make_doc(targets)
+    assert not any(ln.startswith("Bail out!") or "interrupted" in ln
+                   for ln in formats.render_ktap(doc).splitlines()), "a finished run is no interrupted run"
+    for junk in (None, "SIGINT", [1], 3, True):  # a mark that is no object is no mark
+        assert "Bail out!" not in formats.render_ktap(dict(doc, interrupted=junk))
+    doc["interrupted"] = INTERRUPTED
+    lines = formats.render_ktap(doc).splitlines()
+    top = [ln for ln in lines if not ln.startswith("    ")]
+    assert top[2] == "# ipcsuite: interrupted: the run was interrupted (SIGTERM) (1 tests stopped while running, " \
+                     "2 not run)"
+    items = list(Parser().parse_text("\n".join(top) + "\n"))
+    bails = [i for i in items if i.category == "bail"]
+    assert [b.reason for b in bails] == ["the run was interrupted (SIGTERM)"]
+    # After every result (a consumer that stops reading at "Bail out!" has all of them), before the totals.
+    assert items.index(bails[0]) > max(n for n, i in enumerate(items) if i.category == "test")
+    assert top[-2:] == ["Bail out! the run was interrupted (SIGTERM)",
+                        "# Totals: pass:%d fail:%d xfail:%d xpass:%d skip:%d error:%d" % ((len(targets),) * 6)]
+    plans, results = parse_ktap([ln for ln in top if not ln.startswith("Bail out!")])
+    assert [p.expected_tests for p in plans] == [len(results)]
+
+
+def test_ktap_interruption_mark_of_any_shape_stays_one_line():
+    doc = make_doc()
+    doc["interrupted"] = {"by": {"x": 1}, "message": "a\nb # c", "not_run": "2", "stopped": False}
+    lines = formats.render_ktap(doc).splitlines()
+    assert lines[2] == "# ipcsuite: interrupted: a b # c"
+    assert lines[-2] == "Bail out! a b # c"
+
+
 KIRK_SCHEMA = {
     # The fields libkirk's JSONExporter writes and LTP's kirk-to-logs script reads.
     "type": "object", "required": ["results", "stats", "environment"],
@@ -119,6 +153,19 @@ def test_kirk_json_has_kirks_shape_and_counts():
     assert words == ["pass", "fail", "brok", "conf", "pass", "fail"]
     assert kirk["stats"]["passed"] == 4 and kirk["stats"]["broken"] == 2 and kirk["stats"]["skipped"] == 2
     assert "rules: pipe.r1, pipe.r2" in kirk["results"][1]["test"]["log"]
+
+
+def test_kirk_json_of_an_interrupted_run_says_so():
+    doc = make_doc(("host", "userns"))
+    assert "interrupted" not in formats.render_kirk(doc)
+    assert "interrupted" not in formats.render_kirk(dict(doc, interrupted="yes"))["environment"]
+    doc["interrupted"] = INTERRUPTED
+    kirk = formats.render_kirk(doc)
+    jsonschema.validate(kirk, KIRK_SCHEMA)
+    assert kirk["interrupted"] == INTERRUPTED
+    assert kirk["environment"]["interrupted"] == ("the run was interrupted (SIGTERM) (1 tests stopped while "
+                                                  "running, 2 not run)")
+    assert all(isinstance(v, str) for v in kirk["environment"].values())  # as kirk's own values
 
 
 def test_junit_is_read_by_junitparser_and_has_no_per_case_properties(tmp_path):

@@ -116,6 +116,12 @@ def test_an_interrupted_run_keeps_the_verdicts_reached(tmp_path, hang_lib, sig, 
     assert f'name="interrupted" value="{message}; 4 tests not run"' in (latest / "junit.xml").read_text()
     assert "gate: INTERRUPTED" in (latest / "report.html").read_text()
     assert "gate: passed" not in (latest / "report.html").read_text()
+    ktap = (latest / "results.ktap").read_text().splitlines()
+    assert f"# ipcsuite: interrupted: {message} (1 tests stopped while running, 4 not run)" in ktap[:4], ktap[:4]
+    assert ktap[-2:] == [f"Bail out! {message}", "# Totals: pass:7 fail:0 xfail:0 xpass:0 skip:0 error:5"], ktap
+    kirk = json.loads((latest / "results.kirk.json").read_text())
+    assert kirk["interrupted"] == {"by": name, "message": message, "stopped": 1, "not_run": 4}
+    assert kirk["environment"]["interrupted"] == f"{message} (1 tests stopped while running, 4 not run)"
     # nothing left: the blocked test process, the run's and pytest's temporary directories
     assert gone(pid, HANG_TEST)
     assert list((tmp_path / "tmp").iterdir()) == []
