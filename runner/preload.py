@@ -8,7 +8,8 @@ the library, a false green. So the run checks LIB twice, each time one line and 
 - after the build and the targets' set-up, a test binary started as every test process is (the target's
   wrapper, LD_PRELOAD=LIB) listing its tests (probe): the loader's refusal, or a library that kills or
   stops the process before its first test (an abort in its constructor) is the library's problem, not a
-  verdict on any rule.
+  verdict on any rule. Under oci:RUNTIME that is a container of its own, with the bundle's rootfs and the
+  container's loader: a library that loads on the host but links a library the rootfs lacks is refused.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from runner.errors import UsageError
 ELF_MAGIC = b"\x7fELF"
 ET_DYN = 3
 _REFUSED = re.compile(r"ld\.so: object '.*' from LD_PRELOAD cannot be preloaded \((.*)\): ignored")
+# A library LIB links that the loader cannot find is fatal (the process exits 127), not ignored.
+_UNLOADABLE = re.compile(r"error while loading shared libraries: (.*)")
 PROBE_TIMEOUT_S = 60.0
 
 
@@ -80,10 +83,13 @@ def probe(lib: Path, target, binary: Path | None, env: dict, tmp: str | None = N
         raise UsageError(f"--preload {lib}: {binary.name} with it preloaded did not list its tests within "
                          f"{PROBE_TIMEOUT_S:g} s (target {target.name})") from None
     err = proc.stderr.decode(errors="replace")
-    m = _REFUSED.search(err)
+    m = _REFUSED.search(err) or _UNLOADABLE.search(err)
     if m:
         where = "" if target.kind == "host" else f" in target {target.name}"
-        raise UsageError(f"--preload {lib}: the dynamic loader refuses it{where} ({m.group(1)})")
+        if target.kind == "oci":  # what the container's loader can reach
+            where += (" (its rootfs holds the build's binaries, the libraries they link and the preloaded file "
+                      "itself, not what that file links besides)")
+        raise UsageError(f"--preload {lib}: the dynamic loader refuses it{where} ({m.group(1).strip()})")
     if proc.returncode != 0:
         last = " ".join((err.strip().splitlines() or [""])[-1].split())[:200]
         raise UsageError(f"--preload {lib}: {binary.name} with it preloaded "

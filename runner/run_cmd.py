@@ -249,9 +249,14 @@ def _run_once(args, selftest: bool):
         t.ensure()
     if preload:  # the loader's refusal, or a constructor that kills the process, before any test runs
         for t in tlist:
-            if t.kind != "oci":  # its launcher needs the run's container names; the static check holds there
-                preload_mod.probe(preload, t, target_wrap.probe_binary(bdir),
-                                  dict(preload_mod.clean_env(), **target_wrap.env(t.to_data())))
+            penv = dict(preload_mod.clean_env(), **target_wrap.env(t.to_data()))
+            if t.kind == "oci":  # in a container of its own, as a test process: the rootfs and loader it has
+                penv["IPCSUITE_RUN_ID"] = f"preload-probe-{os.getpid()}"  # its container's name, swept below
+            try:
+                preload_mod.probe(preload, t, target_wrap.probe_binary(bdir), penv)
+            finally:
+                if t.kind == "oci":  # a probe that timed out leaves its container
+                    target_oci.sweep(t.options, penv["IPCSUITE_RUN_ID"])
     _sweep_leftovers()
     guard, room = procinfo.guard_fits()
     if not guard:

@@ -130,3 +130,40 @@ def test_targets_lists_oci_runtimes():
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.strip()}
     assert "oci:runc" in rows and "oci:crun" in rows, proc.stdout
+
+
+DEP_SRC = "int ipcsuite_dep_value(void) { return 42; }\n"
+PRELOAD_SRC = ("int ipcsuite_dep_value(void);\n"
+               "__attribute__((constructor)) static void c(void) { (void)ipcsuite_dep_value(); }\n")
+
+
+def test_preload_the_containers_loader_cannot_load_is_one_line_and_exit_2(tmp_path):
+    """A preload library that links a library of its own (found on the host through its RUNPATH) loads on the
+    host, but not in the container, whose rootfs lacks that library: the loader there would ignore it and
+    every test pass without it. The run is refused before any test, naming the loader's reason."""
+    _runc_or_skip()
+    if not (BUILD / "ipcsuite-manifest.tsv").exists():
+        pytest.skip(f"no build in {BUILD}")
+    from runner.tests.test_preload_probe import compile_lib
+    import subprocess
+    dep = compile_lib(tmp_path, "ipcsuitedep", DEP_SRC)
+    src = tmp_path / "needs_dep.c"
+    src.write_text(PRELOAD_SRC)
+    lib = tmp_path / "libneeds_dep.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src), f"-L{tmp_path}", "-lipcsuitedep",
+                    f"-Wl,-rpath,{tmp_path}"], check=True, timeout=120)
+    assert dep.exists()
+    host = ipcsuite("run", "--no-build", "--results-dir", str(tmp_path / "h"), "--filter", "pipe/PipeFs.*",
+                    "--preload", str(lib), timeout=300)
+    assert host.returncode == 0, host.stdout[-2000:] + host.stderr[-2000:]  # the host's loader finds it
+    proc = ipcsuite("run", "--no-build", "--results-dir", str(tmp_path / "r"), "--target", "oci:runc",
+                    "--filter", "pipe/PipeFs.*", "--preload", str(lib), timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith(f"ipcsuite: error: --preload {lib}: the dynamic loader refuses it in target "
+                               "oci:runc"), lines[0]
+    assert "libipcsuitedep.so" in lines[0], lines[0]
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir()), "a run started anyway"
+    assert not [c for c in subprocess.run(["runc", "list", "-q"], capture_output=True, text=True).stdout.split()
+                if c.startswith("ipcsuite-preload-probe-")], "the probe's container was left"
