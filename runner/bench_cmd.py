@@ -1,5 +1,6 @@
-"""./ipcsuite bench: inject (below), ring (runner/bench_ring.py) and runner (runner/bench_runner.py: the fork
-server against exec-per-test, whole host run and short tests, side by side).
+"""./ipcsuite bench: inject (below), ring (runner/bench_ring.py), runner (runner/bench_runner.py: the fork
+server against exec-per-test, whole host run and short tests, side by side) and targets
+(runner/bench_targets.py: the suite's wall time under each target, side by side with the host).
 
 ./ipcsuite bench inject: the cost of fault injection, side by side with strace's --inject.
 
@@ -28,7 +29,7 @@ import shutil
 import statistics
 import subprocess
 
-from runner import argtypes, bench_ring, bench_runner
+from runner import argtypes, bench_ring, bench_runner, bench_targets
 from runner import build as build_mod
 from runner import deps
 from runner.errors import SetupError
@@ -60,6 +61,8 @@ def add_parser(subparsers):
     bench_ring.add_ring_arguments(r)
     rn = sub.add_parser("runner", help="cost per test: fork server vs exec-per-test (whole host run, short tests)")
     bench_runner.add_arguments(rn)
+    tg = sub.add_parser("targets", help="the suite's wall time under each target (wrap:, oci:, ...) vs the host")
+    bench_targets.add_arguments(tg)
     return p
 
 
@@ -166,6 +169,8 @@ def run(args) -> int:
         return bench_ring.run_ring(args)
     if args.bench_what == "runner":
         return bench_runner.run_runner_bench(args)
+    if args.bench_what == "targets":
+        return bench_targets.run_targets_bench(args)
     bdir = build_mod.build_dir()
     for name in ("ipcsuite-inject", "ipcsuite-fault-prog", "libipcsuite_fault_agent.so"):
         if not (bdir / "bin" / name).is_file():
