@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,13 +35,29 @@ namespace {
   exit(2);
 }
 
+// A plan or replay log the user names. A FIFO is opened without waiting for a writer (one with a writer, as a
+// shell's <(...) has, is read to its end; one without reads as empty); a directory, or anything larger than
+// kMaxInput (/dev/zero), is refused.
 bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
+  constexpr size_t kMaxInput = 64u << 20;
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0;
+  out->clear();
+  char buf[65536];
+  while (ok) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    out->append(buf, static_cast<size_t>(n));
+    ok = out->size() <= kMaxInput;
+  }
+  close(fd);
+  return ok;
 }
 
 std::string Resolve(const std::string& prog) {

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reports import results as results_mod
+from runner import inputs
 from runner.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,7 +208,7 @@ def parse(text: str, name: str) -> list[Expectation]:
 
 def load_file(path: Path) -> list[Expectation]:
     try:
-        data = Path(path).read_bytes()
+        data = inputs.read_bytes(path)
     except OSError as e:
         raise ExpectationError(f"{path}: {e.strerror}") from None
     try:

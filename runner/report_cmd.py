@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 from reports import formats, html, summary
 from reports import results as results_mod
 from runner import build as build_mod
-from runner import atomic, catalogue, expectations
+from runner import atomic, catalogue, expectations, inputs
 from runner.errors import SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def _problem(doc: dict) -> str | None:
 def load(text: str, results_dir: str) -> tuple[dict, Path]:
     path = resolve(text, results_dir)
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(inputs.read_text(path))
     except OSError as e:
         raise UsageError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError as e:
@@ -220,9 +220,11 @@ def cmd_report(args) -> int:
 def read_renames(path: str) -> dict[str, str]:
     """{old id: new id} from lines '<old id><TAB><new id>' ('#' comments and blank lines ignored)."""
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = inputs.read_text(path).splitlines()
     except OSError as e:
         raise UsageError(f"--renames: cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"--renames: {path}: not UTF-8 text (at byte {e.start})") from None
     out: dict[str, str] = {}
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import deps
+from runner import deps, inputs
 from runner import target_oci, target_wrap
 from runner.errors import SetupError, UsageError
 from runner.qemu import vm
@@ -220,12 +220,14 @@ BZIMAGE_MAGIC_AT, BZIMAGE_MAGIC = 0x202, b"HdrS"
 def kernel_problem(path: Path) -> str | None:
     """Why `path` is not a kernel image qemu-system-x86_64 -kernel boots (a bzImage), or None. Checked
     before the build, so that qemu:/etc/passwd is one line at once and not a build and a run of failures."""
+    if Path(path).is_dir():
+        return f"{path} is a directory, not a kernel image"
+    if not inputs.is_regular(path) and Path(path).exists():  # a FIFO, a device: opening one may wait forever
+        return f"{path} is not a regular file, not a kernel image"
     try:
         with open(path, "rb") as f:
             f.seek(BZIMAGE_MAGIC_AT)
             magic = f.read(len(BZIMAGE_MAGIC))
-    except IsADirectoryError:
-        return f"{path} is a directory, not a kernel image"
     except OSError as e:
         return f"cannot read the kernel image {path}: {e.strerror}"
     if magic != BZIMAGE_MAGIC:
@@ -249,7 +251,11 @@ def _parse_qemu(spec: str) -> Target:
         hits = [k for k in vm.known_kernels() if text in k.name]
         if len(hits) == 1:
             path = hits[0]
-    return Target(name=f"qemu:{path.name}", kind="qemu", spec=spec, kernel=path.resolve())
+    try:
+        kernel = path.resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop (RuntimeError before Python 3.13)
+        raise UsageError(f"--target {spec}: cannot resolve the kernel image path: {e}") from None
+    return Target(name=f"qemu:{path.name}", kind="qemu", spec=spec, kernel=kernel)
 
 
 def parse(spec: str) -> Target:

@@ -80,12 +80,29 @@ def test_a_plan_file_that_is_not_utf8_names_the_line(tmp_path):
 def test_a_very_low_open_file_limit_is_one_line_or_an_honest_run(tmp_path, nofile):
     if not shutil.which("prlimit"):
         pytest.skip("prlimit (util-linux) is missing")
+    (tmp_path / "tmp").mkdir()  # the run's own: no note about other runs' leftovers in /tmp
     proc = command(["run", "--no-build", "-j", "4", "--filter", "pipe/PipeEnds.*", "--results-dir",
                     str(tmp_path / "r")], prefix=("prlimit", f"--nofile={nofile}"),
-                   env={"IPCSUITE_BUILD_DIR": str(BUILD)})
+                   env={"IPCSUITE_BUILD_DIR": str(BUILD), "IPCSUITE_TMP_ROOT": str(tmp_path / "tmp")})
     assert "Traceback" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
     notes = [ln for ln in proc.stderr.splitlines() if "lowered to" not in ln]
     if nofile < 16:
         one_line(proc, f"the open-file limit (ulimit -n) is {nofile}: the runner needs at least 16")
     else:
         assert proc.returncode in (0, 1) and notes == [], proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--no-build", "--expectations", "{fifo}", "--filter", "nosuch/*"],
+    ["run", "--no-build", "--target", "qemu:{fifo}"],
+    ["inject", "--plan", "{fifo}", "--", "true"],
+    ["inject", "--replay", "{fifo}", "--", "true"],
+    ["report", "{fifo}"],
+], ids=["expectations", "kernel", "plan", "replay", "report"])
+def test_a_fifo_without_a_writer_given_as_an_input_file_is_no_hang(tmp_path, args):
+    """open(2) of a FIFO for reading waits for a writer: a FIFO named as an input file reads as empty (one that
+    has a writer, as a shell's <(...), is read to its end) or is refused, and never hangs the command."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = command([a.format(fifo=fifo) for a in args], env={"IPCSUITE_BUILD_DIR": str(BUILD)}, timeout=60)
+    one_line(proc, "")
