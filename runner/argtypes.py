@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from pathlib import Path
 
 from _pytest.mark.expression import Expression, ParseError
 
@@ -95,3 +96,11 @@ def globs(values: list[str]) -> list[str]:
     for v in values:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
+
+
+def path(text):
+    """A path the user names, made absolute with its symlinks resolved (a symlink loop is the user's error)."""
+    try:
+        return str(Path(text).expanduser().resolve())
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop, before Python 3.13
+        raise argparse.ArgumentTypeError(f"cannot resolve {text!r}: {e}") from None

@@ -35,7 +35,8 @@ def _add_run_options(p):
                    help="run only tests whose id (area/Suite.Name) or name matches GLOB; may repeat, or "
                         "comma-separated")
     rules_cmd.add_rule_options(p)
-    p.add_argument("--preload", metavar="LIB", help="LD_PRELOAD LIB into every test process (not the runner)")
+    p.add_argument("--preload", metavar="LIB", type=argtypes.path,
+                   help="LD_PRELOAD LIB into every test process (not the runner)")
     p.add_argument("-j", "--jobs", type=argtypes.jobs, default=os.cpu_count() or 1,
                    help=f"parallel test processes, at most {argtypes.MAX_JOBS} (default: number of CPUs)")
     p.add_argument("--results-dir", metavar="DIR", default=str(build_mod.results_root()),
@@ -103,6 +104,21 @@ COMMANDS = {"run": run_cmd.cmd_run, "test": run_cmd.cmd_run, "rules": rules_cmd.
             "diff": report_cmd.run, "merge": report_cmd.run, "inject": inject_cmd.run, "bench": bench_cmd.run}
 
 
+def _refuse_empty_values(parser, args) -> None:
+    """argparse takes `--opt=--` (or `--opt --`) as the option given no value at all, since it drops a '--':
+    the option then holds [] where one value belongs (an appending option, [[]])."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None))
+            if chosen is not None:
+                _refuse_empty_values(chosen, args)
+        elif action.option_strings and action.nargs is None:
+            value = getattr(args, action.dest, None)
+            if value == [] and action.default != [] or isinstance(action, argparse._AppendAction) and \
+                    isinstance(value, list) and [] in value:
+                raise UsageError(f"argument {action.option_strings[-1]}: expected one argument (not '--')")
+
+
 def _terminate(signum, frame):
     raise Terminated()
 
@@ -114,6 +130,7 @@ def main(argv=None) -> int:
         argcomplete.autocomplete(parser)  # returns at once unless a shell's completion called us
     try:
         args = parser.parse_args(argv)
+        _refuse_empty_values(parser, args)
         return COMMANDS[args.command](args)
     except Reported:
         return 2

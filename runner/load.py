@@ -38,16 +38,20 @@ class Load:
             raise SetupError("--load needs stress-ng (Debian package stress-ng)")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{workspace.PREFIX}{os.getpid()}-load-",
                                              dir=workspace._tmp_root()))
-        workspace.mark_owner(self.scratch)
-        cmd = command(self.scratch, self.cpus)
-        print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
-        os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=procinfo.set_pdeathsig)
-        time.sleep(0.5)  # not synchronisation: gives stress-ng time to fail fast on a bad option
-        if self.proc.poll() is not None:
+        try:  # whatever stops the start (stress-ng not startable, Ctrl-C), nothing of it is left
+            workspace.mark_owner(self.scratch)
+            cmd = command(self.scratch, self.cpus)
+            print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
+            os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=procinfo.set_pdeathsig)
+            time.sleep(0.5)  # not synchronisation: gives stress-ng time to fail fast on a bad option
+            if self.proc.poll() is not None:
+                raise SetupError(f"stress-ng exited at once with status {self.proc.returncode}")
+        except BaseException:
             self.__exit__(None, None, None)
-            raise SetupError(f"stress-ng exited at once with status {self.proc.returncode}")
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
