@@ -428,7 +428,8 @@ IPC_TEST(PsemOpen, FailsWithEmfileAtTheDescriptorLimit, "psem.open-emfile") {
         filler.pop_back();
         close(filler.back());
         filler.pop_back();
-        EXPECT_NE(access(DevShmPath(fresh.str()).c_str(), F_OK), 0) << "the failed O_CREAT made the semaphore";
+        EXPECT_NE(access(DevShmPath(fresh.str()).c_str(), F_OK), 0)
+            << "the failed O_CREAT made the semaphore";
         const std::vector<std::string> after = DevShmTempNames();
         const std::vector<std::string> left = private_shm ? after : TempNamesLeftBy(before, after);
         for (const std::string& name : left) {

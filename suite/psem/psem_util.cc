@@ -61,8 +61,10 @@ std::string EnterPrivateDevShm() {
       return "unshare(CLONE_NEWNS) failed with " + DescribeErrno(err) + ", with CLONE_NEWUSER with " +
              DescribeErrno(errno);
     int e = WriteProcFile("/proc/self/setgroups", "deny");
-    if (e == 0) e = WriteProcFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1");
-    if (e == 0) e = WriteProcFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
+    if (e == 0)
+      e = WriteProcFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1");
+    if (e == 0)
+      e = WriteProcFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
     if (e != 0) return "mapping the uid and gid into a new user namespace failed with " + DescribeErrno(e);
   }
   // Private first: a tmpfs mounted on a shared /dev/shm would propagate to the namespace it was copied from.
@@ -106,8 +108,8 @@ std::vector<std::string> TempNamesLeftBy(const std::vector<std::string>& before,
       if (fd_dir == nullptr) continue;
       while (dirent* f = readdir(fd_dir)) {
         struct stat fst {};
-        if (f->d_name[0] != '.' && stat((fds + "/" + f->d_name).c_str(), &fst) == 0 && fst.st_ino == st.st_ino &&
-            fst.st_dev == st.st_dev) {
+        if (f->d_name[0] != '.' && stat((fds + "/" + f->d_name).c_str(), &fst) == 0 &&
+            fst.st_ino == st.st_ino && fst.st_dev == st.st_dev) {
           open_somewhere = true;
           break;
         }
