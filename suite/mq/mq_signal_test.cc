@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "mq_util.h"
 
 namespace ipc {

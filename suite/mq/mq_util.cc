@@ -10,7 +10,6 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 namespace ipc::mq_util {
@@ -73,46 +72,6 @@ std::string Receive(mqd_t d, long bufsize, unsigned* prio) {
   ssize_t n = mq_receive(d, buf.data(), static_cast<size_t>(bufsize), prio);
   if (n < 0) return "<" + ErrnoName(errno) + ">";
   return std::string(buf.data(), static_cast<size_t>(n));
-}
-
-namespace {
-
-// The SigPnd and ShdPnd masks of /proc/<pid>/status, or false when the process is gone.
-bool ReadPending(pid_t pid, unsigned long long* thread_pending, unsigned long long* shared_pending) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  if (!in) return false;
-  std::string line;
-  bool got_thread = false, got_shared = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("SigPnd:", 0) == 0) {
-      *thread_pending = std::stoull(line.substr(7), nullptr, 16);
-      got_thread = true;
-    } else if (line.rfind("ShdPnd:", 0) == 0) {
-      *shared_pending = std::stoull(line.substr(7), nullptr, 16);
-      got_shared = true;
-    }
-  }
-  return got_thread && got_shared;
-}
-
-}  // namespace
-
-::testing::AssertionResult WaitUntilSignalNotPending(pid_t pid, int sig, milliseconds deadline) {
-  const unsigned long long bit = 1ULL << (sig - 1);
-  auto end = std::chrono::steady_clock::now() + ScaledDeadline(deadline);
-  unsigned long long t = 0, s = 0;
-  for (;;) {
-    if (!ReadPending(pid, &t, &s))
-      return ::testing::AssertionFailure()
-             << "process " << pid << " is gone while waiting for " << SignalName(sig) << " to be dequeued";
-    if (((t | s) & bit) == 0) return ::testing::AssertionSuccess();
-    if (std::chrono::steady_clock::now() > end)
-      return ::testing::AssertionFailure()
-             << SignalName(sig) << " still pending for process " << pid << " after the deadline (SigPnd "
-             << std::hex << t << ", ShdPnd " << s << ")";
-    // Polling /proc with a deadline, as WaitUntilBlockedIn does.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
 }
 
 std::string MountMqueueInPrivateNamespace(const std::string& dir) {

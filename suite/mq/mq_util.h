@@ -79,11 +79,6 @@ timespec RealtimeIn(long ms);
 int Send(mqd_t d, const std::string& text, unsigned prio = 0);
 std::string Receive(mqd_t d, long bufsize, unsigned* prio = nullptr);
 
-// Waits, with a deadline, until `sig` is no longer pending for process `pid` (it was dequeued: its handler
-// ran or is running). Fails with the last SigPnd/ShdPnd seen.
-[[nodiscard]] ::testing::AssertionResult WaitUntilSignalNotPending(
-    pid_t pid, int sig, milliseconds deadline = kDefaultBlockDeadline);
-
 // Why a child cannot mount an mqueue filesystem in a mount namespace of its own ("" when it can). Probed
 // once per process, in a child.
 const std::string& MqueueMountUnavailableReason();

@@ -3,13 +3,11 @@
 #include <sys/msg.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "msg_util.h"
 
 namespace ipc {
@@ -20,29 +18,6 @@ using namespace msg_util;
 // ---------------------------------------------------------------------------------------------
 // proc(5): /proc/sysvipc/msg lists the queues that exist (in the reader's IPC namespace).
 
-// Parses /proc/sysvipc/msg into one column-name -> value map per queue.
-::testing::AssertionResult ReadProcSysvipcMsg(std::vector<std::map<std::string, std::string>>* rows) {
-  std::ifstream in("/proc/sysvipc/msg");
-  if (!in) return ::testing::AssertionFailure() << "cannot open /proc/sysvipc/msg";
-  std::string line;
-  if (!std::getline(in, line)) return ::testing::AssertionFailure() << "/proc/sysvipc/msg has no header";
-  std::vector<std::string> header;
-  std::istringstream hs(line);
-  for (std::string w; hs >> w;) header.push_back(w);
-  rows->clear();
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < header.size(); ++i) {
-      std::string v;
-      if (!(ls >> v)) return ::testing::AssertionFailure() << "short line in /proc/sysvipc/msg: " << line;
-      row[header[i]] = v;
-    }
-    rows->push_back(std::move(row));
-  }
-  return ::testing::AssertionSuccess();
-}
-
 IPC_TEST(MsgProc, ProcSysvipcMsgListsTheQueue, "msg.proc-sysvipc-msg") {
   IPC_REQUIRE_PRIVATE_IPC_NAMESPACE();
   const key_t key = kKeyBase + 15;
@@ -51,11 +26,9 @@ IPC_TEST(MsgProc, ProcSysvipcMsgListsTheQueue, "msg.proc-sysvipc-msg") {
                          {.what = "sending one message"});
   const pid_t sender = c.pid();
   c.ExpectExited(0);
-  std::vector<std::map<std::string, std::string>> rows;
-  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
-  const std::map<std::string, std::string>* mine = nullptr;
-  for (const auto& r : rows)
-    if (r.count("msqid") && r.at("msqid") == std::to_string(q.id())) mine = &r;
+  std::vector<ProcSysvipcRow> rows;
+  ASSERT_TRUE(ReadProcSysvipc("msg", &rows));
+  const ProcSysvipcRow* mine = FindProcSysvipcRow(rows, "msqid", q.id());
   ASSERT_NE(mine, nullptr) << "queue " << q.id() << " is not listed";
   EXPECT_EQ(mine->at("key"), std::to_string(key));
   EXPECT_EQ(std::stol(mine->at("perms"), nullptr, 8), 0640);
@@ -73,8 +46,8 @@ IPC_TEST(MsgProc, ProcSysvipcMsgDropsARemovedQueue, "msg.proc-sysvipc-msg", "msg
   ASSERT_OK_AND_ASSIGN(MsgQueue gone, MsgQueue::Create(IPC_PRIVATE));
   const std::string keep_id = std::to_string(keep.id()), gone_id = std::to_string(gone.id());
   ASSERT_THAT(gone.Remove(), SyscallSucceeds());
-  std::vector<std::map<std::string, std::string>> rows;
-  ASSERT_TRUE(ReadProcSysvipcMsg(&rows));
+  std::vector<ProcSysvipcRow> rows;
+  ASSERT_TRUE(ReadProcSysvipc("msg", &rows));
   int keep_rows = 0, gone_rows = 0;
   for (const auto& r : rows) {
     if (r.count("msqid") && r.at("msqid") == keep_id) ++keep_rows;

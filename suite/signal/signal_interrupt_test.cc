@@ -27,14 +27,13 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "signal_util.h"
 
 namespace ipc {
 namespace {
 
 using signal_util::ForkRaw;
-using signal_util::ProcStatusSigset;
-using signal_util::SigBit;
 
 // Reads whatever is buffered in a pipe without blocking (leaves the descriptor's flags as they were).
 std::string DrainNonBlocking(int fd) {

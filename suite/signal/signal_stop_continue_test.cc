@@ -12,15 +12,14 @@
 #include <optional>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "signal_delivery_util.h"
 
 namespace ipc {
 namespace {
 
 using signal_util::ForkRaw;
-using signal_util::ProcStatusSigset;
 using signal_util::SetOf;
-using signal_util::SigBit;
 using signal_util::WaitPid;
 
 int g_note_fd = -1;

@@ -19,14 +19,13 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "signal_util.h"
 
 namespace ipc {
 namespace {
 
-using signal_util::ProcStatusSigset;
 using signal_util::SetOf;
-using signal_util::SigBit;
 
 using ::testing::HasSubstr;
 

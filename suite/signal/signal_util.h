@@ -54,21 +54,4 @@ inline pid_t ForkRaw(const std::function<int()>& body) {
   return WaitUntilBlockedInOneOf(pid, {SYS_wait4, SYS_waitid});
 }
 
-// Bit of `sig` in a /proc/<pid>/status signal set ("SigBlk: 0000000000010000").
-inline uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
-
-// The hexadecimal signal set in field `name` ("SigBlk", "ShdPnd", ...) of /proc/<pid>/status; nullopt
-// when unreadable.
-inline std::optional<uint64_t> ProcStatusSigset(pid_t pid, const std::string& name) {
-  FileDescriptor fd(open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  size_t pos = text.find("\n" + name + ":");
-  if (pos == std::string::npos) return std::nullopt;
-  return std::strtoull(text.c_str() + pos + name.size() + 2, nullptr, 16);
-}
-
 }  // namespace ipc::signal_util

@@ -13,14 +13,11 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/procfs.h"
 #include "sysv_util.h"
 
 namespace ipc {
 namespace {
-
-using sysv_util::FindRow;
-using sysv_util::ProcRow;
-using sysv_util::ReadProcSysvipc;
 
 using sysv_util::Page;
 
@@ -35,7 +32,7 @@ long Octal(const std::string& s) { return std::stol(s, nullptr, 8); }
 
 // --- /proc/sysvipc/shm ----------------------------------------------------------------------------------
 
-void ExpectShmRowMatches(const ProcRow& row, const struct shmid_ds& ds, key_t key) {
+void ExpectShmRowMatches(const ProcSysvipcRow& row, const struct shmid_ds& ds, key_t key) {
   EXPECT_EQ(row.at("key"), std::to_string(key));
   EXPECT_EQ(Octal(row.at("perms")), static_cast<long>(ds.shm_perm.mode));
   EXPECT_EQ(row.at("size"), std::to_string(ds.shm_segsz));
@@ -58,9 +55,9 @@ IPC_TEST(SysvProcShm, RowAgreesWithIpcStat, "sysv.proc-sysvipc-shm", "shm.ctl-ip
   ASSERT_OK_AND_ASSIGN(ShmAttachment at, ShmAttachment::Attach(seg.id()));
   struct shmid_ds ds {};
   ASSERT_THAT(shmctl(seg.id(), IPC_STAT, &ds), SyscallSucceeds());
-  std::vector<ProcRow> rows;
+  std::vector<ProcSysvipcRow> rows;
   ASSERT_TRUE(ReadProcSysvipc("shm", &rows));
-  const ProcRow* row = FindRow(rows, "shmid", seg.id());
+  const ProcSysvipcRow* row = FindProcSysvipcRow(rows, "shmid", seg.id());
   ASSERT_NE(row, nullptr) << "segment " << seg.id() << " is not listed";
   EXPECT_EQ(Octal(row->at("perms")), 0640);
   EXPECT_EQ(row->at("nattch"), "1");
@@ -79,14 +76,14 @@ IPC_TEST(SysvProcShm, MarkedSegmentIsListedWithKeyZeroUntilDetached, "sysv.proc-
   struct shmid_ds ds {};
   ASSERT_THAT(shmctl(id, IPC_STAT, &ds), SyscallSucceeds());
   EXPECT_TRUE((ds.shm_perm.mode & SHM_DEST) != 0) << "mode 0" << std::oct << ds.shm_perm.mode;
-  std::vector<ProcRow> rows;
+  std::vector<ProcSysvipcRow> rows;
   ASSERT_TRUE(ReadProcSysvipc("shm", &rows));
-  const ProcRow* row = FindRow(rows, "shmid", id);
+  const ProcSysvipcRow* row = FindProcSysvipcRow(rows, "shmid", id);
   ASSERT_NE(row, nullptr) << "an attached segment marked for destruction still exists";
   ExpectShmRowMatches(*row, ds, IPC_PRIVATE);
   ASSERT_THAT(at.Detach(), SyscallSucceeds());
   ASSERT_TRUE(ReadProcSysvipc("shm", &rows));
-  EXPECT_EQ(FindRow(rows, "shmid", id), nullptr) << "destroyed on its last detach";
+  EXPECT_EQ(FindProcSysvipcRow(rows, "shmid", id), nullptr) << "destroyed on its last detach";
 }
 
 IPC_TEST(SysvProcShm, RowsAreTheSegmentsThatShmInfoAndShmStatSee, "sysv.proc-sysvipc-shm", "shm.ctl-shm-info",
@@ -100,7 +97,7 @@ IPC_TEST(SysvProcShm, RowsAreTheSegmentsThatShmInfoAndShmStatSee, "sysv.proc-sys
           segs.push_back(std::move(s));
         }
         ASSERT_THAT(segs[1].Remove(), SyscallSucceeds());  // leaves a hole in the indices
-        std::vector<ProcRow> rows;
+        std::vector<ProcSysvipcRow> rows;
         ASSERT_TRUE(ReadProcSysvipc("shm", &rows));
         struct shm_info info {};
         const int max_index = shmctl(0, SHM_INFO, reinterpret_cast<struct shmid_ds*>(&info));
@@ -108,7 +105,7 @@ IPC_TEST(SysvProcShm, RowsAreTheSegmentsThatShmInfoAndShmStatSee, "sysv.proc-sys
         EXPECT_EQ(rows.size(), 2u);
         EXPECT_EQ(info.used_ids, static_cast<int>(rows.size()));
         std::set<std::string> listed, stated;
-        for (const ProcRow& r : rows) listed.insert(r.at("shmid"));
+        for (const ProcSysvipcRow& r : rows) listed.insert(r.at("shmid"));
         for (int index = 0; index <= max_index; ++index) {
           struct shmid_ds ds {};
           const int id = shmctl(index, SHM_STAT, &ds);
@@ -117,7 +114,7 @@ IPC_TEST(SysvProcShm, RowsAreTheSegmentsThatShmInfoAndShmStatSee, "sysv.proc-sys
             continue;
           }
           stated.insert(std::to_string(id));
-          const ProcRow* row = FindRow(rows, "shmid", id);
+          const ProcSysvipcRow* row = FindProcSysvipcRow(rows, "shmid", id);
           ASSERT_NE(row, nullptr) << "SHM_STAT index " << index << " gave id " << id << ", not listed";
           ExpectShmRowMatches(*row, ds, IPC_PRIVATE);
         }
@@ -129,7 +126,7 @@ IPC_TEST(SysvProcShm, RowsAreTheSegmentsThatShmInfoAndShmStatSee, "sysv.proc-sys
 
 // --- /proc/sysvipc/sem ----------------------------------------------------------------------------------
 
-void ExpectSemRowMatches(const ProcRow& row, const struct semid_ds& ds, key_t key) {
+void ExpectSemRowMatches(const ProcSysvipcRow& row, const struct semid_ds& ds, key_t key) {
   EXPECT_EQ(row.at("key"), std::to_string(key));
   EXPECT_EQ(Octal(row.at("perms")), static_cast<long>(ds.sem_perm.mode));
   EXPECT_EQ(row.at("nsems"), std::to_string(ds.sem_nsems));
@@ -151,9 +148,9 @@ IPC_TEST(SysvProcSem, RowAgreesWithIpcStat, "sysv.proc-sysvipc-sem", "sem.semctl
   semun arg{};
   arg.buf = &ds;
   ASSERT_THAT(semctl(set.id(), 0, IPC_STAT, arg), SyscallSucceeds());
-  std::vector<ProcRow> rows;
+  std::vector<ProcSysvipcRow> rows;
   ASSERT_TRUE(ReadProcSysvipc("sem", &rows));
-  const ProcRow* row = FindRow(rows, "semid", set.id());
+  const ProcSysvipcRow* row = FindProcSysvipcRow(rows, "semid", set.id());
   ASSERT_NE(row, nullptr) << "set " << set.id() << " is not listed";
   EXPECT_EQ(Octal(row->at("perms")), 0604);
   EXPECT_EQ(row->at("nsems"), "4");
@@ -167,10 +164,10 @@ IPC_TEST(SysvProcSem, RemovedSetIsNoLongerListed, "sysv.proc-sysvipc-sem", "sem.
   ASSERT_OK_AND_ASSIGN(SemSet gone, SemSet::Create(IPC_PRIVATE, 2));
   const int gone_id = gone.id();
   ASSERT_THAT(gone.Remove(), SyscallSucceeds());
-  std::vector<ProcRow> rows;
+  std::vector<ProcSysvipcRow> rows;
   ASSERT_TRUE(ReadProcSysvipc("sem", &rows));
-  EXPECT_NE(FindRow(rows, "semid", keep.id()), nullptr);
-  EXPECT_EQ(FindRow(rows, "semid", gone_id), nullptr);
+  EXPECT_NE(FindProcSysvipcRow(rows, "semid", keep.id()), nullptr);
+  EXPECT_EQ(FindProcSysvipcRow(rows, "semid", gone_id), nullptr);
 }
 
 IPC_TEST(SysvProcSem, RowsAreTheSetsThatSemInfoAndSemStatSee, "sysv.proc-sysvipc-sem", "sem.semctl-sem-info",
@@ -184,7 +181,7 @@ IPC_TEST(SysvProcSem, RowsAreTheSetsThatSemInfoAndSemStatSee, "sysv.proc-sysvipc
           sets.push_back(std::move(s));
         }
         ASSERT_THAT(sets[1].Remove(), SyscallSucceeds());
-        std::vector<ProcRow> rows;
+        std::vector<ProcSysvipcRow> rows;
         ASSERT_TRUE(ReadProcSysvipc("sem", &rows));
         struct seminfo info {};
         semun arg{};
@@ -194,10 +191,10 @@ IPC_TEST(SysvProcSem, RowsAreTheSetsThatSemInfoAndSemStatSee, "sysv.proc-sysvipc
         EXPECT_EQ(rows.size(), 2u);
         EXPECT_EQ(info.semusz, static_cast<int>(rows.size())) << "SEM_INFO semusz: the number of sets";
         long nsems = 0;
-        for (const ProcRow& r : rows) nsems += std::stol(r.at("nsems"));
+        for (const ProcSysvipcRow& r : rows) nsems += std::stol(r.at("nsems"));
         EXPECT_EQ(info.semaem, nsems) << "SEM_INFO semaem: the number of semaphores in all sets";
         std::set<std::string> listed, stated;
-        for (const ProcRow& r : rows) listed.insert(r.at("semid"));
+        for (const ProcSysvipcRow& r : rows) listed.insert(r.at("semid"));
         for (int index = 0; index <= max_index; ++index) {
           struct semid_ds ds {};
           semun sarg{};
@@ -208,7 +205,7 @@ IPC_TEST(SysvProcSem, RowsAreTheSetsThatSemInfoAndSemStatSee, "sysv.proc-sysvipc
             continue;
           }
           stated.insert(std::to_string(id));
-          const ProcRow* row = FindRow(rows, "semid", id);
+          const ProcSysvipcRow* row = FindProcSysvipcRow(rows, "semid", id);
           ASSERT_NE(row, nullptr) << "SEM_STAT index " << index << " gave id " << id << ", not listed";
           ExpectSemRowMatches(*row, ds, IPC_PRIVATE);
         }
