@@ -13,25 +13,12 @@ namespace ipc::ring::prop {
 
 namespace {
 
-// In a helper process: makes the call until it returns something other than a no-effect failure, at most
-// `attempts` times, reporting each attempt with `report`.
-void Attempts(int attempts, const Wait& w, const std::function<Status()>& call,
-              const std::function<void(Status)>& report) {
-  for (int a = 0; a < attempts; ++a) {
-    Status s = call();
-    report(s);
-    if (!NoEffectFailure(s, w)) return;
-  }
-}
-
 // Stopping a process inside an operation: the hook reports "stopped" and waits to be killed.
 int g_stop_fd = -1;
 Stage g_stop_at = Stage::kClaimed;
 void StopHere(Stage s) {
   if (s != g_stop_at) return;
-  char c = 'S';
-  (void)WriteAll(g_stop_fd, &c, 1);
-  for (;;) pause();
+  ReportStoppedAndWait(g_stop_fd);
 }
 
 }  // namespace
@@ -132,33 +119,16 @@ void KillMidOpCmd::apply(Model& m) const {
 void KillMidOpCmd::run(const Model&, Sut& sut) const {
   const std::string what = ShowCmd(*this);
   const Wait w = Wait::Block(sut.retry_eintr);
-  Worker wk = sut.StartWorker(
+  Bytes got;
+  KillAtStage(
+      what, sut.deadline, "the " + std::string(StageName(stage)) + " stage", sut.attempts(), w,
       [&](int fd) {
         g_stop_fd = fd;
         g_stop_at = stage;
         SetStageHook(StopHere);
-        Bytes got;
-        Attempts(
-            sut.attempts(), w,
-            [&] { return producer ? sut.ring.Push(MakeMessage(id, len), w) : sut.ring.Pop(&got, w); },
-            [&](Status s) {
-              char c = 'R';  // returned: the stage was not reached
-              (void)WriteAll(fd, &c, 1);
-              SendStatus(fd, s);
-            });
       },
-      what);
-  for (;;) {
-    char c;
-    wk.ReadExactly(&c, 1, what + " (waiting for it to reach the stage)");
-    if (c == 'S') break;
-    Status s = wk.ReadStatus(what);
-    if (sut.Spurious(s, w, what)) continue;
-    if (s == Status::kOk)
-      Fail(what + ": the operation completed without passing the " + StageName(stage) + " stage");
-    Fail(what + ": got " + StatusName(s) + " before the " + StageName(stage) + " stage");
-  }
-  (void)wk.KillAndWait();
+      [&] { return producer ? sut.ring.Push(MakeMessage(id, len), w) : sut.ring.Pop(&got, w); },
+      [&](Status s) { return sut.Spurious(s, w, what); });
   sut.Reached(kKilledMidOp);
   if (stage != Stage::kCommitted) sut.Reached(kKilledHolding);
 }

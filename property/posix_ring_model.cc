@@ -168,28 +168,6 @@ std::string Shown(const PosixCmd& c) {
   return os.str();
 }
 
-void ExpectMsg(const Bytes& got, const Msg& want, const std::string& what) {
-  if (got != MakeMessage(want.id, want.len))
-    Fail(what + ": got " + Show(got) + ", expected <id " + std::to_string(want.id) + ", " +
-         std::to_string(want.len) + " bytes>");
-}
-
-void ExpectExit0(Worker& w, const std::string& what) {
-  ExitStatus st = w.Wait();
-  if (!st.Exited(0)) Fail(what + ": the helper process " + st.Describe());
-}
-
-// In a helper process: the call, made again after each no-effect failure (at most `attempts` times), every
-// result reported with `report`.
-void Retrying(int attempts, const Wait& w, const std::function<Status()>& call,
-              const std::function<void(Status)>& report) {
-  for (int a = 0; a < attempts; ++a) {
-    const Status s = call();
-    report(s);
-    if (!NoEffectFailure(s, w)) return;
-  }
-}
-
 // A helper process's ring: the inherited mapping, or its own mapping of the name.
 PosixRing* RingIn(PosixSut& sut, bool by_name, std::optional<PosixRing>* own) {
   if (!by_name) return &sut.ring;
@@ -212,9 +190,7 @@ int g_posix_steps = 0;
 void AtPoint(Stage s) {
   if (s == Stage::kSemopDone) ++g_posix_steps;
   if (s != g_posix_point.stage || (s == Stage::kSemopDone && g_posix_steps != g_posix_point.step)) return;
-  char c = 'S';
-  (void)WriteAll(g_posix_fd, &c, 1);
-  for (;;) pause();
+  ReportStoppedAndWait(g_posix_fd);
 }
 void ArmPoint(int fd, Point p) {
   g_posix_fd = fd;
@@ -269,7 +245,7 @@ struct PosixOpCmd : PosixCmd {
     if (want == Status::kClosed) sut.Reached(kClosedCall);
     if (want != Status::kOk) return;
     if (push && m.q.size() + 1 == m.slots) sut.Reached(kFilled);
-    if (!push) ExpectMsg(got, m.q.front(), what), sut.Reached(kPopped);
+    if (!push) prop::Sut::ExpectMessage(got, m.q.front(), what), sut.Reached(kPopped);
   }
   void show(std::ostream& os) const override {
     if (push)
@@ -328,7 +304,7 @@ struct PosixSpawnCmd : PosixCmd {
           PosixRing* ring = RingIn(sut, by_name, &own);
           for (const Msg& x : msgs) {
             Bytes got;
-            Retrying(
+            Attempts(
                 sut.max_spurious + 1, w,
                 [&] { return producer ? ring->Push(MakeMessage(x.id, x.len), w) : ring->Pop(&got, w); },
                 [&](Status s) { SendMessage(fd, s, got); });
@@ -338,9 +314,9 @@ struct PosixSpawnCmd : PosixCmd {
     for (size_t i = 0; i < msgs.size(); ++i) {
       Bytes got;
       sut.Expect([&] { return wk.ReadMessage(&got, what); }, Status::kOk, w, what);
-      if (!producer) ExpectMsg(got, m.q[i], what);
+      if (!producer) prop::Sut::ExpectMessage(got, m.q[i], what);
     }
-    ExpectExit0(wk, what);
+    prop::Sut::Reap(wk, what);
     sut.Reached(kOtherProcess);
     if (by_name) sut.Reached(kPosixByName);
   }
@@ -390,29 +366,11 @@ struct PosixKillHoldingCmd : PosixCmd {
                     : at == At::kWoke       ? Point{Stage::kSemopDone, 2}
                     : at == At::kCommitted  ? Point{Stage::kCommitted, 0}
                                             : Point{Stage::kSemopDone, 3};
-    Worker wk = sut.Start(
-        [&](int fd) {
-          ArmPoint(fd, p);
-          Bytes got;
-          Retrying(
-              sut.max_spurious + 1, w,
-              [&] { return producer ? sut.ring.Push(MakeMessage(id, len), w) : sut.ring.Pop(&got, w); },
-              [&](Status s) {
-                char c = 'R';  // returned: the point was not reached
-                (void)WriteAll(fd, &c, 1);
-                SendStatus(fd, s);
-              });
-        },
-        what);
-    for (;;) {
-      char c;
-      wk.ReadExactly(&c, 1, what + " (waiting for it to reach the point)");
-      if (c == 'S') break;
-      const Status s = wk.ReadStatus(what);
-      if (sut.Excused(s, w, what)) continue;
-      Fail(what + ": the operation returned " + StatusName(s) + " without reaching the point");
-    }
-    (void)wk.KillAndWait();
+    Bytes got;
+    KillAtStage(
+        what, sut.deadline, "the point", sut.max_spurious + 1, w, [&](int fd) { ArmPoint(fd, p); },
+        [&] { return producer ? sut.ring.Push(MakeMessage(id, len), w) : sut.ring.Pop(&got, w); },
+        [&](Status s) { return sut.Excused(s, w, what); });
     sut.Reached(kKilledMidOp);
     if (!Done()) sut.Reached(kKilledHolding);
   }
@@ -432,7 +390,7 @@ void ServeOne(const Model& m, PosixSut& sut, bool producer, const Msg& msg, cons
     Bytes popped;
     sut.Expect([&] { return sut.ring.Pop(&popped, Wait::Block()); }, Status::kOk, Wait::Block(),
                what + ": pop");
-    ExpectMsg(popped, m.q.front(), what + ": pop");
+    prop::Sut::ExpectMessage(popped, m.q.front(), what + ": pop");
   } else {
     sut.Expect([&] { return sut.ring.Push(MakeMessage(msg.id, msg.len), Wait::Block()); }, Status::kOk,
                Wait::Block(), what + ": push");
@@ -445,7 +403,7 @@ Worker StartSleeper(PosixSut& sut, bool producer, const Msg& msg, const Wait& w,
   Worker wk = sut.Start(
       [&](int fd) {
         Bytes got;
-        Retrying(
+        Attempts(
             sut.max_spurious + 1, w,
             [&] { return producer ? sut.ring.Push(MakeMessage(msg.id, msg.len), w) : sut.ring.Pop(&got, w); },
             [&](Status s) { SendMessage(fd, s, got); });
@@ -489,14 +447,14 @@ struct PosixBlockedCmd : PosixCmd {
       case Then::kClose:
         sut.Expect([&] { return sut.ring.Close(); }, Status::kOk, Wait::Block(), what + ": close");
         sut.Expect([&] { return wk.ReadMessage(&got, sleeper); }, Status::kClosed, w, sleeper);
-        ExpectExit0(wk, sleeper);
+        prop::Sut::Reap(wk, sleeper);
         sut.Reached(kBlockedClosed);
         return;
       case Then::kServe:
         ServeOne(m, sut, producer, {id, len}, what);
         sut.Expect([&] { return wk.ReadMessage(&got, sleeper); }, Status::kOk, w, sleeper);
-        if (!producer) ExpectMsg(got, {id, len}, sleeper);
-        ExpectExit0(wk, sleeper);
+        if (!producer) prop::Sut::ExpectMessage(got, {id, len}, sleeper);
+        prop::Sut::Reap(wk, sleeper);
         sut.Reached(kBlockedServed);
         return;
     }
@@ -552,8 +510,8 @@ struct PosixWokenKilledCmd : PosixCmd {
     Bytes got;
     const std::string sleeper = what + ": the second sleeper";
     sut.Expect([&] { return second.ReadMessage(&got, sleeper); }, Status::kOk, w, sleeper);
-    if (!producer) ExpectMsg(got, {id, len}, sleeper);
-    ExpectExit0(second, sleeper);
+    if (!producer) prop::Sut::ExpectMessage(got, {id, len}, sleeper);
+    prop::Sut::Reap(second, sleeper);
     sut.Reached(kPosixWokenKilled);
   }
   void show(std::ostream& os) const override {

@@ -159,6 +159,45 @@ void SendMessage(int fd, Status s, const Bytes& m) {
   (void)WriteAll(fd, m.data(), m.size());
 }
 
+void Attempts(int attempts, const Wait& w, const std::function<Status()>& call,
+              const std::function<void(Status)>& report) {
+  for (int a = 0; a < attempts; ++a) {
+    const Status s = call();
+    report(s);
+    if (!NoEffectFailure(s, w)) return;
+  }
+}
+
+void ReportStoppedAndWait(int fd) {
+  char c = 'S';
+  (void)WriteAll(fd, &c, 1);
+  for (;;) pause();
+}
+
+void KillAtStage(const std::string& what, std::chrono::milliseconds deadline, const std::string& where,
+                 int attempts, const Wait& w, const std::function<void(int fd)>& arm,
+                 const std::function<Status()>& call, const std::function<bool(Status)>& excused) {
+  Worker wk = Worker::Start(
+      [&](int fd) {
+        arm(fd);
+        Attempts(attempts, w, call, [&](Status s) {
+          char c = 'R';  // returned: the point was not reached
+          (void)WriteAll(fd, &c, 1);
+          SendStatus(fd, s);
+        });
+      },
+      what, deadline);
+  for (;;) {
+    char c;
+    wk.ReadExactly(&c, 1, what + " (waiting for it to reach " + where + ")");
+    if (c == 'S') break;
+    const Status s = wk.ReadStatus(what);
+    if (excused(s)) continue;
+    Fail(what + ": the operation returned " + StatusName(s) + " without reaching " + where);
+  }
+  (void)wk.KillAndWait();
+}
+
 // --- one generated case -----------------------------------------------------------------------------
 
 namespace {

@@ -88,6 +88,25 @@ class Worker {
 void SendStatus(int fd, Status s);
 void SendMessage(int fd, Status s, const Bytes& m);
 
+// In a helper process: makes the call until it returns something other than a no-effect failure
+// (NoEffectFailure), at most `attempts` times, reporting each result with `report`.
+void Attempts(int attempts, const Wait& w, const std::function<Status()>& call,
+              const std::function<void(Status)>& report);
+
+// In a helper process that a ring's stage hook stopped inside an operation: reports "stopped" on `fd` and
+// waits to be killed.
+[[noreturn]] void ReportStoppedAndWait(int fd);
+
+// A helper process SIGKILLed inside a push or pop, at the point that `arm` (given the process's report
+// pipe) sets a ring's stage hook to stop it at with ReportStoppedAndWait. The process makes `call`
+// (Attempts: `attempts` times at the most) and reports every result it returned instead; here each such
+// result must be a no-effect failure that `excused` accepts (and counts), else the case fails: the
+// operation returned without reaching `where` ("the claimed stage"). Returns once the process stopped
+// there, was killed and was reaped. `what` names the command; `deadline` is the process's.
+void KillAtStage(const std::string& what, std::chrono::milliseconds deadline, const std::string& where,
+                 int attempts, const Wait& w, const std::function<void(int fd)>& arm,
+                 const std::function<Status()>& call, const std::function<bool(Status)>& excused);
+
 // --- one generated case -----------------------------------------------------------------------------
 
 // What the child of a case tells its parent, in a shared page (the child may be killed at any time).
