@@ -4,12 +4,11 @@
 // a rule its property does not reach (expect.h) is checked here too.
 #include <gtest/gtest-spi.h>
 
-#include <iostream>
-
 #include "expect.h"
 #include "ipcsuite/fixtures.h"
 #include "properties.h"
 #include "property_util.h"
+#include "teeth_util.h"
 
 namespace ipc {
 namespace {
@@ -17,22 +16,8 @@ namespace {
 using ring::Flaws;
 namespace prop = ring::prop;
 
-// Enough cases to find the defect reliably, a short deadline per case (the defects that deadlock
-// cost one deadline each) and no shrinking (the minimal case is not the point here).
-prop::Budget TeethBudget(int cases) {
-  prop::Budget b;
-  b.max_success = cases;
-  b.deadline = std::chrono::milliseconds(1500);
-  b.shrink = false;
-  return b;
-}
-
-void ExpectCaught(const prop::Outcome& out, const char* flaw) {
-  EXPECT_FALSE(out.passed) << "the properties did not catch the broken ring (" << flaw << ") in " << out.cases
-                           << " cases (seed " << out.seed << ")";
-  std::cout << flaw << ": " << (out.passed ? "NOT caught" : "caught") << " after " << out.cases << " cases\n"
-            << out.text.substr(0, 1500) << std::endl;
-}
+using prop::ExpectCaught;
+using prop::TeethBudget;
 
 IPC_TEST(RingTeeth, WithoutTheLockConcurrentPushesCollide, "property.ring-linearizable") {
   // A search of up to 1000 concurrent cases for a rare interleaving (caught after 114-810 cases in the plain
