@@ -111,22 +111,23 @@ LONG_LINES = {  # 1 MB lines: shlex took 2.3 s at 400 KB and 20 s at 1 MB (quadr
 
 
 def test_long_lines_parse_in_linear_time():
-    # In a child with a deadline: the quadratic parser would take minutes for all of them.
+    # In a child with a deadline: the quadratic parser would take minutes for all of them. CPU time, not the
+    # wall clock: on a loaded machine a linear parse waits for a CPU as long as it likes.
     import subprocess
     import sys
     from runner.tests.conftest import ROOT
     code = ("import sys, time\nfrom runner import expectations as ex\nfrom runner.tests import test_expectations as t\n"
             "for name, line in t.LONG_LINES.items():\n"
-            "    start = time.monotonic()\n"
+            "    start = time.process_time()\n"
             "    try:\n        ex.parse('ipcsuite-expectations 1\\n' + line + '\\n', 'f')\n"
             "    except ex.ExpectationError as e:\n        assert len(str(e)) < 200, str(e)[:300]\n"
-            "    print(name, round(time.monotonic() - start, 3), flush=True)\n")
+            "    print(name, round(time.process_time() - start, 3), flush=True)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     times = dict(line.rsplit(" ", 1) for line in proc.stdout.splitlines())
     assert set(times) == set(LONG_LINES)
     slow = {k: v for k, v in times.items() if float(v) > 2.0}
-    assert not slow, f"1 MB lines that took more than 2 s: {slow}"
+    assert not slow, f"1 MB lines that took more than 2 s of CPU: {slow}"
 
 
 def test_a_glob_longer_than_the_limit_is_one_line_naming_it():
@@ -139,9 +140,9 @@ def test_unclosed_brackets_compile_in_linear_time():
     # fnmatch.translate scans to the end for the ']' of each '[': 10000 '[' took 12 s
     import time
     for pat in ("[" * 20000, "[!" * 10000, "[]" * 10000, "a[" * 10000 + "]"):
-        start = time.monotonic()
+        start = time.process_time()  # CPU time: the wall clock of a loaded machine is no measure
         rx = ex.glob_regex(pat)
-        assert time.monotonic() - start < 2.0, pat[:10]
+        assert time.process_time() - start < 2.0, pat[:10]
         if "]" not in pat:
             assert rx.match(pat), "a '[' that no ']' follows is a literal '['"
 
