@@ -56,13 +56,6 @@ PosixResult<long> QueuesMax() { return limits::ReadProcSysLong(std::string(kMque
   return limits::WriteProcSys(std::string(kMqueueDir) + file, std::to_string(value));
 }
 
-timespec RealtimeIn(long ms) {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  long long ns = static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec + ms * 1000000LL;
-  return timespec{static_cast<time_t>(ns / 1000000000LL), static_cast<long>(ns % 1000000000LL)};
-}
-
 int Send(mqd_t d, const std::string& text, unsigned prio) {
   return mq_send(d, text.data(), text.size(), prio);
 }

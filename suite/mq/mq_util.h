@@ -71,9 +71,6 @@ PosixResult<long> QueuesMax();
 // Writes a /proc/sys/fs/mqueue file ("msg_max", ...): only in a new IPC namespace (SpawnInNewIpcNamespace).
 ::testing::AssertionResult WriteMqueueLimit(const std::string& file, long value);
 
-// An absolute CLOCK_REALTIME time `ms` milliseconds from now (negative: in the past).
-timespec RealtimeIn(long ms);
-
 // Sends `text` with priority `prio`; receives into a buffer of `bufsize` bytes and returns the text (and
 // the priority through `prio`), or the errno's name in angle brackets ("<EAGAIN>").
 int Send(mqd_t d, const std::string& text, unsigned prio = 0);

@@ -29,23 +29,10 @@
 
 namespace ipc::psem_util {
 
-// Where Linux keeps named semaphores (sem_overview(7): "/dev/shm", files named sem.<name>).
-inline constexpr const char* kDevShm = "/dev/shm";
-
-// "" when /dev/shm is a directory this process can create files in, else why not.
-inline std::string DevShmUnavailableReason() {
-  struct stat st {};
-  if (stat(kDevShm, &st) != 0) return std::string("/dev/shm is missing: ") + DescribeErrno(errno);
-  if (!S_ISDIR(st.st_mode)) return "/dev/shm is not a directory";
-  if (access(kDevShm, W_OK | X_OK) != 0)
-    return std::string("/dev/shm is not writable: ") + DescribeErrno(errno);
-  return "";
-}
-
 // For a test of named semaphores: they are files in /dev/shm (sem_overview(7)).
 #define IPC_REQUIRE_DEV_SHM()                                                                \
   do {                                                                                       \
-    std::string ipc_no_dev_shm = ::ipc::psem_util::DevShmUnavailableReason();                \
+    std::string ipc_no_dev_shm = ::ipc::DevShmUnavailableReason();                           \
     if (!ipc_no_dev_shm.empty())                                                             \
       GTEST_SKIP() << "named POSIX semaphores need a writable /dev/shm: " << ipc_no_dev_shm; \
   } while (0)
@@ -135,16 +122,6 @@ class SharedSem {
   pid_t owner_ = -1;
   bool initialised_ = false;
 };
-
-// CLOCK_REALTIME now, plus `ms` milliseconds (negative: in the past): an absolute timeout for sem_timedwait.
-inline timespec RealtimeIn(long ms) {
-  timespec t{};
-  clock_gettime(CLOCK_REALTIME, &t);
-  long long ns = static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec + ms * 1000000LL;
-  t.tv_sec = static_cast<time_t>(ns / 1000000000LL);
-  t.tv_nsec = static_cast<long>(ns % 1000000000LL);
-  return t;
-}
 
 // Whether CLOCK_REALTIME now is at or after `t`.
 inline bool RealtimeReached(const timespec& t) {

@@ -30,20 +30,7 @@
 
 namespace ipc::pshm_util {
 
-inline constexpr char kDevShm[] = "/dev/shm";
-
 inline size_t Page() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
-
-// "" when /dev/shm is a writable directory (where glibc's shm_open puts its objects), else why not.
-inline std::string DevShmUnavailableReason() {
-  struct stat st;
-  if (::stat(kDevShm, &st) != 0)
-    return std::string("/dev/shm is missing: stat failed with ") + DescribeErrno(errno);
-  if (!S_ISDIR(st.st_mode)) return "/dev/shm is not a directory";
-  if (::access(kDevShm, W_OK | X_OK) != 0)
-    return std::string("/dev/shm is not writable: access failed with ") + DescribeErrno(errno);
-  return "";
-}
 
 // The file that glibc's shm_open made for `name` ("/x" -> "/dev/shm/x").
 inline std::string DevShmPath(const PosixName& name) { return std::string(kDevShm) + name.str(); }
@@ -150,22 +137,6 @@ inline PosixResult<char*> FreeRange(size_t len) {
   return static_cast<char*>(p);
 }
 
-// In a child that is meant to die of `sig`: default action, not blocked, and no core dump. The child dies, so
-// nothing needs restoring.
-inline void PrepareToDieOf(int sig) {
-  ::prctl(PR_SET_DUMPABLE, 0);
-  struct rlimit zero = {0, 0};
-  ::setrlimit(RLIMIT_CORE, &zero);
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(sig, &dfl, nullptr);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-}
-
 // In a child: lowers RLIMIT_NOFILE to the lowest free descriptor, so that no descriptor can be allocated.
 // Returns false with errno set on failure.
 inline bool LeaveNoFreeDescriptor() {
@@ -191,7 +162,7 @@ inline off_t SizeOf(int fd) {
 // For a test that uses shm_open(3): glibc keeps the objects in /dev/shm.
 #define IPC_REQUIRE_DEV_SHM()                                                                         \
   do {                                                                                                \
-    std::string ipc_no_dev_shm = ::ipc::pshm_util::DevShmUnavailableReason();                         \
+    std::string ipc_no_dev_shm = ::ipc::DevShmUnavailableReason();                                    \
     if (!ipc_no_dev_shm.empty())                                                                      \
       GTEST_SKIP() << "needs /dev/shm, where glibc's shm_open keeps its objects: " << ipc_no_dev_shm; \
   } while (0)

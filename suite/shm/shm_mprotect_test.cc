@@ -66,7 +66,7 @@ IPC_TEST(ShmMprotect, ReadWriteAttachMadeReadOnlyFaultsOnWriteUntilMadeWritableA
   EXPECT_EQ(MappingPerms(at.get()), "r--s");
   Child c = Child::Spawn(
       [&] {
-        PrepareToDieOfSigsegv();
+        PrepareToDieOf(SIGSEGV);
         *static_cast<volatile char*>(at.get()) = 'x';
       },
       {.what = "writing a read-only protected attach"});
@@ -102,7 +102,7 @@ IPC_TEST(ShmMunmap, TheUnmappedPartFaults, "shm.munmap-partial") {
   ASSERT_THAT(munmap(pa + Page(), Page()), SyscallSucceeds());
   Child c = Child::Spawn(
       [&] {
-        PrepareToDieOfSigsegv();
+        PrepareToDieOf(SIGSEGV);
         *static_cast<volatile char*>(pa + Page()) = 'x';
       },
       {.what = "touching the unmapped half of an attach"});

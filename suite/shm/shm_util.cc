@@ -73,19 +73,6 @@ std::string MappingPerms(const void* addr) {
   return "";
 }
 
-void PrepareToDieOfSigsegv() {
-  ::prctl(PR_SET_DUMPABLE, 0);
-  SetRlimit(RLIMIT_CORE, 0);
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGSEGV, &dfl, nullptr);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGSEGV);
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-}
-
 bool SendInt(int fd, int v) { return WriteAll(fd, &v, sizeof v); }
 
 PosixResult<int> ReceiveInt(int fd) {

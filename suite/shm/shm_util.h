@@ -67,10 +67,6 @@ PosixResult<char*> FreeAlignedRange(size_t len, size_t align);
 // The permissions column of /proc/self/maps ("rw-s") for the mapping that contains `addr`, "" if none.
 std::string MappingPerms(const void* addr);
 
-// In a child that is meant to die of SIGSEGV: default action, not blocked, and no core dump (a core file or
-// a core_pattern helper would only slow the run down). The child dies, so nothing needs restoring.
-void PrepareToDieOfSigsegv();
-
 bool SendInt(int fd, int v);
 PosixResult<int> ReceiveInt(int fd);
 

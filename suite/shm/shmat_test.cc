@@ -107,7 +107,7 @@ IPC_TEST(ShmAt, WriteThroughAReadOnlyAttachRaisesSigsegv, "shm.at-rdonly") {
       [&] {
         void* p = ::shmat(seg.id(), nullptr, SHM_RDONLY);
         ASSERT_THAT(p, SyscallSucceeds());
-        PrepareToDieOfSigsegv();
+        PrepareToDieOf(SIGSEGV);
         static_cast<volatile char*>(p)[0] = 'w';
         ADD_FAILURE() << "writing through a SHM_RDONLY attachment did not raise SIGSEGV";
       },

@@ -65,7 +65,7 @@ IPC_TEST(ShmDt, AccessAfterDetachRaisesSigsegv, "shm.dt-detaches") {
         void* p = ::shmat(seg.id(), nullptr, 0);
         ASSERT_THAT(p, SyscallSucceeds());
         static_cast<volatile char*>(p)[0] = 'a';
-        PrepareToDieOfSigsegv();  // before shmdt, so that nothing gets mapped at p in between
+        PrepareToDieOf(SIGSEGV);  // before shmdt, so that nothing gets mapped at p in between
         ASSERT_THAT(::shmdt(p), SyscallSucceeds());
         (void)static_cast<volatile char*>(p)[0];
         ADD_FAILURE() << "reading a detached segment did not raise SIGSEGV";
