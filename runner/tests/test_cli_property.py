@@ -16,9 +16,11 @@ example a few milliseconds and the machine untouched. IPCSUITE_FUZZ_EXAMPLES rai
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -213,16 +215,12 @@ def _outside(path: str, argv: list[str]) -> bool:
     return not any(where == a or where.is_relative_to(a) for a in allowed)
 
 
+# Made when the module is imported (the strategy needs the paths), so removed when the process ends: every
+# pytest-xdist worker imports the module, and only one of them runs its test.
 _WORKDIR = tempfile.mkdtemp(prefix="ipcsuite-cli-property-")
+atexit.register(shutil.rmtree, _WORKDIR, True)
 _FILES = _files(Path(_WORKDIR))
 (Path(_WORKDIR) / "tmp").mkdir()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _remove_workdir():
-    yield
-    import shutil
-    shutil.rmtree(_WORKDIR, ignore_errors=True)
 
 
 @SETTINGS
