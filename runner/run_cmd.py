@@ -257,7 +257,6 @@ def _run_once(args, selftest: bool):
             finally:
                 if t.kind == "oci":  # a probe that timed out leaves its container
                     target_oci.sweep(t.options, penv["IPCSUITE_RUN_ID"])
-    _sweep_leftovers()
     guard, room = procinfo.guard_fits()
     if not guard:
         print(f"ipcsuite: note: RLIMIT_NPROC leaves room for {room} more processes: the tests run without the "
@@ -267,6 +266,7 @@ def _run_once(args, selftest: bool):
     deadline.start()
 
     tests, shard = select(args, bdir, selftest)
+    _sweep_leftovers()  # after every check of the user's input: a refusal is one line, with no note before it
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
 
     # absolute: pytest workers and targets run elsewhere and read the run directory by this path
