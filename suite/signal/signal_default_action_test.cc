@@ -28,8 +28,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkRaw;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 enum class Action { kTerm, kCore, kIgn, kStop, kCont };
 
@@ -211,8 +210,7 @@ IPC_TEST_P(SignalDefaultAction, WaitStatusShowsTheAction) {
                 << "Stop: expected to be stopped by " << SignalName(sig) << ", status " << st;
             if (WIFSTOPPED(st)) {
               ASSERT_THAT(kill(pid, SIGCONT), SyscallSucceeds());
-              ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-              EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+              ExpectReapedExit(pid);
             }
             break;
         }
@@ -240,11 +238,7 @@ void FaultHandler(int, siginfo_t* info, void*) {
 void InstallFaultHandler(int sig, int code, void* addr) {
   g_want_code = code;
   g_want_addr = addr;
-  struct sigaction act = {};
-  act.sa_sigaction = FaultHandler;
-  act.sa_flags = SA_SIGINFO;
-  sigemptyset(&act.sa_mask);
-  sigaction(sig, &act, nullptr);
+  (void)InstallSiginfoHandler(sig, FaultHandler);
 }
 
 // A page that was mapped and unmapped again: nothing is mapped there (SEGV_MAPERR).

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "ipcsuite/fixtures.h"
 #include "signal_util.h"
@@ -112,6 +113,21 @@ inline pid_t WaitPid(pid_t pid, int* status, int options) {
   return r;
 }
 
+// Reaps the grandchild `pid` (WaitPid) and expects it to have exited with `code`; `note` (what its other
+// exit codes mean, or what a wrong status shows) follows the status in the failure message.
+inline void ExpectReapedExit(pid_t pid, int code = 0, std::string_view note = {}) {
+  int st = 0;
+  ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == code) << ExitStatus::FromWaitStatus(st).Describe() << note;
+}
+
+// Reaps the grandchild `pid` (WaitPid) and expects it to have been killed by `sig`.
+inline void ExpectReapedKilledBy(pid_t pid, int sig) {
+  int st = 0;
+  ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == sig) << ExitStatus::FromWaitStatus(st).Describe();
+}
+
 // A grandchild that waits for end of file on a pipe (its parent closes the write end to release it), then
 // exits with `code`. Returns the pid (-1 after a reported fork failure). The pipe's read end is kept by
 // the caller's Pipe; the caller closes its write end.
@@ -124,6 +140,52 @@ inline pid_t ForkWaiter(const Pipe& p, int code = 0) {
     while ((n = read(rfd, &b, 1)) < 0 && errno == EINTR) {
     }
     return n == 0 ? code : 120;
+  });
+}
+
+// In a Child: a root process waiting to be released (ForkWaiter) is sent a signal by a sibling that first
+// drops to uid 65534 (isolation::DropPrivileges): `send(target, pidfd)` (0, or -1 with errno) must fail
+// with EPERM, and the target must not have been signalled. With `open_pidfd`, `pidfd` is a pidfd of the
+// target opened as root before the drop (else -1). `what` names the scenario for the Child's messages.
+inline void ExpectSendAsAnotherUserIsEperm(const std::function<int(pid_t target, int pidfd)>& send,
+                                           const std::string& what, bool open_pidfd = false) {
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
+        pid_t target = ForkWaiter(p);
+        ASSERT_THAT(target, SyscallSucceeds());
+        FileDescriptor pfd(open_pidfd ? pidfd_open(target, 0) : -1);
+        if (open_pidfd) {
+          ASSERT_TRUE(pfd.valid()) << DescribeErrno(errno);
+        }
+        int fd = pfd.get();
+        pid_t sender = ForkRaw([&] {
+          if (!isolation::DropPrivileges()) return 3;
+          if (send(target, fd) == 0) return 4;
+          return errno == EPERM ? 0 : 5;
+        });
+        ASSERT_THAT(sender, SyscallSucceeds());
+        ExpectReapedExit(sender, 0, " (3 drop failed, 4 succeeded, 5 other errno)");
+        p.write.Close();
+        ExpectReapedExit(target);
+      },
+      {.what = what});
+  c.ExpectExited(0);
+}
+
+// A grandchild that takes SIGRTMIN (which the caller blocked before the fork) with sigwaitinfo and exits 0
+// when it came with SI_QUEUE and si_value.sival_int `value` (and, unless `sender` is 0, si_pid `sender`);
+// else with one of the codes kSiQueueWaiterCodes explains. Returns the pid (-1 after a reported failure).
+inline constexpr const char* kSiQueueWaiterCodes = " (10 wrong signal, 11 si_code, 12 value, 13 si_pid)";
+inline pid_t ForkSiQueueWaiter(int value, pid_t sender = 0) {
+  return ForkRaw([=] {
+    siginfo_t si = {};
+    sigset_t set = SetOf({SIGRTMIN});
+    if (sigwaitinfo(&set, &si) != SIGRTMIN) return 10;
+    if (si.si_code != SI_QUEUE) return 11;
+    if (si.si_value.sival_int != value) return 12;
+    if (sender != 0 && si.si_pid != sender) return 13;
+    return 0;
   });
 }
 
@@ -242,5 +304,34 @@ inline const std::string& PrivateSignalCountUnavailableReason() {
                       "this user): "                                                                        \
                    << ::ipc::signal_util::PrivateSignalCountUnavailableReason();                            \
   } while (0)
+
+// In a Child: with its pending-signal count made private (EnterPrivateSignalCount), SIGRTMIN blocked and
+// RLIMIT_SIGPENDING lowered to `limit`, `queue_one(i)` (0, or -1 with errno) queues SIGRTMIN for the
+// i-th time until it fails, which must be with EAGAIN; `then(queued)` runs with the signals still
+// pending, and they are taken off the queue at the end.
+inline void ExpectSigpendingLimitIsEagain(rlim_t limit, const std::function<int(int i)>& queue_one,
+                                          const std::string& what,
+                                          const std::function<void(int queued)>& then = nullptr) {
+  Child c = Child::Spawn(
+      [&] {
+        ASSERT_EQ(EnterPrivateSignalCount(), 0);
+        ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
+        ASSERT_TRUE(LowerSigpendingLimit(limit)) << DescribeErrno(errno);
+        int r = 0, queued = 0;
+        for (rlim_t i = 0; i <= limit; ++i) {
+          r = queue_one(static_cast<int>(i));
+          if (r != 0) break;
+          ++queued;
+        }
+        EXPECT_THAT(r, SyscallFailsWithErrno(EAGAIN)) << "after " << queued << " queued, limit " << limit;
+        if (then) then(queued);
+        sigset_t set = SetOf({SIGRTMIN});
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&set, nullptr, &zero) == SIGRTMIN) {
+        }
+      },
+      {.what = what});
+  c.ExpectExited(0);
+}
 
 }  // namespace ipc::signal_util

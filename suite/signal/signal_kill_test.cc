@@ -17,10 +17,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkRaw;
-using signal_util::ForkWaiter;
-using signal_util::RecordSignal;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 // A Child that blocks until end of file on `p` (the test closes its write end), then exits 0.
 Child SpawnWaiter(const Pipe& p, const char* what) {
@@ -46,13 +43,10 @@ IPC_TEST(SignalKill, PositivePidSignalsThatProcessOnly, "signal.kill-positive-pi
         pid_t b = ForkWaiter(p);
         ASSERT_THAT(b, SyscallSucceeds());
         ASSERT_THAT(kill(a, SIGTERM), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(a, &st, 0), SyscallSucceedsWithValue(a));
-        EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedKilledBy(a, SIGTERM);
         // The other process of the same group was not touched.
         p.write.Close();
-        ASSERT_THAT(WaitPid(b, &st, 0), SyscallSucceedsWithValue(b));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(b);
       },
       {.what = "killing one of two waiting grandchildren"});
   c.ExpectExited(0);
@@ -89,16 +83,11 @@ IPC_TEST(SignalKill, PidZeroSignalsEveryProcessOfTheCallersGroup, "signal.kill-p
         ASSERT_TRUE(rec.ok());
         ASSERT_THAT(kill(0, SIGUSR1), SyscallSucceeds());
         EXPECT_EQ(rec->count.load(), 1) << "the caller is in its own group and gets the signal too";
-        int st = 0;
         for (pid_t pid : {same1, same2}) {
-          ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-          EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1)
-              << ExitStatus::FromWaitStatus(st).Describe();
+          ExpectReapedKilledBy(pid, SIGUSR1);
         }
         p.write.Close();
-        ASSERT_THAT(WaitPid(other, &st, 0), SyscallSucceedsWithValue(other));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << "a process of another group was signalled: " << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(other, 0, " (a process of another group was signalled)");
       },
       {.what = "kill(0, SIGUSR1) with two grandchildren in the group and one outside"});
   c.ExpectExited(0);
@@ -119,15 +108,11 @@ IPC_TEST(SignalKill, NegativePidSignalsEveryProcessOfThatGroup, "signal.kill-neg
         RecordSignal rec(SIGUSR1);
         ASSERT_TRUE(rec.ok());
         ASSERT_THAT(kill(-leader, SIGUSR1), SyscallSucceeds());
-        int st = 0;
         for (pid_t pid : {leader, member}) {
-          ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-          EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1)
-              << ExitStatus::FromWaitStatus(st).Describe();
+          ExpectReapedKilledBy(pid, SIGUSR1);
         }
         p.write.Close();
-        ASSERT_THAT(WaitPid(outsider, &st, 0), SyscallSucceedsWithValue(outsider));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(outsider);
         EXPECT_EQ(rec->count.load(), 0) << "the caller is not in the signalled group";
       },
       {.what = "kill(-pgid, SIGUSR1) with a group of two"});
@@ -144,9 +129,7 @@ IPC_TEST(SignalKill, SignalZeroProbesWithoutSending, "signal.kill-sig-zero-probe
         ASSERT_THAT(kill(-pid, 0), SyscallFailsWithErrno(ESRCH)) << "pid is not a group leader";
         ASSERT_THAT(kill(0, 0), SyscallSucceeds());
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid, 7);
         // The caller itself got nothing either.
         sigset_t pend;
         ASSERT_THAT(sigpending(&pend), SyscallSucceeds());
@@ -165,10 +148,7 @@ IPC_TEST(SignalKill, ZombieIsStillATarget, "signal.kill-zombie-not-esrch") {
         ASSERT_THAT(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), SyscallSucceeds());
         EXPECT_THAT(kill(pid, 0), SyscallSucceeds());
         EXPECT_THAT(kill(pid, SIGKILL), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 5)
-            << "the zombie's status changed: " << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid, 5, " (the zombie's status changed)");
       },
       {.what = "signalling an unreaped zombie"});
   c.ExpectExited(0);

@@ -16,9 +16,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::RecordSignal;
-using signal_util::SetOf;
-using signal_util::Tkill;
+using namespace signal_util;
 
 sigset_t Mask() {
   sigset_t s;

@@ -21,10 +21,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkInitOfNewPidNamespace;
-using signal_util::RecordSignal;
-using signal_util::SetOf;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 // fork(2) inside the namespace (no ForkRaw: its parent check needs getppid, fine here, but keep it plain).
 pid_t ForkPlain(const std::function<int()>& body) {
@@ -40,12 +37,7 @@ int WaitExitCode(pid_t pid) {
   return 128 + WTERMSIG(st);
 }
 
-void DefaultDisposition(int sig) {
-  struct sigaction act = {};
-  act.sa_handler = SIG_DFL;
-  sigemptyset(&act.sa_mask);
-  sigaction(sig, &act, nullptr);
-}
+void DefaultDisposition(int sig) { (void)InstallHandler(sig, SIG_DFL); }
 
 // Waits for end of file on `fd`.
 void WaitEof(int fd) {
@@ -54,8 +46,6 @@ void WaitEof(int fd) {
     if (errno != EINTR) break;
   }
 }
-
-std::string Describe(int st) { return ExitStatus::FromWaitStatus(st).Describe(); }
 
 IPC_TEST(SignalPidNamespace, InitIgnoresSignalsWithoutHandlerFromInside,
          "signal.pidns-init-unhandled-ignored") {
@@ -74,9 +64,7 @@ IPC_TEST(SignalPidNamespace, InitIgnoresSignalsWithoutHandlerFromInside,
           return code;  // init is still alive to say so
         });
         ASSERT_THAT(init, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << Describe(st) << " (10: kill failed)";
+        ExpectReapedExit(init, 0, " (10: kill failed)");
       },
       {.what = "signalling a PID namespace's init from inside without a handler"});
   c.ExpectExited(0);
@@ -89,13 +77,7 @@ void InitUsr1(int, siginfo_t* info, void*) {
   g_init_usr1_pid = info->si_pid;
 }
 
-void InstallInitUsr1() {
-  struct sigaction act = {};
-  act.sa_sigaction = InitUsr1;
-  act.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&act.sa_mask);
-  sigaction(SIGUSR1, &act, nullptr);
-}
+void InstallInitUsr1() { (void)InstallSiginfoHandler(SIGUSR1, InitUsr1, SA_RESTART); }
 
 IPC_TEST(SignalPidNamespace, InitWithAHandlerGetsTheSignalFromInside, "signal.pidns-init-handled-delivered") {
   IPC_REQUIRE_NEW_PID_NAMESPACE();
@@ -111,10 +93,7 @@ IPC_TEST(SignalPidNamespace, InitWithAHandlerGetsTheSignalFromInside, "signal.pi
           return g_init_usr1_pid.load() == member ? 0 : 12;
         });
         ASSERT_THAT(init, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << Describe(st) << " (10 kill failed, 11 handler count, 12 si_pid)";
+        ExpectReapedExit(init, 0, " (10 kill failed, 11 handler count, 12 si_pid)");
       },
       {.what = "signalling a PID namespace's init that has a handler, from inside"});
   c.ExpectExited(0);
@@ -143,10 +122,7 @@ IPC_TEST(SignalPidNamespace, FromAnAncestorOnlyHandledSignalsReachInit, "signal.
         ASSERT_THAT(kill(init, SIGTERM), SyscallSucceeds());  // no handler: dropped
         ASSERT_THAT(kill(init, SIGUSR1), SyscallSucceeds());  // handler: delivered
         release.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << Describe(st) << " (11 handler count, 12 si_pid not 0)";
+        ExpectReapedExit(init, 0, " (11 handler count, 12 si_pid not 0)");
       },
       {.what = "signalling a PID namespace's init from the parent namespace"});
   c.ExpectExited(0);
@@ -170,8 +146,7 @@ IPC_TEST(SignalPidNamespace, SigkillAndSigstopFromAnAncestorReachInit,
         ASSERT_THAT(WaitPid(init, &st, WUNTRACED), SyscallSucceedsWithValue(init));
         EXPECT_TRUE(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP) << "status " << st;
         ASSERT_THAT(kill(init, SIGKILL), SyscallSucceeds());
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << Describe(st);
+        ExpectReapedKilledBy(init, SIGKILL);
       },
       {.what = "stopping and killing a PID namespace's init from the parent namespace"});
   c.ExpectExited(0);
@@ -204,9 +179,7 @@ IPC_TEST(SignalPidNamespace, InitsDeathKillsTheOtherMembers, "signal.pidns-init-
         char b;
         ASSERT_THAT(read(alive.read.get(), &b, 1), SyscallSucceedsWithValue(1));
         go.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << Describe(st);
+        ExpectReapedExit(init);
         // The member still held the write end: end of file means it is gone.
         EXPECT_THAT(read(alive.read.get(), &b, 1), SyscallSucceedsWithValue(0));
       },
@@ -253,12 +226,10 @@ IPC_TEST(SignalPidNamespace, KillMinusOneSignalsEveryoneButInitAndTheCaller, "si
         });
         ASSERT_THAT(init, SyscallSucceeds());
         // hold's write end stays open here: the members end only by a signal.
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << Describe(st)
-            << " (10 kill failed, 11 sent to itself, 12/13 a member was not killed by SIGUSR1, 14 init got "
-               "it)";
+        ExpectReapedExit(
+            init, 0,
+            " (10 kill failed, 11 sent to itself, 12/13 a member was not killed by SIGUSR1, 14 init got "
+            "it)");
         EXPECT_EQ(outside->count.load(), 0) << "kill(-1) left the namespace";
       },
       {.what = "kill(-1, SIGUSR1) inside a new PID namespace"});
@@ -278,10 +249,7 @@ IPC_TEST(SignalPidNamespace, PidfdOfAProcessOutsideTheNamespaceIsEinval,
           return errno == EINVAL ? 0 : 11;
         });
         ASSERT_THAT(init, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(init, &st, 0), SyscallSucceedsWithValue(init));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << Describe(st) << " (10 succeeded, 11 other errno)";
+        ExpectReapedExit(init, 0, " (10 succeeded, 11 other errno)");
         // From its own namespace the same descriptor works.
         EXPECT_THAT(pidfd_send_signal(fd, 0, nullptr, 0), SyscallSucceeds());
       },

@@ -18,14 +18,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::Forged;
-using signal_util::ForkRaw;
-using signal_util::ForkWaiter;
-using signal_util::LowerSigpendingLimit;
-using signal_util::RecordSignal;
-using signal_util::RtSigqueueinfo;
-using signal_util::SetOf;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 IPC_TEST(SignalSigqueue, HandlerGetsTheValueAndSiQueue, "signal.sigqueue-si-value") {
   Child c = Child::Spawn(
@@ -49,28 +42,12 @@ IPC_TEST(SignalSigqueue, ValueReachesAnotherProcess, "signal.sigqueue-si-value")
   Child c = Child::Spawn(
       [&] {
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-        int wfd = p.write.get();
-        pid_t parent = getpid();
-        pid_t pid = ForkRaw([=] {
-          close(wfd);  // unused
-          siginfo_t si = {};
-          sigset_t set = SetOf({SIGRTMIN});
-          if (sigwaitinfo(&set, &si) != SIGRTMIN) return 10;
-          if (si.si_code != SI_QUEUE) return 11;
-          if (si.si_value.sival_int != 77) return 12;
-          if (si.si_pid != parent) return 13;
-          return 0;
-        });
+        pid_t pid = ForkSiQueueWaiter(77, getpid());
         ASSERT_THAT(pid, SyscallSucceeds());
         union sigval v;
         v.sival_int = 77;
         ASSERT_THAT(sigqueue(pid, SIGRTMIN, v), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe()
-            << " (10 wrong signal, 11 si_code, 12 value, 13 si_pid)";
+        ExpectReapedExit(pid, 0, kSiQueueWaiterCodes);
       },
       {.what = "sigqueue to a grandchild waiting in sigwaitinfo"});
   c.ExpectExited(0);
@@ -142,23 +119,14 @@ IPC_TEST(SignalSigqueue, SignalZeroProbesWithoutSending, "signal.sigqueue-sig-ze
 
 IPC_TEST(SignalSigqueue, QueueLimitReachedIsEagain, "signal.sigqueue-eagain") {
   IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
-        ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        constexpr rlim_t kLimit = 4;
-        ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);
-        union sigval v;
-        v.sival_int = 0;
-        int queued = 0;
-        int r = 0;
-        // The limit counts every signal queued for this real user ID: at most kLimit succeed.
-        for (rlim_t i = 0; i <= kLimit; ++i) {
-          r = sigqueue(getpid(), SIGRTMIN, v);
-          if (r != 0) break;
-          ++queued;
-        }
-        EXPECT_THAT(r, SyscallFailsWithErrno(EAGAIN)) << "after " << queued << " queued, limit " << kLimit;
+  constexpr rlim_t kLimit = 4;
+  union sigval v;
+  v.sival_int = 0;
+  // The limit counts every signal queued for this real user ID: at most kLimit succeed.
+  ExpectSigpendingLimitIsEagain(
+      kLimit, [&](int) { return sigqueue(getpid(), SIGRTMIN, v); },
+      "filling RLIMIT_SIGPENDING = 4 with sigqueue",
+      [&](int queued) {
         EXPECT_LE(queued, static_cast<int>(kLimit));
         EXPECT_TRUE(IsSignalPending(SIGRTMIN));
         // Taking one off the queue makes room for one more.
@@ -168,11 +136,7 @@ IPC_TEST(SignalSigqueue, QueueLimitReachedIsEagain, "signal.sigqueue-eagain") {
           ASSERT_THAT(sigtimedwait(&set, nullptr, &zero), SyscallSucceedsWithValue(SIGRTMIN));
           EXPECT_THAT(sigqueue(getpid(), SIGRTMIN, v), SyscallSucceeds());
         }
-        while (sigtimedwait(&set, nullptr, &zero) == SIGRTMIN) {
-        }
-      },
-      {.what = "filling RLIMIT_SIGPENDING = 4 with sigqueue"});
-  c.ExpectExited(0);
+      });
 }
 
 struct SigqueueEinvalRow {
@@ -201,30 +165,13 @@ IPC_TEST(SignalSigqueue, NoSuchProcessIsEsrch, "signal.sigqueue-esrch") {
 
 IPC_TEST(SignalSigqueue, AnotherUsersProcessIsEperm, "signal.sigqueue-eperm") {
   IPC_REQUIRE_OTHER_USERS("to signal a root process as uid 65534");
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-        pid_t target = ForkWaiter(p);
-        ASSERT_THAT(target, SyscallSucceeds());
-        pid_t sender = ForkRaw([=] {
-          if (!isolation::DropPrivileges()) return 3;
-          union sigval v;
-          v.sival_int = 0;
-          if (sigqueue(target, SIGUSR1, v) == 0) return 4;
-          return errno == EPERM ? 0 : 5;
-        });
-        ASSERT_THAT(sender, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(sender, &st, 0), SyscallSucceedsWithValue(sender));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe()
-            << " (3 drop failed, 4 sigqueue succeeded, 5 other errno)";
-        p.write.Close();
-        ASSERT_THAT(WaitPid(target, &st, 0), SyscallSucceedsWithValue(target));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+  ExpectSendAsAnotherUserIsEperm(
+      [](pid_t target, int) {
+        union sigval v;
+        v.sival_int = 0;
+        return sigqueue(target, SIGUSR1, v);
       },
-      {.what = "sigqueue to a root process as uid 65534"});
-  c.ExpectExited(0);
+      "sigqueue to a root process as uid 65534");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -251,19 +198,11 @@ IPC_TEST(SignalRtSigqueueinfo, NegativeSiCodeReachesAnotherProcess, "signal.rt-s
   Child c = Child::Spawn(
       [&] {
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        pid_t pid = ForkRaw([] {
-          siginfo_t si = {};
-          sigset_t set = SetOf({SIGRTMIN});
-          if (sigwaitinfo(&set, &si) != SIGRTMIN) return 10;
-          if (si.si_code != SI_QUEUE) return 11;
-          return si.si_value.sival_int == 99 ? 0 : 12;
-        });
+        pid_t pid = ForkSiQueueWaiter(99);
         ASSERT_THAT(pid, SyscallSucceeds());
         siginfo_t si = Forged(SIGRTMIN, SI_QUEUE, 99);
         ASSERT_THAT(RtSigqueueinfo(pid, SIGRTMIN, &si), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid, 0, kSiQueueWaiterCodes);
       },
       {.what = "rt_sigqueueinfo with SI_QUEUE to a grandchild"});
   c.ExpectExited(0);
@@ -291,10 +230,7 @@ IPC_TEST_P(SignalRtSigqueueinfoForged, ToAnotherProcessIsEperm, "signal.rt-sigqu
         siginfo_t si = Forged(SIGUSR1, code, 1);
         EXPECT_THAT(RtSigqueueinfo(pid, SIGUSR1, &si), SyscallFailsWithErrno(EPERM));
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << "the forged signal was delivered: " << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid, 0, " (the forged signal was delivered)");
       },
       {.what = "forging si_code for another process with rt_sigqueueinfo"});
   c.ExpectExited(0);
@@ -303,27 +239,12 @@ IPC_INSTANTIATE_TABLE(Table, SignalRtSigqueueinfoForged, kForgedCodes);
 
 IPC_TEST(SignalRtSigqueueinfo, AnotherUsersProcessIsEperm, "signal.rt-sigqueueinfo-eperm") {
   IPC_REQUIRE_OTHER_USERS("to signal a root process as uid 65534");
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-        pid_t target = ForkWaiter(p);
-        ASSERT_THAT(target, SyscallSucceeds());
-        pid_t sender = ForkRaw([=] {
-          if (!isolation::DropPrivileges()) return 3;
-          siginfo_t si = Forged(SIGUSR1, SI_QUEUE, 0);
-          if (RtSigqueueinfo(target, SIGUSR1, &si) == 0) return 4;
-          return errno == EPERM ? 0 : 5;
-        });
-        ASSERT_THAT(sender, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(sender, &st, 0), SyscallSucceedsWithValue(sender));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe() << " (3 drop failed, 4 succeeded, 5 other errno)";
-        p.write.Close();
-        ASSERT_THAT(WaitPid(target, &st, 0), SyscallSucceedsWithValue(target));
+  ExpectSendAsAnotherUserIsEperm(
+      [](pid_t target, int) {
+        siginfo_t si = Forged(SIGUSR1, SI_QUEUE, 0);
+        return RtSigqueueinfo(target, SIGUSR1, &si);
       },
-      {.what = "rt_sigqueueinfo to a root process as uid 65534"});
-  c.ExpectExited(0);
+      "rt_sigqueueinfo to a root process as uid 65534");
 }
 
 IPC_TEST(SignalRtSigqueueinfo, InvalidSignalIsEinval, "signal.rt-sigqueueinfo-einval") {
@@ -339,27 +260,13 @@ IPC_TEST(SignalRtSigqueueinfo, NoSuchThreadGroupIsEsrch, "signal.rt-sigqueueinfo
 
 IPC_TEST(SignalRtSigqueueinfo, QueueLimitReachedIsEagain, "signal.rt-sigqueueinfo-eagain") {
   IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
-        ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        constexpr rlim_t kLimit = 3;
-        ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);
-        int r = 0, queued = 0;
-        for (rlim_t i = 0; i <= kLimit; ++i) {
-          siginfo_t si = Forged(SIGRTMIN, SI_QUEUE, static_cast<int>(i));
-          r = RtSigqueueinfo(getpid(), SIGRTMIN, &si);
-          if (r != 0) break;
-          ++queued;
-        }
-        EXPECT_THAT(r, SyscallFailsWithErrno(EAGAIN)) << "after " << queued << " queued, limit " << kLimit;
-        sigset_t set = SetOf({SIGRTMIN});
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&set, nullptr, &zero) == SIGRTMIN) {
-        }
+  ExpectSigpendingLimitIsEagain(
+      3,
+      [](int i) {
+        siginfo_t si = Forged(SIGRTMIN, SI_QUEUE, i);
+        return RtSigqueueinfo(getpid(), SIGRTMIN, &si);
       },
-      {.what = "filling RLIMIT_SIGPENDING = 3 with rt_sigqueueinfo"});
-  c.ExpectExited(0);
+      "filling RLIMIT_SIGPENDING = 3 with rt_sigqueueinfo");
 }
 
 }  // namespace

@@ -18,9 +18,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkRaw;
-using signal_util::SetOf;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 int g_note_fd = -1;
 void NoteHandler(int) { (void)!write(g_note_fd, "h", 1); }
@@ -59,11 +57,7 @@ IPC_TEST(SignalStop, SignalToAStoppedProcessWaitsForSigcont, "signal.stopped-pen
         int note_w = note.write.get();
         pid_t pid = ForkRaw(ReadyThenWait(ready.write.get(), release.read.get(), release.write.get(), [=] {
           g_note_fd = note_w;
-          struct sigaction act = {};
-          act.sa_handler = NoteHandler;
-          act.sa_flags = SA_RESTART;
-          sigemptyset(&act.sa_mask);
-          sigaction(SIGUSR1, &act, nullptr);
+          (void)InstallHandler(SIGUSR1, NoteHandler, SA_RESTART);
         }));
         ASSERT_THAT(pid, SyscallSucceeds());
         note.write.Close();
@@ -81,9 +75,7 @@ IPC_TEST(SignalStop, SignalToAStoppedProcessWaitsForSigcont, "signal.stopped-pen
         ASSERT_THAT(kill(pid, SIGCONT), SyscallSucceeds());
         EXPECT_THAT(read(note.read.get(), &b, 1), SyscallSucceedsWithValue(1)) << "the handler never ran";
         release.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
       },
       {.what = "signalling a stopped grandchild, then continuing it"});
   c.ExpectExited(0);
@@ -97,9 +89,7 @@ IPC_TEST(SignalStop, SigkillEndsAStoppedProcess, "signal.sigkill-stopped") {
         ASSERT_THAT(pid, SyscallSucceeds());
         StopAndWait(pid);
         ASSERT_THAT(kill(pid, SIGKILL), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedKilledBy(pid, SIGKILL);
       },
       {.what = "killing a stopped grandchild"});
   c.ExpectExited(0);
@@ -159,9 +149,7 @@ IPC_TEST(SignalStop, StopSignalDiscardsAPendingSigcont, "signal.stop-discards-pe
         EXPECT_EQ(*pending & SigBit(SIGCONT), 0u) << "SIGCONT still pending after a stop signal";
         ASSERT_THAT(kill(pid, SIGCONT), SyscallSucceeds());
         release.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
       },
       {.what = "stopping a grandchild with SIGCONT pending"});
   c.ExpectExited(0);
@@ -186,8 +174,7 @@ IPC_TEST(SignalStop, SigcontContinuesEvenWhenIgnoredAndBlocked, "signal.sigcont-
         ASSERT_THAT(WaitPid(pid, &st, WCONTINUED), SyscallSucceedsWithValue(pid));
         EXPECT_TRUE(WIFCONTINUED(st)) << "status " << st;
         release.write.Close();
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
       },
       {.what = "continuing a grandchild that ignores and blocks SIGCONT"});
   c.ExpectExited(0);
@@ -214,9 +201,7 @@ IPC_TEST(SignalStop, SigchldSaysCldStoppedThenCldContinued, "signal.sigchld-cld-
         EXPECT_EQ(si.si_status, SIGCONT);
         EXPECT_EQ(si.si_pid, pid);
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
         struct timespec zero = {0, 0};
         (void)sigtimedwait(&chld, nullptr, &zero);  // the exit's SIGCHLD
       },
@@ -247,9 +232,7 @@ IPC_TEST(SignalStop, WaitidReportsStoppedAndContinued, "signal.waitid-wstopped-w
         EXPECT_EQ(si.si_code, CLD_CONTINUED);
         EXPECT_EQ(si.si_status, SIGCONT);
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
       },
       {.what = "waitid on a grandchild's stop and continue"});
   c.ExpectExited(0);

@@ -21,13 +21,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::Forged;
-using signal_util::ForkRaw;
-using signal_util::ForkWaiter;
-using signal_util::LowerSigpendingLimit;
-using signal_util::RecordSignal;
-using signal_util::SetOf;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 IPC_TEST(SignalTgkill, DeliversToTheNamedThread, "signal.tgkill-thread-directed") {
   Child c = Child::Spawn(
@@ -71,9 +65,7 @@ IPC_TEST(SignalTgkill, ThreadOfAnotherGroupIsEsrch, "signal.tgkill-esrch") {
         EXPECT_THAT(tgkill(pid, getpid(), SIGUSR1), SyscallFailsWithErrno(ESRCH));
         EXPECT_THAT(tgkill(pid, pid, 0), SyscallSucceeds());
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(pid);
         EXPECT_THAT(tgkill(pid, pid, 0), SyscallFailsWithErrno(ESRCH)) << "after the reap";
       },
       {.what = "tgkill with a tid of another thread group"});
@@ -116,51 +108,15 @@ IPC_INSTANTIATE_TABLE(Table, SignalTgkillEinval, kTgkillEinval);
 
 IPC_TEST(SignalTgkill, AnotherUsersThreadIsEperm, "signal.tgkill-eperm") {
   IPC_REQUIRE_OTHER_USERS("to signal a root process as uid 65534");
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-        pid_t target = ForkWaiter(p);
-        ASSERT_THAT(target, SyscallSucceeds());
-        pid_t sender = ForkRaw([=] {
-          if (!isolation::DropPrivileges()) return 3;
-          if (tgkill(target, target, SIGUSR1) == 0) return 4;
-          return errno == EPERM ? 0 : 5;
-        });
-        ASSERT_THAT(sender, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(sender, &st, 0), SyscallSucceedsWithValue(sender));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe() << " (3 drop failed, 4 succeeded, 5 other errno)";
-        p.write.Close();
-        ASSERT_THAT(WaitPid(target, &st, 0), SyscallSucceedsWithValue(target));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
-      },
-      {.what = "tgkill to a root process as uid 65534"});
-  c.ExpectExited(0);
+  ExpectSendAsAnotherUserIsEperm([](pid_t target, int) { return tgkill(target, target, SIGUSR1); },
+                                 "tgkill to a root process as uid 65534");
 }
 
 IPC_TEST(SignalTgkill, RealTimeSignalAtTheQueueLimitIsEagain, "signal.tgkill-eagain") {
   IPC_REQUIRE_PRIVATE_SIGNAL_COUNT();
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_EQ(signal_util::EnterPrivateSignalCount(), 0);
-        ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        constexpr rlim_t kLimit = 3;
-        ASSERT_TRUE(LowerSigpendingLimit(kLimit)) << DescribeErrno(errno);
-        int r = 0, sent = 0;
-        for (rlim_t i = 0; i <= kLimit; ++i) {
-          r = tgkill(getpid(), static_cast<pid_t>(gettid()), SIGRTMIN);
-          if (r != 0) break;
-          ++sent;
-        }
-        EXPECT_THAT(r, SyscallFailsWithErrno(EAGAIN)) << "after " << sent << " queued, limit " << kLimit;
-        sigset_t set = SetOf({SIGRTMIN});
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&set, nullptr, &zero) == SIGRTMIN) {
-        }
-      },
-      {.what = "tgkill of a real-time signal with RLIMIT_SIGPENDING = 3"});
-  c.ExpectExited(0);
+  ExpectSigpendingLimitIsEagain(
+      3, [](int) { return tgkill(getpid(), static_cast<pid_t>(gettid()), SIGRTMIN); },
+      "tgkill of a real-time signal with RLIMIT_SIGPENDING = 3");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -185,9 +141,7 @@ IPC_TEST(SignalPidfd, SendSignalDeliversLikeKill, "signal.pidfd-send-signal-deli
         FileDescriptor other(pidfd_open(pid, 0));
         ASSERT_TRUE(other.valid()) << DescribeErrno(errno);
         ASSERT_THAT(pidfd_send_signal(other.get(), SIGTERM, nullptr, 0), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedKilledBy(pid, SIGTERM);
       },
       {.what = "pidfd_send_signal to itself and to a grandchild"});
   c.ExpectExited(0);
@@ -197,22 +151,13 @@ IPC_TEST(SignalPidfd, SendSignalCarriesAQueuedSiginfo, "signal.pidfd-send-signal
   Child c = Child::Spawn(
       [&] {
         ScopedSigmask block(SIG_BLOCK, SIGRTMIN);
-        pid_t pid = ForkRaw([] {
-          siginfo_t si = {};
-          sigset_t set = SetOf({SIGRTMIN});
-          if (sigwaitinfo(&set, &si) != SIGRTMIN) return 10;
-          if (si.si_code != SI_QUEUE) return 11;
-          return si.si_value.sival_int == 314 ? 0 : 12;
-        });
+        pid_t pid = ForkSiQueueWaiter(314);
         ASSERT_THAT(pid, SyscallSucceeds());
         FileDescriptor pfd(pidfd_open(pid, 0));
         ASSERT_TRUE(pfd.valid()) << DescribeErrno(errno);
         siginfo_t si = Forged(SIGRTMIN, SI_QUEUE, 314);
         ASSERT_THAT(pidfd_send_signal(pfd.get(), SIGRTMIN, &si, 0), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe() << " (10 wrong signal, 11 si_code, 12 value)";
+        ExpectReapedExit(pid, 0, kSiQueueWaiterCodes);
       },
       {.what = "pidfd_send_signal with an SI_QUEUE siginfo"});
   c.ExpectExited(0);
@@ -266,30 +211,10 @@ IPC_TEST(SignalPidfd, DescriptorThatIsNotAPidfdIsEbadf, "signal.pidfd-send-signa
 
 IPC_TEST(SignalPidfd, AnotherUsersProcessIsEperm, "signal.pidfd-send-signal-eperm") {
   IPC_REQUIRE_OTHER_USERS("to signal a root process as uid 65534");
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-        pid_t target = ForkWaiter(p);
-        ASSERT_THAT(target, SyscallSucceeds());
-        FileDescriptor pfd(pidfd_open(target, 0));
-        ASSERT_TRUE(pfd.valid()) << DescribeErrno(errno);
-        int fd = pfd.get();
-        pid_t sender = ForkRaw([=] {
-          if (!isolation::DropPrivileges()) return 3;
-          if (pidfd_send_signal(fd, SIGUSR1, nullptr, 0) == 0) return 4;
-          return errno == EPERM ? 0 : 5;
-        });
-        ASSERT_THAT(sender, SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(sender, &st, 0), SyscallSucceedsWithValue(sender));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe() << " (3 drop failed, 4 succeeded, 5 other errno)";
-        p.write.Close();
-        ASSERT_THAT(WaitPid(target, &st, 0), SyscallSucceedsWithValue(target));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
-      },
-      {.what = "pidfd_send_signal to a root process as uid 65534, with a pidfd opened as root"});
-  c.ExpectExited(0);
+  ExpectSendAsAnotherUserIsEperm(
+      [](pid_t, int pidfd) { return pidfd_send_signal(pidfd, SIGUSR1, nullptr, 0); },
+      "pidfd_send_signal to a root process as uid 65534, with a pidfd opened as root",
+      /*open_pidfd=*/true);
 }
 
 IPC_TEST(SignalPidfd, ForgedSiCodeToAnotherProcessIsEperm, "signal.pidfd-send-signal-eperm-forged-code") {
@@ -313,9 +238,7 @@ IPC_TEST(SignalPidfd, ForgedSiCodeToAnotherProcessIsEperm, "signal.pidfd-send-si
         EXPECT_THAT(pidfd_send_signal(self.get(), SIGUSR2, &si, 0), SyscallSucceeds());
         EXPECT_EQ(rec->count.load(), 1);
         p.write.Close();
-        int st = 0;
-        ASSERT_THAT(WaitPid(target, &st, 0), SyscallSucceedsWithValue(target));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ExitStatus::FromWaitStatus(st).Describe();
+        ExpectReapedExit(target);
       },
       {.what = "pidfd_send_signal with a forged si_code"});
   c.ExpectExited(0);

@@ -49,6 +49,26 @@ inline pid_t ForkRaw(const std::function<int()>& body) {
   return pid;
 }
 
+// sigaction(2) for good, in a process that keeps the disposition until it ends (a grandchild, a namespace's
+// init): `handler` (or SIG_DFL, SIG_IGN) with `flags` and an empty sa_mask. Returns sigaction's result.
+[[nodiscard]] inline int InstallHandler(int sig, void (*handler)(int), int flags = 0) {
+  struct sigaction act = {};
+  act.sa_handler = handler;
+  act.sa_flags = flags;
+  sigemptyset(&act.sa_mask);
+  return sigaction(sig, &act, nullptr);
+}
+
+// InstallHandler for an SA_SIGINFO handler (SA_SIGINFO is added to `flags`).
+[[nodiscard]] inline int InstallSiginfoHandler(int sig, void (*handler)(int, siginfo_t*, void*),
+                                               int flags = 0) {
+  struct sigaction act = {};
+  act.sa_sigaction = handler;
+  act.sa_flags = SA_SIGINFO | flags;
+  sigemptyset(&act.sa_mask);
+  return sigaction(sig, &act, nullptr);
+}
+
 // Waits until `pid` sleeps in waitpid()/wait() (wait4, or waitid in some C libraries).
 [[nodiscard]] inline ::testing::AssertionResult WaitUntilBlockedInWait(pid_t pid) {
   return WaitUntilBlockedInOneOf(pid, {SYS_wait4, SYS_waitid});

@@ -25,9 +25,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkRaw;
-using signal_util::SetOf;
-using signal_util::WaitUntilBlockedInWait;
+using namespace signal_util;
 
 // Grandchild body: wait for end of file on `fd` (after closing `close_fd`, the caller's write end),
 // then exit with `code`.

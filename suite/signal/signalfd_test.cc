@@ -19,9 +19,7 @@
 namespace ipc {
 namespace {
 
-using signal_util::ForkRaw;
-using signal_util::SetOf;
-using signal_util::WaitPid;
+using namespace signal_util;
 
 IPC_TEST(SignalSignalfd, ReadGivesTheSignalAsSignalfdSiginfo, "signal.signalfd-read-siginfo") {
   Child c = Child::Spawn(
@@ -204,11 +202,7 @@ IPC_TEST(SignalSignalfd, ForkedChildReadsItsOwnSignals, "signal.signalfd-fork") 
         ASSERT_THAT(pid, SyscallSucceeds());
         ASSERT_TRUE(WaitUntilBlockedIn(pid, SYS_read));
         ASSERT_THAT(kill(pid, SIGUSR1), SyscallSucceeds());
-        int st = 0;
-        ASSERT_THAT(WaitPid(pid, &st, 0), SyscallSucceedsWithValue(pid));
-        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            << ExitStatus::FromWaitStatus(st).Describe()
-            << " (10 read failed, 11 wrong signal, 12 wrong sender)";
+        ExpectReapedExit(pid, 0, " (10 read failed, 11 wrong signal, 12 wrong sender)");
         struct signalfd_siginfo info = {};
         ASSERT_THAT(read(fd, &info, sizeof info), SyscallSucceedsWithValue(sizeof info));
         EXPECT_EQ(info.ssi_signo, static_cast<uint32_t>(SIGUSR2)) << "the parent's own signal was lost";
