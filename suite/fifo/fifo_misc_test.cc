@@ -13,15 +13,10 @@
 
 #include "fifo_util.h"
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/poll.h"
 
 namespace ipc {
 namespace {
-
-int Revents(int fd, short events) {
-  struct pollfd pfd = {fd, events, 0};
-  int r = poll(&pfd, 1, 0);
-  return r < 0 ? -1 : pfd.revents;
-}
 
 class FifoMisc : public fifo_util::FifoInTempDir {};
 
@@ -54,22 +49,22 @@ IPC_TEST_F(FifoMisc, PollhupOnTheReadEndOnceTheLastWriterCloses, "fifo.poll-poll
   ASSERT_OK_AND_ASSIGN(FileDescriptor w1, Open(fifo_, O_WRONLY | O_NONBLOCK));
   ASSERT_OK_AND_ASSIGN(FileDescriptor w2, Open(fifo_, O_WRONLY | O_NONBLOCK));
   ASSERT_THAT(write(w1.get(), "x", 1), SyscallSucceedsWithValue(1));
-  EXPECT_EQ(Revents(r.get(), POLLIN), POLLIN);
+  EXPECT_EQ(PollNow(r.get(), POLLIN), POLLIN);
   ASSERT_THAT(w1.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(r.get(), POLLIN), POLLIN) << "another writer is still open";
+  EXPECT_EQ(PollNow(r.get(), POLLIN), POLLIN) << "another writer is still open";
   ASSERT_THAT(w2.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(r.get(), POLLIN), POLLIN | POLLHUP);
+  EXPECT_EQ(PollNow(r.get(), POLLIN), POLLIN | POLLHUP);
   char b;
   ASSERT_THAT(read(r.get(), &b, 1), SyscallSucceedsWithValue(1));
-  EXPECT_EQ(Revents(r.get(), POLLIN), POLLHUP);
+  EXPECT_EQ(PollNow(r.get(), POLLIN), POLLHUP);
 }
 
 IPC_TEST_F(FifoMisc, PollerrOnTheWriteEndOnceTheLastReaderCloses, "fifo.poll-pollerr") {
   ASSERT_OK_AND_ASSIGN(FileDescriptor r, Open(fifo_, O_RDONLY | O_NONBLOCK));
   ASSERT_OK_AND_ASSIGN(FileDescriptor w, Open(fifo_, O_WRONLY | O_NONBLOCK));
-  EXPECT_EQ(Revents(w.get(), POLLOUT), POLLOUT);
+  EXPECT_EQ(PollNow(w.get(), POLLOUT), POLLOUT);
   ASSERT_THAT(r.Close(), SyscallSucceeds());
-  const int rev = Revents(w.get(), POLLOUT);
+  const int rev = PollNow(w.get(), POLLOUT);
   ASSERT_THAT(rev, SyscallSucceeds());
   EXPECT_TRUE(rev & POLLERR) << "revents " << rev;
 }

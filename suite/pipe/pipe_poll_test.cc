@@ -11,31 +11,11 @@
 #include <string>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/poll.h"
 #include "pipe_util.h"
 
 namespace ipc {
 namespace {
-
-constexpr short kAll = POLLIN | POLLOUT | POLLPRI | POLLRDNORM | POLLWRNORM;
-
-// poll(2) on one descriptor with a zero timeout: the revents, or -1 (errno set) when poll fails.
-int Revents(int fd, short events = kAll) {
-  struct pollfd pfd = {fd, events, 0};
-  int r = poll(&pfd, 1, 0);
-  if (r < 0) return -1;
-  return pfd.revents;
-}
-
-// Blocks in poll(2) (bounded by the child's deadline) and returns the revents.
-int BlockingRevents(int fd, short events) {
-  struct pollfd pfd = {fd, events, 0};
-  int r;
-  do {
-    r = poll(&pfd, 1, static_cast<int>(ScaledDeadline(milliseconds(10000)).count()));
-  } while (r < 0 && errno == EINTR);
-  if (r <= 0) return -1;
-  return pfd.revents;
-}
 
 ::testing::AssertionResult BlockedInPoll(pid_t pid) {
   return WaitUntilBlockedInOneOf(pid, {SYS_poll, SYS_ppoll});
@@ -45,40 +25,40 @@ int BlockingRevents(int fd, short events) {
 
 IPC_TEST(PipePoll, EmptyPipeReadEndIsNotReadable, "pipe.poll-pollin") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), 0) << "an empty pipe with a writer has nothing to read";
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), 0) << "an empty pipe with a writer has nothing to read";
 }
 
 IPC_TEST(PipePoll, EmptyPipeWriteEndIsWritable, "pipe.poll-pollout") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  EXPECT_EQ(Revents(p.write.get(), POLLOUT), POLLOUT);
+  EXPECT_EQ(PollNow(p.write.get(), POLLOUT), POLLOUT);
 }
 
 IPC_TEST(PipePoll, BufferedDataMakesTheReadEndReadableUntilConsumed, "pipe.poll-pollin") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_THAT(write(p.write.get(), "ab", 2), SyscallSucceedsWithValue(2));
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLIN);
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLIN);
   char buf[2];
   ASSERT_THAT(read(p.read.get(), buf, 1), SyscallSucceedsWithValue(1));
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLIN) << "one byte is still buffered";
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLIN) << "one byte is still buffered";
   ASSERT_THAT(read(p.read.get(), buf, 1), SyscallSucceedsWithValue(1));
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), 0) << "the pipe is empty again";
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), 0) << "the pipe is empty again";
 }
 
 IPC_TEST(PipePoll, FullPipeWriteEndIsNotWritableUntilDrained, "pipe.poll-pollout") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_OK_AND_ASSIGN(size_t filled, FillPipe(p.write.get()));
-  EXPECT_EQ(Revents(p.write.get(), POLLOUT), 0) << "the pipe holds " << filled << " bytes and is full";
+  EXPECT_EQ(PollNow(p.write.get(), POLLOUT), 0) << "the pipe holds " << filled << " bytes and is full";
   std::string drain(filled, '\0');
   ASSERT_TRUE(ReadAll(p.read.get(), drain.data(), filled)) << DescribeErrno(errno);
-  EXPECT_EQ(Revents(p.write.get(), POLLOUT), POLLOUT);
+  EXPECT_EQ(PollNow(p.write.get(), POLLOUT), POLLOUT);
 }
 
 IPC_TEST(PipePoll, ReadEndNeverReportsPolloutAndWriteEndNeverPollin, "pipe.poll-pollin",
          "pipe.poll-pollout") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_THAT(write(p.write.get(), "x", 1), SyscallSucceedsWithValue(1));
-  EXPECT_EQ(Revents(p.read.get(), POLLIN | POLLOUT), POLLIN);
-  EXPECT_EQ(Revents(p.write.get(), POLLIN | POLLOUT), POLLOUT);
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN | POLLOUT), POLLIN);
+  EXPECT_EQ(PollNow(p.write.get(), POLLIN | POLLOUT), POLLOUT);
 }
 
 // --- POLLHUP: every write end closed ----------------------------------------------------------------
@@ -86,17 +66,17 @@ IPC_TEST(PipePoll, ReadEndNeverReportsPolloutAndWriteEndNeverPollin, "pipe.poll-
 IPC_TEST(PipePoll, LastWriterClosedGivesPollhup, "pipe.poll-pollhup") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_THAT(p.write.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLHUP) << "empty and no writer: hang-up, nothing to read";
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLHUP) << "empty and no writer: hang-up, nothing to read";
 }
 
 IPC_TEST(PipePoll, PollhupWithBufferedDataKeepsPollinUntilDrained, "pipe.poll-pollhup", "pipe.poll-pollin") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_THAT(write(p.write.get(), "ab", 2), SyscallSucceedsWithValue(2));
   ASSERT_THAT(p.write.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLIN | POLLHUP);
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLIN | POLLHUP);
   char buf[4];
   ASSERT_THAT(read(p.read.get(), buf, sizeof buf), SyscallSucceedsWithValue(2));
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLHUP);
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLHUP);
   EXPECT_THAT(read(p.read.get(), buf, sizeof buf), SyscallSucceedsWithValue(0));
 }
 
@@ -105,9 +85,9 @@ IPC_TEST(PipePoll, PollhupOnlyOnceEveryWriteEndIsClosed, "pipe.poll-pollhup") {
   FileDescriptor dup_w(dup(p.write.get()));
   ASSERT_TRUE(dup_w.valid()) << DescribeErrno(errno);
   ASSERT_THAT(p.write.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), 0) << "the duplicate still refers to the write end";
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), 0) << "the duplicate still refers to the write end";
   ASSERT_THAT(dup_w.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.read.get(), POLLIN), POLLHUP);
+  EXPECT_EQ(PollNow(p.read.get(), POLLIN), POLLHUP);
 }
 
 IPC_TEST(PipePoll, PollhupAndPollerrAreReportedWithoutBeingRequested, "pipe.poll-pollhup",
@@ -116,17 +96,17 @@ IPC_TEST(PipePoll, PollhupAndPollerrAreReportedWithoutBeingRequested, "pipe.poll
   ASSERT_OK_AND_ASSIGN(Pipe b, Pipe::Create());
   ASSERT_THAT(a.write.Close(), SyscallSucceeds());
   ASSERT_THAT(b.read.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(a.read.get(), 0), POLLHUP) << "POLLHUP is ignored in events but always reported";
-  EXPECT_EQ(Revents(b.write.get(), 0), POLLERR) << "POLLERR is ignored in events but always reported";
+  EXPECT_EQ(PollNow(a.read.get(), 0), POLLHUP) << "POLLHUP is ignored in events but always reported";
+  EXPECT_EQ(PollNow(b.write.get(), 0), POLLERR) << "POLLERR is ignored in events but always reported";
 }
 
 // --- POLLERR: every read end closed -----------------------------------------------------------------
 
 IPC_TEST(PipePoll, LastReaderClosedGivesPollerrOnTheWriteEnd, "pipe.poll-pollerr") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  EXPECT_EQ(Revents(p.write.get(), POLLOUT) & POLLERR, 0);
+  EXPECT_EQ(PollNow(p.write.get(), POLLOUT) & POLLERR, 0);
   ASSERT_THAT(p.read.Close(), SyscallSucceeds());
-  int rev = Revents(p.write.get(), POLLOUT);
+  int rev = PollNow(p.write.get(), POLLOUT);
   ASSERT_THAT(rev, SyscallSucceeds());
   EXPECT_TRUE(rev & POLLERR) << "revents " << rev;
 }
@@ -136,9 +116,9 @@ IPC_TEST(PipePoll, PollerrOnlyOnceEveryReadEndIsClosed, "pipe.poll-pollerr") {
   FileDescriptor dup_r(dup(p.read.get()));
   ASSERT_TRUE(dup_r.valid()) << DescribeErrno(errno);
   ASSERT_THAT(p.read.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.write.get(), 0), 0) << "the duplicate still refers to the read end";
+  EXPECT_EQ(PollNow(p.write.get(), 0), 0) << "the duplicate still refers to the read end";
   ASSERT_THAT(dup_r.Close(), SyscallSucceeds());
-  EXPECT_EQ(Revents(p.write.get(), 0), POLLERR);
+  EXPECT_EQ(PollNow(p.write.get(), 0), POLLERR);
 }
 
 // --- POLLNVAL ---------------------------------------------------------------------------------------
@@ -148,14 +128,14 @@ IPC_TEST(PipePoll, ClosedEndGivesPollnval, "pipe.poll-pollnval") {
   const int fd = p.read.get();
   ASSERT_THAT(p.read.Close(), SyscallSucceeds());
   ASSERT_FALSE(IsFdOpen(fd));
-  EXPECT_EQ(Revents(fd, POLLIN), POLLNVAL);
+  EXPECT_EQ(PollNow(fd, POLLIN), POLLNVAL);
 }
 
 // --- a blocked poll is woken by the event -----------------------------------------------------------
 
 IPC_TEST(PipePoll, BlockedPollWakesWithPollinWhenDataArrives, "pipe.poll-pollin", "pipe.poll-wakes") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  Child c = Child::Spawn([&] { EXPECT_EQ(BlockingRevents(p.read.get(), POLLIN), POLLIN); },
+  Child c = Child::Spawn([&] { EXPECT_EQ(PollFor(p.read.get(), POLLIN, milliseconds(10000)), POLLIN); },
                          {.deadline = milliseconds(15000), .what = "polling an empty pipe"});
   ASSERT_TRUE(BlockedInPoll(c.pid()));
   ASSERT_THAT(write(p.write.get(), "x", 1), SyscallSucceedsWithValue(1));
@@ -168,7 +148,7 @@ IPC_TEST(PipePoll, BlockedPollWakesWithPollhupWhenTheLastWriterCloses, "pipe.pol
   Child c = Child::Spawn(
       [&] {
         ASSERT_THAT(p.write.Close(), SyscallSucceeds());
-        EXPECT_EQ(BlockingRevents(p.read.get(), POLLIN), POLLHUP);
+        EXPECT_EQ(PollFor(p.read.get(), POLLIN, milliseconds(10000)), POLLHUP);
       },
       {.deadline = milliseconds(15000), .what = "polling a pipe until its writer closes"});
   ASSERT_TRUE(BlockedInPoll(c.pid()));
@@ -180,7 +160,7 @@ IPC_TEST(PipePoll, BlockedPollOnAFullPipeWakesWithPolloutWhenDrained, "pipe.poll
          "pipe.poll-wakes") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
   ASSERT_OK_AND_ASSIGN(size_t filled, FillPipe(p.write.get()));
-  Child c = Child::Spawn([&] { EXPECT_EQ(BlockingRevents(p.write.get(), POLLOUT), POLLOUT); },
+  Child c = Child::Spawn([&] { EXPECT_EQ(PollFor(p.write.get(), POLLOUT, milliseconds(10000)), POLLOUT); },
                          {.deadline = milliseconds(15000), .what = "polling a full pipe for room"});
   ASSERT_TRUE(BlockedInPoll(c.pid()));
   std::string drain(filled, '\0');
@@ -196,7 +176,7 @@ IPC_TEST(PipePoll, BlockedPollOnAFullPipeWakesWithPollerrWhenTheLastReaderCloses
   Child c = Child::Spawn(
       [&] {
         ASSERT_THAT(p.read.Close(), SyscallSucceeds());
-        int rev = BlockingRevents(p.write.get(), POLLOUT);
+        int rev = PollFor(p.write.get(), POLLOUT, milliseconds(10000));
         ASSERT_THAT(rev, SyscallSucceeds());
         EXPECT_TRUE(rev & POLLERR) << "revents " << rev;
       },

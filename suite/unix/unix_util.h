@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ipcsuite/fixtures.h"
+#include "ipcsuite/poll.h"
 #include "ipcsuite/seed.h"
 
 namespace ipc::unix_util {
@@ -187,22 +188,6 @@ struct AbstractListener {
     return l;
   }
 };
-
-// Waits (bounded) until `fd` reports one of `events`; returns the revents (0 on timeout, -1 on error).
-inline int PollFor(int fd, short events, milliseconds deadline = milliseconds(5000)) {
-  struct pollfd pfd = {fd, events, 0};
-  int r;
-  do {
-    r = ::poll(&pfd, 1, static_cast<int>(ScaledDeadline(deadline).count()));
-  } while (r < 0 && errno == EINTR);
-  return r < 0 ? -1 : pfd.revents;
-}
-
-// The events poll(2) reports for `fd` now (timeout 0).
-inline int PollNow(int fd, short events = POLLIN | POLLOUT | POLLRDHUP) {
-  struct pollfd pfd = {fd, events, 0};
-  return ::poll(&pfd, 1, 0) < 0 ? -1 : pfd.revents;
-}
 
 // --- ancillary data ----------------------------------------------------------------------------------------
 
