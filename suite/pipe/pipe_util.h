@@ -20,6 +20,19 @@ inline int Fionread(int fd) {
   return n;
 }
 
+// Writes `data` (at most PIPE_BUF bytes) to the pipe, then checks that a read(2) of 0 bytes returns 0 and
+// consumes nothing: FIONREAD still counts all of it, and the next read returns it whole.
+inline void ExpectZeroCountReadConsumesNothing(const Pipe& p, const std::string& data) {
+  ASSERT_THAT(write(p.write.get(), data.data(), data.size()),
+              SyscallSucceedsWithValue(static_cast<ssize_t>(data.size())));
+  std::string buf(data.size() + 8, '\0');
+  EXPECT_THAT(read(p.read.get(), buf.data(), 0), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(Fionread(p.read.get()), static_cast<int>(data.size()));
+  ASSERT_THAT(read(p.read.get(), buf.data(), buf.size()),
+              SyscallSucceedsWithValue(static_cast<ssize_t>(data.size())));
+  EXPECT_EQ(buf.substr(0, data.size()), data);
+}
+
 // Waits (bounded) until `fd` is readable or hung up, then reads once. A broken implementation makes
 // the test fail with ETIMEDOUT instead of hanging it.
 inline ssize_t ReadReady(int fd, void* buf, size_t n) {
