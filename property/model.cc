@@ -233,13 +233,7 @@ void RunCommands(const Model& m0, const rc::state::Commands<Cmd>& cmds, const Fl
   if (!created.ok()) Fail("creating the ring: " + created.error());
   Sut sut{std::move(created).value(), report,          options.faults, options.retry_eintr,
           options.max_spurious,       options.deadline};
-  try {
-    // Each command runs against the model as it stands before it, then applies itself to the model.
-    rc::state::runAll(cmds, m0, sut);
-  } catch (...) {
-    (void)sut.ring.Close();
-    throw;
-  }
+  RunAllClosingOnThrow(m0, cmds, sut);
   (void)sut.ring.Close();
 }
 

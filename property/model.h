@@ -153,4 +153,51 @@ struct CaseOptions {
 void RunCommands(const Model& m0, const rc::state::Commands<Cmd>& cmds, const Flaws& flaws,
                  const CaseOptions& options, Report* report);
 
+// For the drivers and commands of both rings (the System V ring's Sut, the POSIX ring's PosixSut).
+
+// rc::state::runAll of `cmds` from `m0` against `sut`; when a command throws (the case failed), the ring is
+// closed before the exception goes on, so that no process stays blocked in it.
+template <class SutT, class CmdT>
+void RunAllClosingOnThrow(const Model& m0, const rc::state::Commands<CmdT>& cmds, SutT& sut) {
+  try {
+    // Each command runs against the model as it stands before it, then applies itself to the model.
+    rc::state::runAll(cmds, m0, sut);
+  } catch (...) {
+    (void)sut.ring.Close();
+    throw;
+  }
+}
+
+// The end of a blocked-process command (BlockedCmd, the POSIX ring's PosixBlockedCmd), once the process
+// `wk` (a producer or a consumer of `msg`, waiting as `w`) is asleep in the ring. `then`:
+//   kKill   it is SIGKILLed (kBlockedKilled);
+//   kClose  the ring is closed, which must wake it with kClosed (kBlockedClosed);
+//   kServe  `serve()` pops (pushes) one in this process; the blocked call must then complete, a consumer's
+//           with `msg` (kBlockedServed).
+// `blocked` names the process in messages.
+template <class SutT, class ThenT>
+void EndBlocked(SutT& sut, Worker& wk, ThenT then, bool producer, const Msg& msg, const Wait& w,
+                const std::string& what, const std::string& blocked, const std::function<void()>& serve) {
+  Bytes got;
+  switch (then) {
+    case ThenT::kKill:
+      (void)wk.KillAndWait();
+      sut.Reached(kBlockedKilled);
+      return;
+    case ThenT::kClose:
+      sut.Expect([&] { return sut.ring.Close(); }, Status::kOk, Wait::Block(), what + ": close");
+      sut.Expect([&] { return wk.ReadMessage(&got, blocked); }, Status::kClosed, w, blocked);
+      Sut::Reap(wk, blocked);
+      sut.Reached(kBlockedClosed);
+      return;
+    case ThenT::kServe:
+      serve();
+      sut.Expect([&] { return wk.ReadMessage(&got, blocked); }, Status::kOk, w, blocked);
+      if (!producer) Sut::ExpectMessage(got, msg, blocked);
+      Sut::Reap(wk, blocked);
+      sut.Reached(kBlockedServed);
+      return;
+  }
+}
+
 }  // namespace ipc::ring::prop

@@ -171,35 +171,17 @@ void BlockedCmd::run(const Model& m, Sut& sut) const {
   // The model says the call cannot proceed: it must be asleep in the kernel, whatever happens next.
   auto blocked = WaitUntilBlockedIn(wk.pid(), SYS_semtimedop, std::chrono::milliseconds(2000));
   if (!blocked) Fail(what + ": the process did not block: " + blocked.message());
-  const std::string blocked_one = what + ": the blocked process";
-  Bytes got;
-  switch (then) {
-    case Then::kKill:
-      (void)wk.KillAndWait();
-      sut.Reached(kBlockedKilled);
-      return;
-    case Then::kClose:
-      sut.Expect([&] { return sut.ring.Close(); }, Status::kOk, Wait::Block(), what + ": close");
-      sut.Expect([&] { return wk.ReadMessage(&got, blocked_one); }, Status::kClosed, w, blocked_one);
-      Sut::Reap(wk, blocked_one);
-      sut.Reached(kBlockedClosed);
-      return;
-    case Then::kServe:
-      if (producer) {
-        Bytes popped;
-        sut.Expect([&] { return sut.ring.Pop(&popped, Wait::Block()); }, Status::kOk, Wait::Block(),
-                   what + ": pop");
-        Sut::ExpectMessage(popped, m.q.front(), what + ": pop");
-      } else {
-        sut.Expect([&] { return sut.ring.Push(MakeMessage(id, len), Wait::Block()); }, Status::kOk,
-                   Wait::Block(), what + ": push");
-      }
-      sut.Expect([&] { return wk.ReadMessage(&got, blocked_one); }, Status::kOk, w, blocked_one);
-      if (!producer) Sut::ExpectMessage(got, {id, len}, blocked_one);
-      Sut::Reap(wk, blocked_one);
-      sut.Reached(kBlockedServed);
-      return;
-  }
+  EndBlocked(sut, wk, then, producer, {id, len}, w, what, what + ": the blocked process", [&] {
+    if (producer) {
+      Bytes popped;
+      sut.Expect([&] { return sut.ring.Pop(&popped, Wait::Block()); }, Status::kOk, Wait::Block(),
+                 what + ": pop");
+      Sut::ExpectMessage(popped, m.q.front(), what + ": pop");
+    } else {
+      sut.Expect([&] { return sut.ring.Push(MakeMessage(id, len), Wait::Block()); }, Status::kOk,
+                 Wait::Block(), what + ": push");
+    }
+  });
 }
 
 void BlockedCmd::show(std::ostream& os) const {

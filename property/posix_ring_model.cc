@@ -437,27 +437,9 @@ struct PosixBlockedCmd : PosixCmd {
     const std::string what = Shown(*this);
     const Wait w = Wait::Block(sut.retry_eintr);
     Worker wk = StartSleeper(sut, producer, {id, len}, w, what);
-    const std::string sleeper = what + ": the blocked process";
-    Bytes got;
-    switch (then) {
-      case Then::kKill:
-        (void)wk.KillAndWait();
-        sut.Reached(kBlockedKilled);
-        return;
-      case Then::kClose:
-        sut.Expect([&] { return sut.ring.Close(); }, Status::kOk, Wait::Block(), what + ": close");
-        sut.Expect([&] { return wk.ReadMessage(&got, sleeper); }, Status::kClosed, w, sleeper);
-        prop::Sut::Reap(wk, sleeper);
-        sut.Reached(kBlockedClosed);
-        return;
-      case Then::kServe:
-        ServeOne(m, sut, producer, {id, len}, what);
-        sut.Expect([&] { return wk.ReadMessage(&got, sleeper); }, Status::kOk, w, sleeper);
-        if (!producer) prop::Sut::ExpectMessage(got, {id, len}, sleeper);
-        prop::Sut::Reap(wk, sleeper);
-        sut.Reached(kBlockedServed);
-        return;
-    }
+    EndBlocked(sut, wk, then, producer, {id, len}, w, what, what + ": the blocked process", [&] {
+      ServeOne(m, sut, producer, {id, len}, what);
+    });
   }
   void show(std::ostream& os) const override {
     os << (producer ? "a producer process blocks on a full ring"
@@ -544,12 +526,7 @@ void RunPosixCommands(const Model& m0, const rc::state::Commands<PosixCmd>& cmds
   if (!created.ok()) Fail("creating the ring: " + created.error());
   PosixSut sut{std::move(created).value(), report,          options.faults, options.retry_eintr,
                options.max_spurious,       options.deadline};
-  try {
-    rc::state::runAll(cmds, m0, sut);
-  } catch (...) {
-    (void)sut.ring.Close();
-    throw;
-  }
+  RunAllClosingOnThrow(m0, cmds, sut);
   // A dead owner not yet recovered is recovered by this close (it locks the mutex).
   const Status closed = sut.ring.Close();
   if (closed == Status::kError)
