@@ -30,12 +30,7 @@
 namespace ipc::psem_util {
 
 // For a test of named semaphores: they are files in /dev/shm (sem_overview(7)).
-#define IPC_REQUIRE_DEV_SHM()                                                                \
-  do {                                                                                       \
-    std::string ipc_no_dev_shm = ::ipc::DevShmUnavailableReason();                           \
-    if (!ipc_no_dev_shm.empty())                                                             \
-      GTEST_SKIP() << "named POSIX semaphores need a writable /dev/shm: " << ipc_no_dev_shm; \
-  } while (0)
+#define IPC_REQUIRE_DEV_SHM() IPC_REQUIRE_DEV_SHM_BECAUSE("named POSIX semaphores need a writable /dev/shm")
 
 // "/dev/shm/sem.<name without its slash>": the file behind a named semaphore.
 inline std::string DevShmPath(const std::string& name) {

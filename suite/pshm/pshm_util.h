@@ -30,8 +30,6 @@
 
 namespace ipc::pshm_util {
 
-inline size_t Page() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
-
 // The file that glibc's shm_open made for `name` ("/x" -> "/dev/shm/x").
 inline std::string DevShmPath(const PosixName& name) { return std::string(kDevShm) + name.str(); }
 
@@ -160,12 +158,8 @@ inline off_t SizeOf(int fd) {
 }  // namespace ipc::pshm_util
 
 // For a test that uses shm_open(3): glibc keeps the objects in /dev/shm.
-#define IPC_REQUIRE_DEV_SHM()                                                                         \
-  do {                                                                                                \
-    std::string ipc_no_dev_shm = ::ipc::DevShmUnavailableReason();                                    \
-    if (!ipc_no_dev_shm.empty())                                                                      \
-      GTEST_SKIP() << "needs /dev/shm, where glibc's shm_open keeps its objects: " << ipc_no_dev_shm; \
-  } while (0)
+#define IPC_REQUIRE_DEV_SHM() \
+  IPC_REQUIRE_DEV_SHM_BECAUSE("needs /dev/shm, where glibc's shm_open keeps its objects")
 
 // The call must fail with `err`; a descriptor it opens by mistake is closed again.
 #define EXPECT_FD_CALL_FAILS(call, err)                               \

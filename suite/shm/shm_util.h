@@ -30,8 +30,6 @@ inline constexpr char kShmMni[] = "/proc/sys/kernel/shmmni";
 inline constexpr char kShmAll[] = "/proc/sys/kernel/shmall";
 inline constexpr char kShmMax[] = "/proc/sys/kernel/shmmax";
 
-inline size_t Page() { return static_cast<size_t>(limits::PageSize()); }
-
 // shmctl(IPC_STAT).
 PosixResult<struct shmid_ds> Stat(int id);
 

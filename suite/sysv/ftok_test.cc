@@ -15,7 +15,6 @@
 #include <string>
 
 #include "ipcsuite/fixtures.h"
-#include "sysv_util.h"
 
 namespace ipc {
 namespace {

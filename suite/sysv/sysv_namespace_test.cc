@@ -28,14 +28,11 @@
 
 #include "ipcsuite/fixtures.h"
 #include "ipcsuite/seed.h"
-#include "sysv_util.h"
 
 namespace ipc {
 namespace {
 
 constexpr key_t kQueueKey = 0x53594e01, kSetKey = 0x53594e02, kSegKey = 0x53594e03;
-
-using sysv_util::Page;
 
 // The child side of a one-way gate: tell the test we are ready, then wait until it says go (or goes away).
 void ReadyThenAwaitGo(Pipe& ready, Pipe& go) {

@@ -14,12 +14,9 @@
 
 #include "ipcsuite/fixtures.h"
 #include "ipcsuite/procfs.h"
-#include "sysv_util.h"
 
 namespace ipc {
 namespace {
-
-using sysv_util::Page;
 
 union semun {
   int val;
