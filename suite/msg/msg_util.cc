@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,14 @@ namespace ipc::msg_util {
   if (msgctl(id, IPC_SET, &copy) != 0)
     return ::testing::AssertionFailure() << "msgctl(IPC_SET) failed with " << DescribeErrno(errno);
   return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult SetOwner(int id, uid_t uid, std::optional<gid_t> gid) {
+  PosixResult<msqid_ds> ds = Stat(id);
+  if (!ds.ok()) return ::testing::AssertionFailure() << ds.error();
+  ds.value().msg_perm.uid = uid;
+  if (gid) ds.value().msg_perm.gid = *gid;
+  return Set(id, ds.value());
 }
 
 ::testing::AssertionResult Receives(int id, long msgtyp, int flags, long type, std::string_view text,

@@ -45,6 +45,11 @@ inline msginfo Info(int cmd, int* ret) {
 // msgctl(IPC_SET) with a copy of `ds`.
 ::testing::AssertionResult Set(int id, const msqid_ds& ds);
 
+// Hands the queue to another owner: IPC_STAT, then IPC_SET with msg_perm.uid = uid (and msg_perm.gid = gid
+// when given); the creator (cuid, cgid), the mode and msg_qbytes stay.  ASSERT_TRUE(SetOwner(id,
+// kNobodyUid));
+[[nodiscard]] ::testing::AssertionResult SetOwner(int id, uid_t uid, std::optional<gid_t> gid = std::nullopt);
+
 // A message buffer laid out as msgsnd(2)/msgrcv(2) expect it: a long mtype, then `capacity` bytes
 // of mtext. The text starts filled with a marker byte so a test can see how much msgrcv wrote.
 class MsgBuf {

@@ -118,10 +118,8 @@ IPC_TEST(MsgCtlSet, UnprivilegedRaiseOfQbytesAboveMsgmnbFailsEperm, "msg.msgctl-
   IPC_REQUIRE_OTHER_USERS("to hand the queue to an unprivileged owner");
   ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobodyUid;  // the unprivileged child owns it: only the qbytes limit can refuse
-  ds.msg_perm.gid = kNobodyGid;
-  ASSERT_TRUE(Set(q.id(), ds));
+  // The unprivileged child owns it: only the qbytes limit can refuse.
+  ASSERT_TRUE(SetOwner(q.id(), kNobodyUid, kNobodyGid));
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();
@@ -163,10 +161,7 @@ IPC_TEST(MsgCtlSet, UnprivilegedOwnerMaySetQbytesUpToMsgmnb, "msg.msgctl-eperm-q
   IPC_REQUIRE_OTHER_USERS("to hand the queue to an unprivileged owner");
   ASSERT_OK_AND_ASSIGN(long msgmnb, limits::MsgMnb());
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobodyUid;
-  ds.msg_perm.gid = kNobodyGid;
-  ASSERT_TRUE(Set(q.id(), ds));
+  ASSERT_TRUE(SetOwner(q.id(), kNobodyUid, kNobodyGid));
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();
@@ -204,9 +199,7 @@ IPC_TEST(MsgCtlSet, NonOwnerIpcSetFailsEperm, "msg.msgctl-eperm-owner") {
 IPC_TEST(MsgCtlSet, OwnerWhoIsNotCreatorMaySet, "msg.ipc-set", "msg.msgctl-eperm-owner") {
   IPC_REQUIRE_OTHER_USERS("to give the queue to another user");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobodyUid;
-  ASSERT_TRUE(Set(q.id(), ds));
+  ASSERT_TRUE(SetOwner(q.id(), kNobodyUid));
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();

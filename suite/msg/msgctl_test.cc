@@ -150,9 +150,7 @@ IPC_TEST(MsgCtlRmid, NonOwnerIpcRmidFailsEperm, "msg.msgctl-eperm-owner") {
 IPC_TEST(MsgCtlRmid, OwnerWhoIsNotCreatorMayRemove, "msg.ipc-rmid", "msg.msgctl-eperm-owner") {
   IPC_REQUIRE_OTHER_USERS("to give the queue to another user");
   ASSERT_OK_AND_ASSIGN(MsgQueue q, MsgQueue::Create(IPC_PRIVATE));
-  ASSERT_OK_AND_ASSIGN(msqid_ds ds, Stat(q.id()));
-  ds.msg_perm.uid = kNobodyUid;
-  ASSERT_TRUE(Set(q.id(), ds));
+  ASSERT_TRUE(SetOwner(q.id(), kNobodyUid));
   Child c = Child::Spawn(
       [&] {
         ASSERT_DROP_PRIVILEGES();
