@@ -27,12 +27,7 @@ using namespace sem_util;
 IPC_TEST(SemUndo, IncrementReversedOnExit, "sem.semop-undo-exit") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, 2, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding a SEM_UNDO increment"});
+  Child c = GatedSemopChild(set.id(), {Op(0, 2, SEM_UNDO)}, gate, "holding a SEM_UNDO increment");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(2));
   OpenGate(gate);
@@ -53,12 +48,8 @@ IPC_TEST(SemUndo, ReversedWhenKilledBySigkill, "sem.semop-undo-exit") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 3), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, -1, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding a semaphore taken with SEM_UNDO until killed"});
+  Child c = GatedSemopChild(set.id(), {Op(0, -1, SEM_UNDO)}, gate,
+                            "holding a semaphore taken with SEM_UNDO until killed");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   EXPECT_THAT(GetVal(set.id(), 0), SyscallSucceedsWithValue(2));
   ASSERT_THAT(c.Kill(SIGKILL), SyscallSucceeds());
@@ -97,12 +88,8 @@ IPC_TEST(SemUndo, ExitAdjustmentWakesWaiter, "sem.semop-undo-exit", "sem.semop-d
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_THAT(SetVal(set.id(), 0, 1), SyscallSucceeds());
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child holder = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, -1, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding the semaphore with SEM_UNDO"});
+  Child holder =
+      GatedSemopChild(set.id(), {Op(0, -1, SEM_UNDO)}, gate, "holding the semaphore with SEM_UNDO");
   ASSERT_TRUE(WaitUntilBlockedIn(holder.pid(), SYS_read));
   Child waiter = SemopChild(set.id(), {Op(0, -1)}, 0, "waiting for the holder's semaphore");
   ASSERT_TRUE(WaitUntilBlockedIn(waiter.pid(), SYS_semtimedop));
@@ -116,12 +103,7 @@ IPC_TEST(SemUndo, ExitAdjustmentWakesWaiter, "sem.semop-undo-exit", "sem.semop-d
 IPC_TEST(SemUndo, AdjustmentClampedAtZero, "sem.semop-undo-clamp") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, 5, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding a SEM_UNDO increment of 5"});
+  Child c = GatedSemopChild(set.id(), {Op(0, 5, SEM_UNDO)}, gate, "holding a SEM_UNDO increment of 5");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   ASSERT_THAT(Semop(set.id(), {Op(0, -3)}), SyscallSucceeds());
   OpenGate(gate);
@@ -133,12 +115,8 @@ IPC_TEST(SemUndo, AdjustmentClampedAtZero, "sem.semop-undo-clamp") {
 IPC_TEST(SemUndo, SetvalClearsAdjustmentOfThatSemaphore, "sem.semop-undo-setval") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, 2, SEM_UNDO), Op(1, 3, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding SEM_UNDO increments on two semaphores"});
+  Child c = GatedSemopChild(set.id(), {Op(0, 2, SEM_UNDO), Op(1, 3, SEM_UNDO)}, gate,
+                            "holding SEM_UNDO increments on two semaphores");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   ASSERT_THAT(SetVal(set.id(), 0, 7), SyscallSucceeds());
   OpenGate(gate);
@@ -150,12 +128,8 @@ IPC_TEST(SemUndo, SetvalClearsAdjustmentOfThatSemaphore, "sem.semop-undo-setval"
 IPC_TEST(SemUndo, SetallClearsAdjustments, "sem.semop-undo-setval") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 2));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, 2, SEM_UNDO), Op(1, 3, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding SEM_UNDO increments on two semaphores"});
+  Child c = GatedSemopChild(set.id(), {Op(0, 2, SEM_UNDO), Op(1, 3, SEM_UNDO)}, gate,
+                            "holding SEM_UNDO increments on two semaphores");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   ASSERT_THAT(SetAll(set.id(), {7, 9}), SyscallSucceeds());
   OpenGate(gate);

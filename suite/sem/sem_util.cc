@@ -126,6 +126,15 @@ Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what) {
       {.what = what});
 }
 
+Child GatedSemopChild(int id, std::vector<sembuf> ops, const Pipe& gate, std::string what) {
+  return Child::Spawn(
+      [id, ops, &gate] {
+        ASSERT_THAT(Semop(id, ops), SyscallSucceeds());
+        AwaitGate(gate);
+      },
+      {.what = what});
+}
+
 // Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace.
 ::testing::AssertionResult WriteSemLimits(const limits::SemLimits& l) {
   return limits::WriteProcSys("/proc/sys/kernel/sem",

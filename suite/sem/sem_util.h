@@ -79,6 +79,10 @@ void OpenGate(const Pipe& gate);
 // A child that runs semop(id, ops) and expects it to fail with `err`, or to succeed when `err` is 0.
 [[nodiscard]] Child SemopChild(int id, std::vector<sembuf> ops, int err, std::string what);
 
+// A child that runs semop(id, ops), which must succeed, and then waits in AwaitGate(gate) (blocked in
+// read(2)) until OpenGate(gate): it holds its SEM_UNDO adjustments until it exits or is killed.
+[[nodiscard]] Child GatedSemopChild(int id, std::vector<sembuf> ops, const Pipe& gate, std::string what);
+
 // Writes the four /proc/sys/kernel/sem limits (SEMMSL SEMMNS SEMOPM SEMMNI) of the caller's IPC namespace,
 // through limits::WriteProcSys.
 ::testing::AssertionResult WriteSemLimits(const limits::SemLimits& l);

@@ -190,12 +190,7 @@ IPC_TEST(SemCtlPid, SetallSetsSempid, "sem.semctl-getpid") {
 IPC_TEST(SemCtlPid, UndoAdjustmentSetsSempid, "sem.semctl-getpid", "sem.semop-undo-exit") {
   ASSERT_OK_AND_ASSIGN(SemSet set, SemSet::Create(IPC_PRIVATE, 1));
   ASSERT_OK_AND_ASSIGN(Pipe gate, Pipe::Create());
-  Child c = Child::Spawn(
-      [&] {
-        ASSERT_THAT(Semop(set.id(), {Op(0, 1, SEM_UNDO)}), SyscallSucceeds());
-        AwaitGate(gate);
-      },
-      {.what = "holding a SEM_UNDO increment"});
+  Child c = GatedSemopChild(set.id(), {Op(0, 1, SEM_UNDO)}, gate, "holding a SEM_UNDO increment");
   ASSERT_TRUE(WaitUntilBlockedIn(c.pid(), SYS_read));
   ASSERT_THAT(Semop(set.id(), {Op(0, 1)}), SyscallSucceeds());
   ASSERT_THAT(GetPid(set.id(), 0), SyscallSucceedsWithValue(getpid()));
