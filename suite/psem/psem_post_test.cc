@@ -35,20 +35,10 @@ IPC_TEST(PsemPost, NamedSemaphoreIncrementsByOne, "psem.post-increments") {
   EXPECT_EQ(Value(s.get()), 11);
 }
 
-struct OverflowRow {
-  const char* name;
-  rules::RuleList rules;
-  SemKind kind;
-};
-const OverflowRow kOverflow[] = {
-    {"Named", {}, SemKind::kNamed},
-    {"ThreadShared", {}, SemKind::kThreadShared},
-    {"ProcessShared", {}, SemKind::kProcessShared},
-};
-class PsemPostOverflow : public ::testing::TestWithParam<OverflowRow> {};
+class PsemPostOverflow : public ::testing::TestWithParam<SemKindRow> {};
 
 IPC_TEST_P(PsemPostOverflow, AtSemValueMaxFailsWithEoverflowAndKeepsTheValue, "psem.post-eoverflow") {
-  const OverflowRow& row = GetParam();
+  const SemKindRow& row = GetParam();
   std::unique_ptr<PosixName> name;
   NamedSem named;
   std::unique_ptr<SharedSem> shared;
@@ -76,7 +66,7 @@ IPC_TEST_P(PsemPostOverflow, AtSemValueMaxFailsWithEoverflowAndKeepsTheValue, "p
   EXPECT_EQ(Value(s), SEM_VALUE_MAX - 1);
   EXPECT_THAT(sem_post(s), SyscallSucceeds());
 }
-IPC_INSTANTIATE_TABLE(Table, PsemPostOverflow, kOverflow);
+IPC_INSTANTIATE_TABLE(Table, PsemPostOverflow, kSemKinds);
 
 // The handler's semaphore (a handler takes no argument).
 sem_t* g_handler_sem = nullptr;

@@ -173,4 +173,17 @@ std::vector<std::string> TempNamesLeftBy(const std::vector<std::string>& before,
 // (sem_init pshared 0) and unnamed shared between processes (pshared 1, in a MAP_SHARED mapping).
 enum class SemKind { kNamed, kThreadShared, kProcessShared };
 
+// One row per kind, for a parameterised test that runs over all three (the test names its rules):
+// IPC_INSTANTIATE_TABLE(Table, Suite, kSemKinds).
+struct SemKindRow {
+  const char* name;
+  rules::RuleList rules;
+  SemKind kind;
+};
+inline const SemKindRow kSemKinds[] = {
+    {"Named", {}, SemKind::kNamed},
+    {"ThreadShared", {}, SemKind::kThreadShared},
+    {"ProcessShared", {}, SemKind::kProcessShared},
+};
+
 }  // namespace ipc::psem_util

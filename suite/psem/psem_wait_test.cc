@@ -51,21 +51,10 @@ class AnySem {
   sem_t* sem_ = nullptr;
 };
 
-struct KindRow {
-  const char* name;
-  rules::RuleList rules;
-  SemKind kind;
-};
-const KindRow kKinds[] = {
-    {"Named", {}, SemKind::kNamed},
-    {"ThreadShared", {}, SemKind::kThreadShared},
-    {"ProcessShared", {}, SemKind::kProcessShared},
-};
-
 // ---------------------------------------------------------------------------------------------------------
 // Decrement when positive
 
-class PsemWaitKind : public ::testing::TestWithParam<KindRow> {};
+class PsemWaitKind : public ::testing::TestWithParam<SemKindRow> {};
 
 IPC_TEST_P(PsemWaitKind, PositiveValueIsDecrementedAtOnce, "psem.wait-decrements", "psem.getvalue-value") {
   if (GetParam().kind == SemKind::kNamed) IPC_REQUIRE_DEV_SHM();
@@ -102,7 +91,7 @@ IPC_TEST_P(PsemWaitKind, PostsAndWaitsBalanceExactly, "psem.overview-value-never
   for (int i = 0; i < n; ++i) ASSERT_THAT(sem_trywait(s->get()), SyscallSucceeds()) << i << " of " << n;
   EXPECT_THAT(sem_trywait(s->get()), SyscallFailsWithErrno(EAGAIN)) << "more waits than posts succeeded";
 }
-IPC_INSTANTIATE_TABLE(Table, PsemWaitKind, kKinds);
+IPC_INSTANTIATE_TABLE(Table, PsemWaitKind, kSemKinds);
 
 // ---------------------------------------------------------------------------------------------------------
 // Blocking at zero
