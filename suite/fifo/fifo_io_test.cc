@@ -551,7 +551,7 @@ IPC_TEST_F(FifoIo, GetPipeSizeWorksOnEveryEnd, "fifo.getpipe-sz") {
 // default capacity of a newly opened FIFO (Linux 4.9). Checked only where the two agree.
 IPC_TEST_F(FifoIo, NewlyOpenedFifoHasDefaultCapacity, "fifo.default-capacity") {
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
-  long expected = 16 * limits::PageSize();
+  long expected = 16 * static_cast<long>(Page());
   if (max_size < expected) GTEST_SKIP() << "pipe-max-size " << max_size << " is below the 16-page default";
   ASSERT_OK_AND_ASSIGN(FileDescriptor rw, Open(fifo_, O_RDWR | O_NONBLOCK));
   EXPECT_THAT(fcntl(rw.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(expected));
@@ -589,7 +589,7 @@ IPC_TEST_F(FifoIo, SetPipeSizeIsSharedByOpenersAndResetAfterLastClose, "fifo.set
 IPC_TEST_F(FifoIo, SetPipeSizeBelowBufferedDataFailsEbusy, "fifo.setpipe-sz-ebusy") {
   ASSERT_OK_AND_ASSIGN(FileDescriptor r, OpenReader());
   ASSERT_OK_AND_ASSIGN(FileDescriptor w, OpenWriter());
-  const long page = limits::PageSize();
+  const long page = static_cast<long>(Page());
   std::string data(static_cast<size_t>(page), 'p');
   ASSERT_THAT(write(w.get(), data.data(), data.size()), SyscallSucceedsWithValue(page));
   ASSERT_THAT(write(w.get(), data.data(), data.size()), SyscallSucceedsWithValue(page));
@@ -607,7 +607,7 @@ IPC_TEST_F(FifoIo, SetPipeSizeBelowBufferedDataFailsEbusy, "fifo.setpipe-sz-ebus
 IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-eperm") {
   IPC_REQUIRE_UNPRIVILEGED_CHILD();
   ASSERT_OK_AND_ASSIGN(long max_size, limits::PipeMaxSize());
-  if (max_size + limits::PageSize() > INT_MAX)
+  if (max_size + static_cast<long>(Page()) > INT_MAX)
     GTEST_SKIP() << "pipe-max-size " << max_size << " is too large";
   Child c = Child::Spawn(
       [&] {
@@ -616,7 +616,7 @@ IPC_TEST_F(FifoIo, UnprivilegedSetPipeSizeAboveMaxFailsEperm, "fifo.setpipe-sz-e
         ASSERT_OK_AND_ASSIGN(FileDescriptor rw, Open(fifo_, O_RDWR | O_NONBLOCK));
         int before = fcntl(rw.get(), F_GETPIPE_SZ);
         ASSERT_THAT(before, SyscallSucceeds());
-        EXPECT_THAT(fcntl(rw.get(), F_SETPIPE_SZ, static_cast<int>(max_size + limits::PageSize())),
+        EXPECT_THAT(fcntl(rw.get(), F_SETPIPE_SZ, static_cast<int>(max_size + static_cast<long>(Page()))),
                     SyscallFailsWithErrno(EPERM));
         EXPECT_THAT(fcntl(rw.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(before));
       },

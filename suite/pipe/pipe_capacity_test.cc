@@ -22,14 +22,12 @@ using pipe_util::Fionread;
 using pipe_util::Pattern;
 using pipe_util::ReadNow;
 
-using limits::PageSize;
-
 // Whether capability `cap` is in this process's effective set (CapEff in /proc/self/status).
 constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE in linux/capability.h
 using isolation::HasCapabilityOverTheMachine;
 
 // The documented default capacity: 16 pages (pipe(7) "Pipe capacity").
-long DefaultCapacity() { return 16 * PageSize(); }
+long DefaultCapacity() { return 16 * static_cast<long>(Page()); }
 
 // Skips the test when `bytes` is above pipe-max-size and this process may not exceed it: the tests that
 // set large capacities are about rounding and holding data, not about the limit.
@@ -114,10 +112,10 @@ class PipeSetSizeRounding : public ::testing::TestWithParam<RoundCase> {};
 
 IPC_TEST_P(PipeSetSizeRounding, RoundsUpToAPowerOfTwoNumberOfPages, "pipe.setpipe-sz-roundup") {
   const RoundCase& rc = GetParam();
-  IPC_REQUIRE_SETTABLE_CAPACITY(rc.expect_pages * PageSize());
+  IPC_REQUIRE_SETTABLE_CAPACITY(rc.expect_pages * static_cast<long>(Page()));
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  long request = rc.pages * PageSize() + rc.request_bytes_over_pages;
-  long expect = rc.expect_pages * PageSize();
+  long request = rc.pages * static_cast<long>(Page()) + rc.request_bytes_over_pages;
+  long expect = rc.expect_pages * static_cast<long>(Page());
   // The capacity actually set is the function result, and F_GETPIPE_SZ agrees.
   EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, request), SyscallSucceedsWithValue(expect));
   EXPECT_THAT(fcntl(p.read.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(expect));
@@ -132,32 +130,37 @@ INSTANTIATE_TEST_SUITE_P(Requests, PipeSetSizeRounding,
 
 IPC_TEST(PipeSetSize, RequestBelowAPageIsRoundedUpToOnePage, "pipe.setpipe-sz-min") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 1), SyscallSucceedsWithValue(PageSize()));
-  EXPECT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(PageSize()));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 1), SyscallSucceedsWithValue(static_cast<long>(Page())));
+  EXPECT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(static_cast<long>(Page())));
   // Back up, then down again with one byte less than a page.
-  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 4 * PageSize()), SyscallSucceedsWithValue(4 * PageSize()));
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, PageSize() - 1), SyscallSucceedsWithValue(PageSize()));
+  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 4 * static_cast<long>(Page())),
+              SyscallSucceedsWithValue(4 * static_cast<long>(Page())));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, static_cast<long>(Page()) - 1),
+              SyscallSucceedsWithValue(static_cast<long>(Page())));
 }
 
 IPC_TEST(PipeSetSize, SettingThroughTheReadEndChangesThePipe, "pipe.setpipe-sz-roundup", "pipe.getpipe-sz") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  EXPECT_THAT(fcntl(p.read.get(), F_SETPIPE_SZ, 2 * PageSize()), SyscallSucceedsWithValue(2 * PageSize()));
-  EXPECT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(2 * PageSize()));
+  EXPECT_THAT(fcntl(p.read.get(), F_SETPIPE_SZ, 2 * static_cast<long>(Page())),
+              SyscallSucceedsWithValue(2 * static_cast<long>(Page())));
+  EXPECT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(2 * static_cast<long>(Page())));
 }
 
 IPC_TEST(PipeSetSize, SmallerCapacityHoldsExactlyThatManyBytes, "pipe.setpipe-sz-roundup") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * PageSize()), SyscallSucceedsWithValue(2 * PageSize()));
+  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * static_cast<long>(Page())),
+              SyscallSucceedsWithValue(2 * static_cast<long>(Page())));
   ASSERT_OK_AND_ASSIGN(size_t filled, FillPipe(p.write.get()));
-  EXPECT_EQ(filled, static_cast<size_t>(2 * PageSize()));
+  EXPECT_EQ(filled, static_cast<size_t>(2 * static_cast<long>(Page())));
 }
 
 IPC_TEST(PipeSetSize, LargerCapacityHoldsExactlyThatManyBytes, "pipe.setpipe-sz-roundup") {
-  IPC_REQUIRE_SETTABLE_CAPACITY(64 * PageSize());
+  IPC_REQUIRE_SETTABLE_CAPACITY(64 * static_cast<long>(Page()));
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 64 * PageSize()), SyscallSucceedsWithValue(64 * PageSize()));
+  ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 64 * static_cast<long>(Page())),
+              SyscallSucceedsWithValue(64 * static_cast<long>(Page())));
   ASSERT_OK_AND_ASSIGN(size_t filled, FillPipe(p.write.get()));
-  EXPECT_EQ(filled, static_cast<size_t>(64 * PageSize()));
+  EXPECT_EQ(filled, static_cast<size_t>(64 * static_cast<long>(Page())));
 }
 
 IPC_TEST(PipeSetSize, GrowingKeepsBufferedDataInOrder, "pipe.setpipe-sz-roundup", "pipe.data-order") {
@@ -177,11 +180,12 @@ IPC_TEST(PipeSetSize, GrowingKeepsBufferedDataInOrder, "pipe.setpipe-sz-roundup"
 IPC_TEST(PipeSetSize, ShrinkingBelowTheBufferedDataFailsWithEbusy, "pipe.setpipe-sz-ebusy") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create(O_NONBLOCK));
   const int before = fcntl(p.write.get(), F_GETPIPE_SZ);
-  ASSERT_GE(before, 4 * PageSize());
-  const std::string data = Pattern(3 * static_cast<size_t>(PageSize()), 2);
+  ASSERT_GE(before, 4 * static_cast<long>(Page()));
+  const std::string data = Pattern(3 * Page(), 2);
   ASSERT_THAT(write(p.write.get(), data.data(), data.size()), SyscallSucceedsWithValue(data.size()));
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, PageSize()), SyscallFailsWithErrno(EBUSY));
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * PageSize()), SyscallFailsWithErrno(EBUSY));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, static_cast<long>(Page())), SyscallFailsWithErrno(EBUSY));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * static_cast<long>(Page())),
+              SyscallFailsWithErrno(EBUSY));
   // Nothing changed.
   EXPECT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(before));
   EXPECT_EQ(Fionread(p.read.get()), static_cast<int>(data.size()));
@@ -190,9 +194,10 @@ IPC_TEST(PipeSetSize, ShrinkingBelowTheBufferedDataFailsWithEbusy, "pipe.setpipe
 
 IPC_TEST(PipeSetSize, ShrinkingToExactlyTheBufferedDataSucceeds, "pipe.setpipe-sz-ebusy") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create(O_NONBLOCK));
-  const std::string data = Pattern(2 * static_cast<size_t>(PageSize()), 3);
+  const std::string data = Pattern(2 * Page(), 3);
   ASSERT_THAT(write(p.write.get(), data.data(), data.size()), SyscallSucceedsWithValue(data.size()));
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * PageSize()), SyscallSucceedsWithValue(2 * PageSize()));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 2 * static_cast<long>(Page())),
+              SyscallSucceedsWithValue(2 * static_cast<long>(Page())));
   EXPECT_TRUE(ReadNow(p.read.get(), data.size()) == data);
 }
 
@@ -200,7 +205,7 @@ IPC_TEST(PipeSetSize, ShrinkingWithLittleBufferedDataSucceedsAndKeepsIt, "pipe.s
          "pipe.setpipe-sz-min") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create(O_NONBLOCK));
   ASSERT_THAT(write(p.write.get(), "keep me", 7), SyscallSucceedsWithValue(7));
-  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 1), SyscallSucceedsWithValue(PageSize()));
+  EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, 1), SyscallSucceedsWithValue(static_cast<long>(Page())));
   EXPECT_EQ(ReadNow(p.read.get(), 7), "keep me");
 }
 
@@ -216,7 +221,8 @@ IPC_TEST(PipeMaxSize, UnprivilegedCallerCanSetUpToPipeMaxSize, "pipe.setpipe-sz-
         ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
         // pipe-max-size is stored rounded (pipe(7)), so it is a valid capacity itself.
         EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, max_size), SyscallSucceedsWithValue(max_size));
-        EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, PageSize()), SyscallSucceedsWithValue(PageSize()));
+        EXPECT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, static_cast<long>(Page())),
+                    SyscallSucceedsWithValue(static_cast<long>(Page())));
       },
       {.what = "setting the pipe size to pipe-max-size as an unprivileged user"});
   c.ExpectExited(0);
@@ -260,7 +266,7 @@ struct SoftLimitState {
 };
 
 void SaturateSoftLimit(long soft_pages, long max_size, SoftLimitState* st) {
-  const long per_max = max_size / PageSize();
+  const long per_max = max_size / static_cast<long>(Page());
   const long per_default = std::min(16L, per_max);
   while (st->user_pages + per_max <= soft_pages) {
     ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
@@ -271,7 +277,8 @@ void SaturateSoftLimit(long soft_pages, long max_size, SoftLimitState* st) {
   }
   while (st->user_pages + per_default <= soft_pages) {
     ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-    ASSERT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ), SyscallSucceedsWithValue(per_default * PageSize()));
+    ASSERT_THAT(fcntl(p.write.get(), F_GETPIPE_SZ),
+                SyscallSucceedsWithValue(per_default * static_cast<long>(Page())));
     st->user_pages += per_default;
     st->pipes.push_back(std::move(p));
   }
@@ -297,7 +304,8 @@ SoftLimitSetup CheckSoftLimit() {
   s.max_size = max_size.value();
   if (s.soft == 0) {
     s.skip = "pipe-user-pages-soft is 0: no soft limit is applied";
-  } else if (s.max_size < 16 * PageSize() || 2 * (s.soft / (s.max_size / PageSize()) + 32) > 4096) {
+  } else if (s.max_size < 16 * static_cast<long>(Page()) ||
+             2 * (s.soft / (s.max_size / static_cast<long>(Page())) + 32) > 4096) {
     s.skip = "reaching pipe-user-pages-soft (" + std::to_string(s.soft) +
              " pages) with pipes of pipe-max-size (" + std::to_string(s.max_size) +
              " bytes) needs too many descriptors";
@@ -329,9 +337,9 @@ IPC_TEST(PipeUserPages, AtTheSoftLimitNewPipesGetAMinimalCapacity, "pipe.user-pa
         int cap = fcntl(small.write.get(), F_GETPIPE_SZ);
         // pipe(7) says one page; newer kernels keep two pages (PIPE_MIN_DEF_BUFFERS) so that a write of
         // PIPE_BUF bytes still fits.
-        EXPECT_LE(cap, 2 * PageSize()) << "a new pipe at the soft limit was not limited";
-        EXPECT_GE(cap, PageSize());
-        EXPECT_LT(cap, 16 * PageSize());
+        EXPECT_LE(cap, 2 * static_cast<long>(Page())) << "a new pipe at the soft limit was not limited";
+        EXPECT_GE(cap, static_cast<long>(Page()));
+        EXPECT_LT(cap, 16 * static_cast<long>(Page()));
         // Still a working pipe.
         std::string rec = Pattern(PIPE_BUF, 9);
         ASSERT_THAT(write(small.write.get(), rec.data(), rec.size()), SyscallSucceedsWithValue(PIPE_BUF));
@@ -379,7 +387,8 @@ IPC_TEST(PipeUserPages, AtTheSoftLimitShrinkingAPipeStillSucceeds, "pipe.user-pa
         ASSERT_FALSE(st.pipes.empty());
         int fd = st.pipes.front().write.get();
         EXPECT_THAT(fcntl(fd, F_SETPIPE_SZ, lim.max_size / 2), SyscallSucceedsWithValue(lim.max_size / 2));
-        EXPECT_THAT(fcntl(fd, F_SETPIPE_SZ, PageSize()), SyscallSucceedsWithValue(PageSize()));
+        EXPECT_THAT(fcntl(fd, F_SETPIPE_SZ, static_cast<long>(Page())),
+                    SyscallSucceedsWithValue(static_cast<long>(Page())));
       },
       {.what = "shrinking a pipe at pipe-user-pages-soft"});
   c.ExpectExited(0);
@@ -394,7 +403,7 @@ IPC_TEST(PipeUserPages, AtTheHardLimitPipeFailsWithEnfile, "pipe.enfile-user-har
   IPC_REQUIRE_OTHER_USERS("switching to a private user id");
   // Pages are reached with pipes grown to pipe-max-size below the soft limit, and with minimal pipes
   // (at most two pages, at least one) above it.
-  const long per_max = max_size / PageSize();
+  const long per_max = max_size / static_cast<long>(Page());
   const long below_soft = soft == 0 ? hard : std::min(soft, hard);
   const long pipes_needed = below_soft / per_max + 1 + (hard > below_soft ? hard - below_soft : 0) + 16;
   const long fds_needed = 2 * pipes_needed + 64;
@@ -430,7 +439,7 @@ IPC_TEST(PipeUserPages, AtTheHardLimitPipeFailsWithEnfile, "pipe.enfile-user-har
           if (r < 0) {
             EXPECT_EQ(errno, EPERM) << "F_SETPIPE_SZ failed with " << DescribeErrno(errno);
           }
-          pages += fcntl(p.write.get(), F_GETPIPE_SZ) / PageSize();
+          pages += fcntl(p.write.get(), F_GETPIPE_SZ) / static_cast<long>(Page());
           pipes.push_back(std::move(p));
         }
         ADD_FAILURE() << "pipe() never failed; the user holds " << pages << " pages, hard limit " << hard;

@@ -218,7 +218,7 @@ IPC_TEST_P(PipeBlockingSmallWrite, WaitsForRoomAndWritesAllBytesContiguously, "p
            "pipe.write-blocks-full") {
   const size_t n = GetParam();
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create());
-  const long page = limits::PageSize();
+  const long page = static_cast<long>(Page());
   ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, page), SyscallSucceedsWithValue(page));
   const std::string head(4000, 'h');
   ASSERT_THAT(write(p.write.get(), head.data(), head.size()), SyscallSucceedsWithValue(4000));

@@ -151,7 +151,7 @@ IPC_TEST(PipeNonblock, PipeBufWriteWithLessRoomFailsWithEagainWritingNothing, "p
 IPC_TEST(PipeNonblock, SmallWriteLargerThanTheRoomLeftFailsWithEagainWritingNothing,
          "pipe.nonblock-small-eagain") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create(O_NONBLOCK));
-  const long page = limits::PageSize();
+  const long page = static_cast<long>(Page());
   ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, page), SyscallSucceedsWithValue(page));
   std::string head(4000, 'h');
   ASSERT_THAT(write(p.write.get(), head.data(), head.size()), SyscallSucceedsWithValue(4000));
@@ -166,7 +166,7 @@ IPC_TEST(PipeNonblock, SmallWriteLargerThanTheRoomLeftFailsWithEagainWritingNoth
 // The other side of the same rule: a small write that does fit in the room left succeeds whole.
 IPC_TEST(PipeNonblock, SmallWriteThatFitsTheRoomLeftSucceedsWhole, "pipe.nonblock-small-room") {
   ASSERT_OK_AND_ASSIGN(Pipe p, Pipe::Create(O_NONBLOCK));
-  const long page = limits::PageSize();
+  const long page = static_cast<long>(Page());
   ASSERT_THAT(fcntl(p.write.get(), F_SETPIPE_SZ, page), SyscallSucceedsWithValue(page));
   std::string head(4000, 'h');
   ASSERT_THAT(write(p.write.get(), head.data(), head.size()), SyscallSucceedsWithValue(4000));

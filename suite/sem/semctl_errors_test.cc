@@ -119,7 +119,7 @@ IPC_TEST(SemCtlErrors, SetallRacingWithRemovalFailsEidrm, "sem.semctl-eidrm") {
   // window while the set is removed; when the page is supplied, SETALL finds the set gone: EIDRM.
   Child c = Child::Spawn(
       [&] {
-        const size_t page = static_cast<size_t>(limits::PageSize());
+        const size_t page = Page();
         FileDescriptor uffd(static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC)));
         ASSERT_TRUE(uffd.valid()) << DescribeErrno(errno);
         uffdio_api api{};
