@@ -45,6 +45,19 @@ def jobs(text):
     return v
 
 
+def int_in(minimum: int, maximum: int):
+    """An int type for an option that takes a whole number from `minimum` to `maximum`."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not minimum <= v <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}: {text!r}")
+        return v
+    return parse
+
+
 def int_at_least(minimum: int, what: str):
     """An int type for option `what` ("bench inject: --calls") that must be at least `minimum`."""
     def parse(text):

@@ -8,7 +8,13 @@ default, and exec, IPCSUITE_EXEC_MODE=exec) round by round, so that the machine'
   and whether the two modes gave every test the same verdict;
 - short tests: a trivially short test (the probe binary's Probe.Pass, runner/tests/probe/) run N times in a
   row through executor.run_test in this process, so that the runner's cost per test dominates: wall ms per
-  test in each mode.
+  test in each mode;
+- pipeline: M distinct trivially short tests (the probe's 250 ShortProbe/Many.Pass/<k>, in as many copies of
+  the probe as M needs: a run has several binaries, each with its fork server) planned and run as `run`
+  runs a target's part (pytest with the plugin, -j workers, results.json), timed from the outside: start-up,
+  collection, workers, every test and the results, per test. This is the runner's whole cost per test on J
+  CPUs, which the whole host run adds to the tests' own time (property cases, timeouts, waits for a second
+  of the wall clock).
 Besides the wall clock, the CPU time the runner and every test process spent (user + system, this process
 and all its reaped descendants): on a shared, loaded machine the wall clock of a short test is mostly
 waiting for a CPU, which the CPU time is not. Read the medians and ratios, not one run.
@@ -27,8 +33,9 @@ import time
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import executor, forkserver, targets
-from runner.argtypes import positive_int
+from runner import executor, forkserver, run_cmd, targets
+from runner import plan as plan_mod
+from runner.argtypes import int_in, positive_int
 from runner.catalogue import TestCase
 from runner.errors import SetupError
 from runner.plan import Plan
@@ -36,6 +43,9 @@ from runner.plan import Plan
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("exec", "fork")
 PROBE_TEST = "Probe.Pass"
+PROBE_MANY = "ShortProbe/Many.Pass/{}"  # instances 0 .. PROBE_MANY_COUNT - 1 (runner/tests/probe/probe_test.cc)
+PROBE_MANY_COUNT = 250  # as many as the largest suite binary has: the pipeline runs copies of the probe
+PIPELINE_MAX = 5000
 GOAL_MS = 3.0  # issue 13: <= 3 ms wall per test on 2 cores
 
 
@@ -45,7 +55,9 @@ def add_arguments(p) -> None:
     p.add_argument("-j", "--jobs", type=positive_int, default=2, help="jobs of the whole run (default 2)")
     p.add_argument("--short-tests", type=positive_int, default=200, metavar="N",
                    help="short tests per mode and round (default 200)")
-    p.add_argument("--no-whole-run", action="store_true", help="only the short-test measurement")
+    p.add_argument("--pipeline-tests", type=int_in(1, PIPELINE_MAX), default=1000, metavar="M",
+                   help=f"distinct short tests of the pipeline measurement (default 1000, at most {PIPELINE_MAX})")
+    p.add_argument("--no-whole-run", action="store_true", help="only the short-test and pipeline measurements")
     p.add_argument("--filter", action="append", default=[], metavar="GLOB",
                    help="whole run: only these tests (as run --filter)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -117,6 +129,44 @@ def _short_tests(mode: str, n: int, probe: Path) -> tuple[float, float]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _pipeline(mode: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
+    """`m` distinct short probe tests through pytest, the plugin and `jobs` workers, as `run` runs a part."""
+    tmp = Path(tempfile.mkdtemp(prefix="ipcsuite-bench-"))
+    try:
+        cases = []
+        for copy in range((m + PROBE_MANY_COUNT - 1) // PROBE_MANY_COUNT):
+            binary = tmp / f"probe{copy}"
+            shutil.copy(probe, binary)
+            cases += [TestCase(binary=binary, area=f"probe{copy}", name=PROBE_MANY.format(k), location="",
+                               rules=[]) for k in range(min(PROBE_MANY_COUNT, m - len(cases)))]
+        plan = plan_mod.write_plan(tmp / "plan.json", target=targets.Target(name="host", kind="host",
+                                                                            spec="host").to_data(),
+                                   seed=1, test_timeout=60.0, tests=cases)
+        (tmp / "run").mkdir()
+        cmd = run_cmd.pytest_command(plan, tmp / "results.json", tmp / "run" / "pytest", jobs=jobs,
+                                     tracebacks=False) + [str(plan)]
+        env = dict(os.environ, IPCSUITE_EXEC_MODE=mode, IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT),
+                   IPCSUITE_RUN_TMPDIR=str(tmp / "run"), IPCSUITE_SEED="1")
+        env.pop("LD_PRELOAD", None)
+        cpu0 = _cpu_s()
+        started = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=3600, check=False,
+                              start_new_session=True)
+        wall = time.monotonic() - started
+        cpu = _cpu_s() - cpu0
+        results = tmp / "results.json"
+        passed = 0
+        if results.exists():
+            passed = sum(t["status"] == "passed" for t in json.loads(results.read_text())["tests"])
+        if proc.returncode != 0 or passed != m:
+            raise SetupError(f"bench runner: the pipeline of {m} short tests exited {proc.returncode} with "
+                             f"{passed} passed: {proc.stdout.strip()[-300:]!r}")
+        return {"wall_ms": wall * 1000 / m, "cpu_ms": cpu * 1000 / m, "wall_s": wall}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _paired_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b))
 
@@ -165,6 +215,20 @@ def measure(args, bdir: Path) -> dict:
                                  "median_cpu_per_test_ms": statistics.median(short_cpu[m])} for m in MODES},
                           "fork_over_exec_paired": _paired_ratio(short["fork"], short["exec"]),
                           "cpu_fork_over_exec_paired": _paired_ratio(short_cpu["fork"], short_cpu["exec"])}
+    pipe: dict[str, list[dict]] = {m: [] for m in MODES}
+    for r in range(args.rounds):
+        order = MODES if r % 2 == 0 else tuple(reversed(MODES))
+        for mode in order:
+            pipe[mode].append(_pipeline(mode, args.pipeline_tests, args.jobs, probe, bdir))
+    doc["pipeline"] = {"n": args.pipeline_tests, "jobs": args.jobs,
+                       **{m: {"wall_s": [x["wall_s"] for x in pipe[m]],
+                              "per_test_ms": [x["wall_ms"] for x in pipe[m]],
+                              "median_per_test_ms": statistics.median(x["wall_ms"] for x in pipe[m]),
+                              "cpu_per_test_ms": [x["cpu_ms"] for x in pipe[m]],
+                              "median_cpu_per_test_ms": statistics.median(x["cpu_ms"] for x in pipe[m])}
+                          for m in MODES},
+                       "fork_over_exec_paired": _paired_ratio([x["wall_ms"] for x in pipe["fork"]],
+                                                              [x["wall_ms"] for x in pipe["exec"]])}
     doc["load_after"] = os.getloadavg()[0]
     return doc
 
@@ -199,6 +263,15 @@ def render(doc: dict) -> str:
     lines.append("  CPU ms/test: " + "; ".join(
         f"{m} {' '.join(f'{x:.2f}' for x in s[m]['cpu_per_test_ms'])} (median {s[m]['median_cpu_per_test_ms']:.2f})"
         for m in MODES) + f"; fork/exec {s['cpu_fork_over_exec_paired']:.2f}")
+    p = doc["pipeline"]
+    lines.append(f"pipeline ({p['n']} distinct short tests through pytest, the plugin and {p['jobs']} workers, "
+                 "as run runs them; wall from the outside):")
+    for m in MODES:
+        lines.append(f"  {m:<5} s per run: {' '.join(f'{x:.2f}' for x in p[m]['wall_s'])}; ms/test median "
+                     f"{p[m]['median_per_test_ms']:.2f}; CPU ms/test median {p[m]['median_cpu_per_test_ms']:.2f}")
+    met = p["fork"]["median_per_test_ms"] <= GOAL_MS
+    lines.append(f"  fork/exec: {p['fork_over_exec_paired']:.2f} (median of per-round ratios); the runner's cost, "
+                 f"goal <= {GOAL_MS:g} ms/test: {'met' if met else 'MISSED'} ({p['fork']['median_per_test_ms']:.2f})")
     return "\n".join(lines)
 
 

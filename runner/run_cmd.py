@@ -72,6 +72,20 @@ def _stop(proc) -> None:
     proc.wait()
 
 
+def pytest_command(plan: Path, results: Path, basetemp: Path, *, jobs: int, tracebacks: bool) -> list[str]:
+    """pytest with the plugin over one plan (`jobs` > 1: that many pytest-xdist workers); the plan's path is
+    its one argument, and the caller may add more (-x, -k, the runner's own tests)."""
+    cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
+           "-p", "runner.plugin", "--ipcsuite-plan", str(plan), "--ipcsuite-results", str(results),
+           "-o", "console_output_style=count", "-qq", "-rN",
+           # pytest's own temporary directory inside the run's (removed with it), not a new
+           # /tmp/pytest-of-<user>/pytest-<N> left behind by every run
+           "--basetemp", str(basetemp), "--tb=short" if tracebacks else "--tb=no"]
+    if jobs > 1:
+        cmd += ["-n", str(jobs)]
+    return cmd
+
+
 def _pytest(cmd, env, deadline, guard: bool) -> int:
     # Under runner/guard.py (a child subreaper, as the build and inject are) when RLIMIT_NPROC leaves room for
     # one more process (procinfo.guard_fits): every process of the run then dies with this runner, even a
@@ -310,18 +324,11 @@ def _run_once(args, selftest: bool):
                                        preload=str(preload or ""),
                                        replay=str(part / "guest.json") if guest_env is not None else "",
                                        tests=ttests)
-            cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
-                   "-p", "runner.plugin", "--ipcsuite-plan", str(plan),
-                   "--ipcsuite-results", str(part / "results.json"),
-                   "-o", "console_output_style=count", "-qq", "-rN",
-                   # pytest's own temporary directory inside the run's (removed with it), not a new
-                   # /tmp/pytest-of-<user>/pytest-<N> left behind by every run
-                   "--basetemp", str(run.tmp / "pytest"),
-                   # The summary gives each failure with its rules once; ./ipcsuite test keeps the
-                   # tracebacks of the runner's own Python tests.
-                   "--tb=short" if selftest else "--tb=no"]
-            if args.jobs > 1 and target.kind != "qemu":
-                cmd += ["-n", str(args.jobs)]
+            cmd = pytest_command(plan, part / "results.json", run.tmp / "pytest",
+                                 jobs=args.jobs if target.kind != "qemu" else 1,
+                                 # The summary gives each failure with its rules once; ./ipcsuite test
+                                 # keeps the tracebacks of the runner's own Python tests.
+                                 tracebacks=selftest)
             if args.exitfirst:
                 cmd += ["-x"]
             if args.k:

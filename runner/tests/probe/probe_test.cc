@@ -48,6 +48,14 @@ void CheckCleanThenLeaveState() {
 }
 
 TEST(Probe, Pass) { EXPECT_EQ(1 + 1, 2); }
+
+// Distinct short tests (ShortProbe/Many.Pass/0 .. /249: about as many as the largest suite binary has), for
+// `./ipcsuite bench runner`'s pipeline figure (N short tests through pytest, its workers and the plugin, as
+// `run` runs them; more than 250 from copies of this binary, as a run has several binaries).
+class Many : public ::testing::TestWithParam<int> {};
+TEST_P(Many, Pass) { EXPECT_GE(GetParam(), 0); }
+INSTANTIATE_TEST_SUITE_P(ShortProbe, Many, ::testing::Range(0, 250));
+
 TEST(Probe, LeaveStateA) { CheckCleanThenLeaveState(); }
 TEST(Probe, LeaveStateB) { CheckCleanThenLeaveState(); }
 TEST(Probe, Hang) {
