@@ -37,7 +37,7 @@ class Load:
         if shutil.which("stress-ng") is None:
             raise SetupError("--load needs stress-ng (Debian package stress-ng)")
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{workspace.PREFIX}{os.getpid()}-load-",
-                                             dir=workspace._tmp_root()))
+                                             dir=workspace.tmp_root()))
         try:  # whatever stops the start (stress-ng not startable, Ctrl-C), nothing of it is left
             workspace.mark_owner(self.scratch)
             cmd = command(self.scratch, self.cpus)

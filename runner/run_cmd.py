@@ -13,6 +13,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -266,11 +267,13 @@ def _run_once(args, selftest: bool):
             penv = dict(preload_mod.clean_env(), **target_wrap.env(t.to_data()))
             if t.kind == "oci":  # in a container of its own, as a test process: the rootfs and loader it has
                 penv["IPCSUITE_RUN_ID"] = f"preload-probe-{os.getpid()}"  # its container's name, swept below
-            try:
-                preload_mod.probe(preload, t, target_wrap.probe_binary(bdir), penv)
-            finally:
-                if t.kind == "oci":  # a probe that timed out leaves its container
-                    target_oci.sweep(t.options, penv["IPCSUITE_RUN_ID"])
+            # Its temporary directory (an oci container's bundle) is removed with it, whatever the probe says.
+            with tempfile.TemporaryDirectory(prefix="ipcsuite-preload-probe-", dir=workspace.tmp_root()) as ptmp:
+                try:
+                    preload_mod.probe(preload, t, target_wrap.probe_binary(bdir), penv, ptmp)
+                finally:
+                    if t.kind == "oci":  # a probe that timed out leaves its container
+                        target_oci.sweep(t.options, penv["IPCSUITE_RUN_ID"])
     guard, room = procinfo.guard_fits()
     if not guard:
         print(f"ipcsuite: note: RLIMIT_NPROC leaves room for {room} more processes: the tests run without the "

@@ -27,7 +27,8 @@ from runner.errors import SetupError
 PREFIX = "ipcsuite-run-"
 
 
-def _tmp_root() -> Path:
+def tmp_root() -> Path:
+    """Where a run makes its temporary directories: $IPCSUITE_TMP_ROOT, else the system's (/tmp)."""
     return Path(os.environ.get("IPCSUITE_TMP_ROOT") or tempfile.gettempdir())
 
 
@@ -106,12 +107,12 @@ class Run:
         except OSError as e:
             raise SetupError(f"cannot create the results directory {rdir}: {e.strerror}") from None
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=_tmp_root()))
+            tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=tmp_root()))
             # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
             tmp.chmod(0o711)
             mark_owner(tmp)
         except OSError as e:
-            raise SetupError(f"cannot create the run's temporary directory in {_tmp_root()}: {e.strerror}") from None
+            raise SetupError(f"cannot create the run's temporary directory in {tmp_root()}: {e.strerror}") from None
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
 
     def finish(self) -> None:
@@ -144,7 +145,7 @@ class Run:
 def sweep_leftovers() -> list[str]:
     """Removes temporary directories of earlier runs whose runner process is gone."""
     removed = []
-    for d in _tmp_root().glob(PREFIX + "*"):
+    for d in tmp_root().glob(PREFIX + "*"):
         try:
             pid = int(d.name[len(PREFIX):].split("-", 1)[0])
         except ValueError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -140,7 +142,8 @@ PRELOAD_SRC = ("int ipcsuite_dep_value(void);\n"
 def test_preload_the_containers_loader_cannot_load_is_one_line_and_exit_2(tmp_path):
     """A preload library that links a library of its own (found on the host through its RUNPATH) loads on the
     host, but not in the container, whose rootfs lacks that library: the loader there would ignore it and
-    every test pass without it. The run is refused before any test, naming the loader's reason."""
+    every test pass without it. The run is refused before any test, naming the loader's reason, and leaves
+    neither the probe's container nor its bundle."""
     _runc_or_skip()
     if not (BUILD / "ipcsuite-manifest.tsv").exists():
         pytest.skip(f"no build in {BUILD}")
@@ -156,8 +159,13 @@ def test_preload_the_containers_loader_cannot_load_is_one_line_and_exit_2(tmp_pa
     host = ipcsuite("run", "--no-build", "--results-dir", str(tmp_path / "h"), "--filter", "pipe/PipeFs.*",
                     "--preload", str(lib), timeout=300)
     assert host.returncode == 0, host.stdout[-2000:] + host.stderr[-2000:]  # the host's loader finds it
+    root = tmp_path / "tmproot"  # the probe's temporary directory (its container's bundle) goes here
+    root.mkdir()
+    bundles = "bundle-ipcsuite-preload-probe-*"  # in the system's /tmp, where the probe's bundle was once left
+    before = set(Path(tempfile.gettempdir()).glob(bundles))
     proc = ipcsuite("run", "--no-build", "--results-dir", str(tmp_path / "r"), "--target", "oci:runc",
-                    "--filter", "pipe/PipeFs.*", "--preload", str(lib), timeout=300)
+                    "--filter", "pipe/PipeFs.*", "--preload", str(lib), timeout=300,
+                    env={"IPCSUITE_TMP_ROOT": str(root)})
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -167,3 +175,5 @@ def test_preload_the_containers_loader_cannot_load_is_one_line_and_exit_2(tmp_pa
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir()), "a run started anyway"
     assert not [c for c in subprocess.run(["runc", "list", "-q"], capture_output=True, text=True).stdout.split()
                 if c.startswith("ipcsuite-preload-probe-")], "the probe's container was left"
+    assert not list(root.iterdir()), f"the probe left {sorted(p.name for p in root.iterdir())}"
+    assert not set(Path(tempfile.gettempdir()).glob(bundles)) - before, "the probe left its bundle in /tmp"
