@@ -61,7 +61,8 @@ def test_pytest_runs_exactly_the_plan_and_lists_nothing(tmp_path):
     env.pop("IPCSUITE_RUN_PLANNED", None)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir",
                            str(ROOT), "-p", "runner.plugin", "--ipcsuite-plan", str(plan), "--ipcsuite-results",
-                           str(out), "-n", "2", "-q", str(plan)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                           str(out), "-n", "2", "-q", "--basetemp", str(tmp_path / "pytest"), str(plan)],
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     doc = json.loads(out.read_text())
