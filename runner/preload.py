@@ -69,9 +69,10 @@ def check_file(lib: Path) -> None:
         raise UsageError(f"--preload: {why}")
 
 
-def probe(lib: Path, target, binary: Path | None, env: dict, tmp: str | None = None) -> None:
-    """Starts `binary --gtest_list_tests` as the target starts a test process, with LD_PRELOAD=lib; raises
-    UsageError when the loader refuses the library or the process does not get to list its tests."""
+def probe(lib: Path, target, binary: Path | None, env: dict, tmp: str) -> None:
+    """Starts `binary --gtest_list_tests` as the target starts a test process, with LD_PRELOAD=lib and `tmp` as
+    its temporary directory (the caller removes it); raises UsageError when the loader refuses the library or
+    the process does not get to list its tests."""
     if binary is None:
         return  # nothing built to probe with: the static check is all
     cmd = target.wrap([str(binary), "--gtest_list_tests"], tmp)

@@ -280,6 +280,8 @@ def ensure(options: dict) -> None:
 def wrap(options: dict, cmd: list[str], tmp: str | None) -> list[str]:
     if "rootfs" not in options:
         raise SetupError("the oci target was not prepared (Target.ensure)")
+    if not tmp:  # launch writes the container's bundle there and execs the runtime: nothing would remove it
+        raise SetupError("the oci target needs a temporary directory for its container's bundle")
     return [PYTHON, str(Path(__file__).resolve()), "launch", options["runtime_path"], options["spec_file"],
             options["rootfs"], tmp or "", "--", *cmd]
 
