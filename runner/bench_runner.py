@@ -28,12 +28,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import executor, forkserver, run_cmd, targets
+from runner import executor, forkserver, run_cmd, targets, workspace
 from runner import plan as plan_mod
 from runner.argtypes import int_in, positive_int
 from runner.catalogue import TestCase
@@ -73,7 +72,7 @@ def _cpu_s() -> float:
 
 
 def _whole_run(mode: str, jobs: int, filters: list[str], bdir: Path) -> dict:
-    rdir = Path(tempfile.mkdtemp(prefix="ipcsuite-bench-"))
+    rdir = workspace.make_scratch("bench")
     try:
         cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "-j", str(jobs), "--results-dir", str(rdir)]
         for f in filters:
@@ -100,7 +99,7 @@ def _whole_run(mode: str, jobs: int, filters: list[str], bdir: Path) -> dict:
 def _short_tests(mode: str, n: int, probe: Path) -> tuple[float, float]:
     """(wall ms, CPU ms) per test of `n` runs of the probe's trivially short test, one after another (the CPU
     time includes the fork server's start-up and end: once per worker and binary in a run)."""
-    tmp = tempfile.mkdtemp(prefix="ipcsuite-bench-")
+    tmp = str(workspace.make_scratch("bench"))
     old = os.environ.get("IPCSUITE_EXEC_MODE")
     os.environ["IPCSUITE_EXEC_MODE"] = mode
     try:
@@ -131,7 +130,7 @@ def _short_tests(mode: str, n: int, probe: Path) -> tuple[float, float]:
 
 def _pipeline(mode: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
     """`m` distinct short probe tests through pytest, the plugin and `jobs` workers, as `run` runs a part."""
-    tmp = Path(tempfile.mkdtemp(prefix="ipcsuite-bench-"))
+    tmp = workspace.make_scratch("bench")
     try:
         cases = []
         for copy in range((m + PROBE_MANY_COUNT - 1) // PROBE_MANY_COUNT):

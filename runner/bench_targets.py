@@ -19,11 +19,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from runner import argtypes, targets
+from runner import argtypes, targets, workspace
 from runner import build as build_mod
 from runner.errors import SetupError
 
@@ -64,7 +63,7 @@ def parse_targets(texts: list[str]) -> list[targets.Target]:
 
 def run_once(target: targets.Target, filters: list[str], jobs: int | None, bdir: Path) -> dict:
     """One `./ipcsuite run --no-build --target T`: wall seconds, exit code, counts, or the set-up problem."""
-    rdir = Path(tempfile.mkdtemp(prefix="ipcsuite-bench-targets-"))
+    rdir = workspace.make_scratch("bench-targets")
     try:
         cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--target", target.spec or target.name,
                "--results-dir", str(rdir)]

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,10 +35,8 @@ class Load:
     def __enter__(self) -> "Load":
         if shutil.which("stress-ng") is None:
             raise SetupError("--load needs stress-ng (Debian package stress-ng)")
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"{workspace.PREFIX}{os.getpid()}-load-",
-                                             dir=workspace.tmp_root()))
+        self.scratch = workspace.make_scratch("load")
         try:  # whatever stops the start (stress-ng not startable, Ctrl-C), nothing of it is left
-            workspace.mark_owner(self.scratch)
             cmd = command(self.scratch, self.cpus)
             print("ipcsuite: load: " + " ".join(cmd), file=sys.stderr, flush=True)
             os.environ["IPCSUITE_LOAD"] = " ".join(cmd)  # recorded in results.json's environment

@@ -13,7 +13,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -267,10 +266,11 @@ def _run_once(args, selftest: bool):
             penv = dict(preload_mod.clean_env(), **target_wrap.env(t.to_data()))
             if t.kind == "oci":  # in a container of its own, as a test process: the rootfs and loader it has
                 penv["IPCSUITE_RUN_ID"] = f"preload-probe-{os.getpid()}"  # its container's name, swept below
-            # Its temporary directory (an oci container's bundle) is removed with it, whatever the probe says.
-            with tempfile.TemporaryDirectory(prefix="ipcsuite-preload-probe-", dir=workspace.tmp_root()) as ptmp:
+            # Its temporary directory (an oci container's bundle) is removed with it, whatever the probe says;
+            # by the next run if this one is SIGKILLed meanwhile.
+            with workspace.scratch("preload-probe") as pdir:
                 try:
-                    preload_mod.probe(preload, t, target_wrap.probe_binary(bdir), penv, ptmp)
+                    preload_mod.probe(preload, t, target_wrap.probe_binary(bdir), penv, str(pdir))
                 finally:
                     if t.kind == "oci":  # a probe that timed out leaves its container
                         target_oci.sweep(t.options, penv["IPCSUITE_RUN_ID"])

@@ -40,6 +40,7 @@ if __name__ == "__main__":  # the launcher runs as a script: make `runner` impor
 
 from runner import build as build_mod  # noqa: E402
 from runner import deps  # noqa: E402
+from runner import workspace  # noqa: E402
 from runner.errors import SetupError, UsageError  # noqa: E402
 
 PREFIX = "oci:"
@@ -171,7 +172,7 @@ def default_spec(runtime: str) -> dict:
     if exe is None:
         raise SetupError(f"OCI runtime {runtime} is not installed"
                          + (f" (Debian package {DEBIAN[runtime]})" if runtime in DEBIAN else ""))
-    with tempfile.TemporaryDirectory(prefix="ipcsuite-oci-spec-") as d:
+    with workspace.scratch("oci-spec") as d:
         proc = subprocess.run([exe, "spec"], cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=30, check=False)
         cfg = Path(d) / "config.json"
@@ -228,7 +229,7 @@ def _probe(options: dict) -> tuple[bool, str]:
             shutil.copy2(build_init(), probe_root / INIT_IN_ROOTFS.lstrip("/"))
     except (SetupError, OSError, subprocess.SubprocessError) as e:
         return False, str(e)
-    with tempfile.TemporaryDirectory(prefix="ipcsuite-oci-probe-") as bundle:
+    with workspace.scratch("oci-probe") as bundle:
         cfg = container_config(spec, str(probe_root), [], {}, None)
         cfg["process"]["args"] = [INIT_IN_ROOTFS, "--probe"]
         Path(bundle, "config.json").write_text(json.dumps(cfg))

@@ -18,8 +18,10 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from runner import procinfo
 from runner.errors import SetupError
@@ -92,6 +94,29 @@ def _owner_gone(d: Path, pid: int) -> bool:
     return bool(now) and now != fields[1]  # the pid lives on in another process
 
 
+def make_scratch(kind: str, mode: int = 0o700) -> Path:
+    """A new directory ipcsuite-run-<pid>-<kind>-XXXX in tmp_root(), marked with its owner: the caller removes
+    it; if this process is SIGKILLed first, the next run's sweep_leftovers does."""
+    d = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{kind}-", dir=tmp_root()))
+    try:
+        d.chmod(mode)
+        mark_owner(d)
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+    return d
+
+
+@contextmanager
+def scratch(kind: str) -> Iterator[Path]:
+    """make_scratch(kind) for the length of a with-block, removed at its end whatever happens in it."""
+    d = make_scratch(kind)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @dataclass
 class Run:
     run_id: str
@@ -107,10 +132,8 @@ class Run:
         except OSError as e:
             raise SetupError(f"cannot create the results directory {rdir}: {e.strerror}") from None
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{run_id}-", dir=tmp_root()))
             # Searchable by all: tests that drop privileges must reach their own (0755) directories inside.
-            tmp.chmod(0o711)
-            mark_owner(tmp)
+            tmp = make_scratch(run_id, 0o711)
         except OSError as e:
             raise SetupError(f"cannot create the run's temporary directory in {tmp_root()}: {e.strerror}") from None
         return cls(run_id=run_id, dir=rdir, tmp=tmp)
@@ -143,7 +166,8 @@ class Run:
 
 
 def sweep_leftovers() -> list[str]:
-    """Removes temporary directories of earlier runs whose runner process is gone."""
+    """Removes temporary directories of earlier runs (and of other commands: make_scratch) whose process is
+    gone."""
     removed = []
     for d in tmp_root().glob(PREFIX + "*"):
         try:

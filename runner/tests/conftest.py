@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -66,6 +67,37 @@ def run_suite(tmp_path):
         proc = ipcsuite("run", "--no-build", "--results-dir", str(rdir), *args, timeout=timeout, env=env)
         return RunResult(proc, rdir)
     return _run
+
+
+def compile_lib(tmp_path: Path, name: str, source: str) -> Path:
+    """A shared library (tmp_path/lib<name>.so) built from C `source`, for a test's own --preload."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    src, lib = tmp_path / f"{name}.c", tmp_path / f"lib{name}.so"
+    src.write_text(source)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, timeout=120)
+    return lib
+
+
+def constructor_lib(tmp_path: Path, name: str, arg_prefix: str, action: str) -> Path:
+    """compile_lib of a library whose constructor runs the C statement `action` (abort(); pause(); ...) in a
+    process with an argument that starts with `arg_prefix`, and does nothing in any other."""
+    return compile_lib(tmp_path, name, r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void c(void) {
+  char buf[4096] = {0};
+  FILE *f = fopen("/proc/self/cmdline", "r");
+  if (!f) return;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+    if (strncmp(buf + i, "%s", %d) == 0) { %s }
+}
+""" % (arg_prefix, len(arg_prefix), action))
 
 
 def preload_lib(name: str) -> Path:

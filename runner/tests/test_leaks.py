@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner import forkserver
-from runner.tests.conftest import BUILD, ROOT, preload_lib
+from runner.tests.conftest import BUILD, ROOT, constructor_lib, preload_lib
 
 
 def sysv_objects() -> set:
@@ -107,40 +107,66 @@ def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_root):
     assert not new_sysv_objects(before)
 
 
-def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path, tmp_root):
-    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
-    env.pop("LD_PRELOAD", None)
-    before = sysv_objects()
-    # Every read of a pipe or FIFO hangs, so test processes are guaranteed to be in flight.
-    cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "results"),
-           "--preload", str(preload_lib("break_hang_read")), "--filter", "fifo/*,pipe/*",
-           "--test-timeout", "60"]
-    runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+def comm(pid: int) -> str:
     try:
-        wait_for(lambda: any(is_test_binary(p) for p in descendants(runner.pid)), 60,
-                 "a test process of the run")
-        # Test processes keep their FIFOs and temporary files inside the run's directory ($TMPDIR).
-        wait_for(lambda: any(tmp_root.glob("ipcsuite-run-*")), 60, "the run's temporary directory")
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def run_in_flight(pid: int, tmp_root: Path) -> bool:
+    """A test process below the runner `pid`, and the run's temporary directory (made after the --preload
+    probe, whose process also runs a test binary, is gone)."""
+    return (any("-preload-probe-" not in d.name for d in tmp_root.glob("ipcsuite-run-*"))
+            and any(is_test_binary(p) for p in descendants(pid)))
+
+
+def sigkill_run(args: list, env: dict, ready, what: str, check=None) -> None:
+    """Starts `./ipcsuite run --no-build ARGS`, SIGKILLs it once ready(its pid) holds, then waits for every
+    process of it to die; check(its processes) runs just before the kill."""
+    runner = subprocess.Popen([str(ROOT / "ipcsuite"), "run", "--no-build", *args], cwd=ROOT, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        wait_for(lambda: ready(runner.pid), 60, what)
         tree = descendants(runner.pid)
+        if check:
+            check(tree)
         os.kill(runner.pid, signal.SIGKILL)
         runner.wait()
-        wait_for(lambda: not any(alive(p) for p in tree), 15,
-                 "every process of the killed run to die: " + ", ".join(str(p) for p in tree if alive(p)))
+        wait_for(lambda: not any(alive(p) for p in tree), 30,
+                 "every process of the killed run to die: " + ", ".join(f"{p} {comm(p)}" for p in tree if alive(p)))
     finally:
         if runner.poll() is None:
             runner.kill()
-    leftovers = list(tmp_root.glob("ipcsuite-run-*"))
-    assert leftovers, "the killed run should have left its temporary directory for the next run to remove"
-    assert not new_sysv_objects(before)
-    nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "r2"),
-                          "--filter", "pipe/*"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+
+
+def next_run_removes(tmp_path: Path, env: dict, leftovers: list, filt: str = "pipe/PipeEof*") -> str:
+    """Runs the suite once more; asserts it passes, says it removed each of `leftovers` and leaves the tmp root
+    (env's IPCSUITE_TMP_ROOT) empty; returns its stderr."""
+    assert leftovers, "the killed run should have left a temporary directory for the next run to remove"
+    nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "next"),
+                          "--filter", filt], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     assert nxt.returncode == 0, nxt.stdout[-3000:]
     for d in leftovers:
         assert f"removed leftovers of an earlier run: {d}" in nxt.stderr
         assert not d.exists()
-    assert list(tmp_root.iterdir()) == []
+    assert list(Path(env["IPCSUITE_TMP_ROOT"]).iterdir()) == []
+    return nxt.stderr
+
+
+def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path, tmp_root):
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    before = sysv_objects()
+    # Every read of a pipe or FIFO hangs, so test processes are guaranteed to be in flight. They keep their
+    # FIFOs and temporary files inside the run's directory ($TMPDIR).
+    sigkill_run(["--results-dir", str(tmp_path / "results"), "--preload", str(preload_lib("break_hang_read")),
+                 "--filter", "fifo/*,pipe/*", "--test-timeout", "60"], env,
+                lambda pid: run_in_flight(pid, tmp_root), "a test process of the run")
+    assert not new_sysv_objects(before)
+    next_run_removes(tmp_path, env, list(tmp_root.glob("ipcsuite-run-*")), "pipe/*")
 
 
 @pytest.mark.skipif(shutil.which("stress-ng") is None, reason="stress-ng is not installed (./ipcsuite run --load "
@@ -158,33 +184,26 @@ def test_load_runs_repeats_under_stress_ng_and_a_sigkilled_loaded_run_leaves_not
     assert list(tmp_root.iterdir()) == []
 
     # Killed while loaded and while tests hang: stress-ng and its workers die with the runner.
-    cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--load", "--results-dir", str(tmp_path / "r2"),
-           "--preload", str(preload_lib("break_hang_read")), "--filter", "pipe/*", "--test-timeout", "60"]
-    runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def comm(pid):
-        try:
-            return Path(f"/proc/{pid}/comm").read_text().strip()
-        except OSError:
-            return ""
-    try:
-        wait_for(lambda: any(is_test_binary(p) for p in descendants(runner.pid)), 60, "a test process of the run")
-        tree = descendants(runner.pid)
+    def loaded(tree):
         assert any(comm(p).startswith("stress-ng") for p in tree), [comm(p) for p in tree]
-        os.kill(runner.pid, signal.SIGKILL)
-        runner.wait()
-        wait_for(lambda: not any(alive(p) for p in tree), 30,
-                 "every process of the killed run to die: " + ", ".join(f"{p} {comm(p)}" for p in tree if alive(p)))
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-    nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "r3"),
-                          "--filter", "pipe/PipeEof*"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
-    assert nxt.returncode == 0, nxt.stdout[-3000:]
-    assert "-load-" in nxt.stderr  # the load's scratch directory was among the leftovers removed
-    assert list(tmp_root.iterdir()) == []
+    sigkill_run(["--load", "--results-dir", str(tmp_path / "r2"), "--preload", str(preload_lib("break_hang_read")),
+                 "--filter", "pipe/*", "--test-timeout", "60"], env, lambda pid: run_in_flight(pid, tmp_root),
+                "a test process of the run", check=loaded)
+    leftovers = list(tmp_root.glob("ipcsuite-run-*"))
+    assert any("-load-" in d.name for d in leftovers), leftovers  # the load's scratch directory
+    next_run_removes(tmp_path, env, leftovers)
+
+
+def test_a_run_sigkilled_in_its_preload_probe_leaves_nothing_the_next_run_does_not_remove(tmp_path, tmp_root):
+    # Blocks in its constructor in the --preload probe (--gtest_list_tests): the run is killed there.
+    lib = constructor_lib(tmp_path, "hang_in_probe", "--gtest_list_tests", "pause();")
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    sigkill_run(["--results-dir", str(tmp_path / "r1"), "--preload", str(lib), "--filter", "pipe/PipeEof*"], env,
+                lambda pid: any(is_test_binary(p) for p in descendants(pid)), "the preload probe")
+    probe_dirs = list(tmp_root.glob("ipcsuite-run-*-preload-probe-*"))
+    assert probe_dirs, list(tmp_root.iterdir())  # under the run's tmp root, named for the next run's sweep
+    next_run_removes(tmp_path, env, probe_dirs)
 
 
 @pytest.mark.skipif(shutil.which("ipcmk") is None, reason="needs ipcmk and ipcrm (util-linux)")

@@ -8,7 +8,6 @@ order, type and machine. IPCSUITE_FUZZ_EXAMPLES raises their number (default 60)
 import os
 import shutil
 import struct
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner import cli, preload
-from runner.tests.conftest import BUILD, ipcsuite
+from runner.tests.conftest import BUILD, compile_lib, constructor_lib, ipcsuite
 
 EXAMPLES = int(os.environ.get("IPCSUITE_FUZZ_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -30,16 +29,6 @@ def elf_header(cls: int, data: int, etype: int, machine: int, size: int = 64) ->
     h[:4], h[4], h[5], h[6] = b"\x7fELF", cls, data, 1
     struct.pack_into("<HH" if data == 1 else ">HH", h, 16, etype, machine)
     return bytes(h[:size])
-
-
-def compile_lib(tmp_path: Path, name: str, source: str) -> Path:
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    src, lib = tmp_path / f"{name}.c", tmp_path / f"lib{name}.so"
-    src.write_text(source)
-    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, timeout=120)
-    return lib
 
 
 def run_preload(capsys, lib: Path, results: Path) -> tuple[int, str]:
@@ -103,25 +92,9 @@ def test_a_library_aborting_in_its_constructor_is_refused(tmp_path):
     assert "was killed by SIGABRT before its first test" in out.stderr
 
 
-ABORT_IN_TESTS = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-/* Aborts in its constructor when the process runs a test (--gtest_filter); listing the tests works. */
-__attribute__((constructor)) static void c(void) {
-  char buf[4096] = {0};
-  FILE *f = fopen("/proc/self/cmdline", "r");
-  if (!f) return;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-    if (strncmp(buf + i, "--gtest_filter", 14) == 0) abort();
-}
-"""
-
-
 def test_a_test_process_killed_before_its_test_started_is_an_error_not_a_failure(tmp_path, run_suite):
-    lib = compile_lib(tmp_path, "abort_in_tests", ABORT_IN_TESTS)
+    # Aborts when the process runs a test (--gtest_filter); listing the tests (the --preload probe) works.
+    lib = constructor_lib(tmp_path, "abort_in_tests", "--gtest_filter", "abort();")
     r = run_suite("--filter", FILTER, "--preload", str(lib), env={"IPCSUITE_BUILD_DIR": str(BUILD)})
     assert r.returncode == 1, r.stderr
     assert r.doc["tests"] and not r.by_status("failed") and not r.by_status("passed")
