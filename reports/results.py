@@ -41,7 +41,11 @@ def record_report(records: dict, report) -> None:
         # elapsed_ms), not the time pytest took to replay its record.
         rec["duration_s"] = float(props["guest_duration_s"])
         rec["guest"] = True
-    elif not rec.get("guest"):
+    elif "process_duration_s" in props:
+        # Started ahead of its item (runner/inflight.py): the test process's own time, not the item's wait.
+        rec["duration_s"] = float(props["process_duration_s"])
+        rec["measured"] = True
+    elif not rec.get("guest") and not rec.get("measured"):
         rec["duration_s"] += float(getattr(report, "duration", 0.0) or 0.0)
     rec["area"] = props.get("area", rec.get("area") or "runner")
     rec["rules"] = [r for r in props.get("rules", "").split(",") if r] or rec.get("rules", [])

@@ -12,11 +12,13 @@ interposer would act in the server too, and its state would reach every test.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,12 @@ class Outcome:
 
 def exec_mode(plan) -> str:
     """fork or exec: $IPCSUITE_EXEC_MODE (default fork); always exec when the plan preloads a library."""
-    if plan.preload:
+    return mode_for(plan.preload)
+
+
+def mode_for(preload: str) -> str:
+    """exec_mode of a plan that preloads `preload` ("": nothing)."""
+    if preload:
         return "exec"
     mode = os.environ.get("IPCSUITE_EXEC_MODE", "") or "fork"
     return mode if mode in MODES else "fork"
@@ -74,6 +81,22 @@ def read_record(path, name: str) -> dict | None:
     return None
 
 
+_files = itertools.count()
+
+
+def _new_file(prefix: str, suffix: str, tmp_base: str | None) -> str:
+    """A new empty file (mode 0600) in `tmp_base` (else the system's temporary directory), named after this
+    process and a counter: mkstemp's random names cost more than the rest of starting a forked test."""
+    base = tmp_base or tempfile.gettempdir()
+    while True:
+        path = os.path.join(base, f"{prefix}{os.getpid()}-{next(_files)}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            return path
+        except FileExistsError:  # left by an earlier process with this pid: the next number
+            continue
+
+
 def run_test(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str | None) -> Outcome:
     if exec_mode(plan) == "fork":
         return run_forked(case, plan=plan, timeout=timeout, env=env, tmp_base=tmp_base)
@@ -89,39 +112,105 @@ def _read_bytes(path: str) -> bytes:
 
 def run_forked(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str | None) -> Outcome:
     """The test as a child of its binary's fork server (started on first use, and again after it died)."""
-    target = targets.from_data(plan.target)
-    files: list[str] = []
-    try:
-        for prefix, suffix in (("result-", ".jsonl"), ("output-", ".txt")):
-            fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=tmp_base)
-            os.close(fd)
-            target.give(Path(path))
-            files.append(path)
-        result_file, output_file = files
-        child = None
-        for attempt in (1, 2):
-            server = forkserver.server_for(str(case.binary), target, env, tmp_base)
+    return Forked(case, plan=plan, timeout=timeout, env=env, tmp_base=tmp_base).ended().done
+
+
+class Forked:
+    """One test started as a child of an idle fork server of its binary; outcome() tells how it ended. Several
+    run at once on servers of their own (runner/inflight.py)."""
+
+    def __init__(self, case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str | None,
+                 target: targets.Target | None = None):
+        """`target`: the plan's, when the caller has it already (targets.from_data(plan.target))."""
+        self.case, self.timeout, self.env, self.tmp_base = case, timeout, env, tmp_base
+        self.target = target or targets.from_data(plan.target)
+        self.started_at = time.monotonic()
+        self.ended_at: float | None = None
+        self.files: list[str] = []
+        self.server: forkserver.ForkServer | None = None
+        self.attempt = 0
+        self.done: Outcome | None = None
+        self.cut: str | None = None  # "N" when the run's deadline (--deadline N) cut `timeout` short
+        try:
+            for prefix, suffix in (("result-", ".jsonl"), ("output-", ".txt")):
+                path = _new_file(prefix, suffix, tmp_base)
+                self.target.give(path)
+                self.files.append(path)
+            self._start()
+        except BaseException:
+            self._remove_files()
+            raise
+
+    def _start(self) -> None:
+        result_file, output_file = self.files
+        while self.done is None:
+            self.attempt += 1
+            self.server = forkserver.server_for(str(self.case.binary), self.target, self.env, self.tmp_base)
             try:
-                child = server.run(case.name, output_file, {"IPCSUITE_RESULT_FILE": result_file}, timeout)
-                break
+                self.server.start(self.case.name, output_file, {"IPCSUITE_RESULT_FILE": result_file}, self.timeout)
+                return
             except forkserver.ServerGone as e:
-                forkserver.forget(server)
-                # A server that ended while the test ran, or twice before it started: the test was not run
-                # to its end by no fault of the system under test.
-                if e.started or attempt == 2:
-                    why = f"{e} while this test ran" if e.started else str(e)
-                    return Outcome(returncode=-signal.SIGKILL, output=_read_bytes(output_file), record=None,
-                                   error=why)
-        assert child is not None
-        output = _read_bytes(output_file)
-        if child.timed_out:
-            returncode = (os.waitstatus_to_exitcode(child.wait_status) if child.wait_status is not None
-                          else -signal.SIGKILL)
-            return Outcome(returncode=returncode, output=output, record=None, timed_out=True, where=child.where)
-        return Outcome(returncode=os.waitstatus_to_exitcode(child.wait_status), output=output,
-                       record=read_record(result_file, case.name))
-    finally:
-        for path in files:
+                self._gone(e)
+
+    def _gone(self, e: "forkserver.ServerGone") -> None:
+        forkserver.forget(self.server)
+        self.server = None
+        # A server that ended while the test ran, or twice before it started: the test was not run to its end
+        # by no fault of the system under test.
+        if e.started or self.attempt >= 2:
+            why = f"{e} while this test ran" if e.started else str(e)
+            self._finish(Outcome(returncode=-signal.SIGKILL, output=_read_bytes(self.files[1]), record=None,
+                                 error=why))
+
+    def fileno(self) -> int:
+        return self.server.fileno()
+
+    def outcome(self, until: float | None) -> Outcome | None:
+        """The outcome, waiting until `until` (time.monotonic(); None: until the test has ended) at the most;
+        None when the test still runs then."""
+        while self.done is None:
+            try:
+                child = self.server.result(until)
+            except forkserver.ServerGone as e:
+                self._gone(e)
+                if self.done is None:
+                    self._start()  # the server refused before the test started: once more, on a fresh one
+                continue
+            if child is None:
+                return None
+            output = _read_bytes(self.files[1])
+            if child.timed_out:
+                returncode = (os.waitstatus_to_exitcode(child.wait_status) if child.wait_status is not None
+                              else -signal.SIGKILL)
+                self._finish(Outcome(returncode=returncode, output=output, record=None, timed_out=True,
+                                     where=child.where))
+            else:
+                self._finish(Outcome(returncode=os.waitstatus_to_exitcode(child.wait_status), output=output,
+                                     record=read_record(self.files[0], self.case.name)))
+        return self.done
+
+    def ended(self) -> "Forked":
+        """Waits until the test has ended (stopping it at its deadline); stopped when interrupted meanwhile."""
+        try:
+            self.outcome(None)
+        except BaseException:
+            self.cancel()
+            raise
+        return self
+
+    def cancel(self) -> None:
+        """Stops the test if it still runs (its server with it) and removes its files."""
+        if self.done is None and self.server is not None:
+            forkserver.forget(self.server)
+            self.server = None
+        self._remove_files()
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.done, self.ended_at = outcome, time.monotonic()
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        for path in self.files:
             try:
                 os.unlink(path)
             except OSError:
@@ -131,9 +220,8 @@ def run_forked(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str
 def run_exec(case: TestCase, *, plan, timeout: float, env: dict, tmp_base: str | None) -> Outcome:
     """The test as an exec of its binary with --gtest_filter=<that test>."""
     target = targets.from_data(plan.target)
-    fd, result_file = tempfile.mkstemp(prefix="result-", suffix=".jsonl", dir=tmp_base)
-    os.close(fd)
-    target.give(Path(result_file))
+    result_file = _new_file("result-", ".jsonl", tmp_base)
+    target.give(result_file)
     cmd = target.wrap([str(case.binary), f"--gtest_filter={case.name}", "--gtest_color=no"], tmp_base)
     try:
         # PR_SET_PDEATHSIG: the test process dies with its pytest worker, however the worker ends.

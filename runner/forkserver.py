@@ -77,6 +77,7 @@ class ForkServer:
             os.close(fd)
         self._buf = b""
         self._busy = False  # a test child may be running (between a request and its status)
+        self.deadline = 0.0  # of the test started last (time.monotonic())
 
     # ---- protocol ----
     def _send(self, line: str) -> None:
@@ -118,16 +119,35 @@ class ForkServer:
 
     # ---- one test ----
     def run(self, name: str, output_file: str, overrides: dict, timeout: float) -> ChildResult:
+        """Runs the test `name` in a child and returns once it has ended (or its deadline has passed)."""
+        self.start(name, output_file, overrides, timeout)
+        result = self.result(None)
+        assert result is not None
+        return result
+
+    def start(self, name: str, output_file: str, overrides: dict, timeout: float) -> None:
+        """Asks for the test `name` and returns at once; result() tells how it ended. One test at a time."""
         for k, v in overrides.items():
             if "\t" in k or "\n" in k or "\t" in str(v) or "\n" in str(v):
                 raise ValueError(f"environment override {k!r} holds a tab or newline")
         fields = ["run", name, output_file] + [f"{k}={v}" for k, v in overrides.items()] + [
             f"-{k}" for k in self.unset]
-        deadline = time.monotonic() + timeout
+        self.deadline = time.monotonic() + timeout
         self._busy = True
         self._send("\t".join(fields))
-        line = self._read_line(deadline)
-        if line is None:  # the deadline: kill the test child's tree (the server reaps it and answers)
+
+    def fileno(self) -> int:
+        """Readable when the started test's status line (or the server's end) has come."""
+        return self.proc.stdout.fileno()
+
+    def result(self, until: float | None) -> ChildResult | None:
+        """How the started test ended, waiting until `until` (time.monotonic(); None: as long as it takes) at
+        the most; None when it is still running then. At the test's deadline its tree is killed (the server
+        reaps it and answers). ServerGone when the server ends or refuses (fork failed)."""
+        line = self._read_line(self.deadline if until is None else min(until, self.deadline))
+        if line is None:
+            if time.monotonic() < self.deadline:
+                return None
             children = self.test_children()
             where = "; ".join(procinfo.describe_tree(c) for c in children) or procinfo.describe_tree(self.proc.pid)
             for c in children:
@@ -147,6 +167,9 @@ class ForkServer:
             raise ServerGone(f"the fork server of {Path(self.binary).name} answered {line!r}", started=True)
         self._busy = False
         return ChildResult(int(line.split()[2]))
+
+    def busy(self) -> bool:
+        return self._busy
 
     def test_children(self) -> list[int]:
         """The server's children (pids in the runner's PID namespace): the test process it runs. Found in the
@@ -217,43 +240,64 @@ class ForkServer:
             pass
 
 
-# ---- the servers of this process (a pytest worker): one per binary, target and environment ----
+# ---- the servers of this process (a pytest process): for each binary, target and environment, as many as
+# tests of it run at once ----
 
-_SERVERS: dict[tuple, ForkServer] = {}
+_SERVERS: dict[tuple, list[ForkServer]] = {}
+
+
+_last_key: tuple = (None, None, "", ())  # (target, env, their parts of the key): one run uses one of each
 
 
 def _key(binary: str, target: targets.Target, env: dict) -> tuple:
-    return binary, json.dumps(target.to_data(), sort_keys=True), tuple(sorted(env.items()))
+    global _last_key
+    if _last_key[0] is not target or _last_key[1] is not env:  # not once per test: ~100 variables sorted
+        _last_key = (target, env, json.dumps(target.to_data(), sort_keys=True), tuple(sorted(env.items())))
+    return binary, _last_key[2], _last_key[3]
 
 
 def server_for(binary: str, target: targets.Target, env: dict, tmp_base: str | None) -> ForkServer:
-    key = _key(binary, target, env)
-    s = _SERVERS.get(key)
-    if s is not None and not s.alive():
+    """An idle server of `binary` (one that runs no test): a live one if there is, else a new one."""
+    pool = _SERVERS.setdefault(_key(binary, target, env), [])
+    for s in list(pool):
+        if s.busy():
+            continue
+        if s.alive():
+            return s
         s.kill()
-        s = None
-    if s is None:
-        if not _SERVERS:
-            atexit.register(shutdown_all)
-        s = _SERVERS[key] = ForkServer(binary, target, env, tmp_base)
+        pool.remove(s)
+    s = ForkServer(binary, target, env, tmp_base)
+    pool.append(s)
     return s
 
 
 def forget(server: ForkServer) -> None:
     """Ends `server` and drops it: the next test of its binary starts a fresh one."""
     server.kill()
-    for k, v in list(_SERVERS.items()):
-        if v is server:
-            del _SERVERS[k]
+    for pool in _SERVERS.values():
+        if server in pool:
+            pool.remove(server)
+
+
+def close_idle(binary: str) -> None:
+    """Ends the servers of `binary` that run no test (no test of it is left to run)."""
+    for key, pool in _SERVERS.items():
+        if key[0] == binary:
+            for s in [s for s in pool if not s.busy()]:
+                s.close()
+                pool.remove(s)
 
 
 def shutdown_all() -> None:
     while _SERVERS:
-        _k, s = _SERVERS.popitem()
-        s.close()
+        _k, pool = _SERVERS.popitem()
+        for s in pool:
+            s.close()
 
 
 def servers() -> list[ForkServer]:
     """The live servers of this process (for self-tests)."""
-    return list(_SERVERS.values())
+    return [s for pool in _SERVERS.values() for s in pool]
 
+
+atexit.register(shutdown_all)

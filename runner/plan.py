@@ -8,6 +8,7 @@ xdist worker, makes one item per planned test, in plan order, from this file alo
      "target": <targets.Target.to_data()>,
      "seed": <int>, "test_timeout": <float s>, "preload": "<abs path or empty>",
      "replay": "<path to the qemu guest's guest.json or empty>",
+     "in_flight": <int: how many tests one pytest process keeps running at once (runner/inflight.py); 1: one>,
      "tests": [{"id": "area/Suite.Name", "area": ..., "binary": "<abs path>", "name": "Suite.Name",
                 "location": "file:line", "rules": ["rule.id", ...]}, ...]}
 """
@@ -32,6 +33,7 @@ class Plan:
     preload: str = ""
     replay: str = ""
     tests: list[TestCase] = field(default_factory=list)
+    in_flight: int = 1
 
 
 def _case_data(case: TestCase) -> dict:
@@ -45,11 +47,12 @@ def _case(d: dict) -> TestCase:
 
 
 def write_plan(path: Path, *, target: dict, seed: int, test_timeout: float, preload: str = "", replay: str = "",
-               tests: list[TestCase]) -> Path:
+               tests: list[TestCase], in_flight: int = 1) -> Path:
     """Writes the plan atomically (workers may read it while another run part is written)."""
     path = Path(path)
     doc = {"version": VERSION, "target": target, "seed": int(seed), "test_timeout": float(test_timeout),
-           "preload": str(preload or ""), "replay": str(replay or ""), "tests": [_case_data(t) for t in tests]}
+           "preload": str(preload or ""), "replay": str(replay or ""), "in_flight": int(in_flight),
+           "tests": [_case_data(t) for t in tests]}
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
     os.replace(tmp, path)
@@ -65,4 +68,4 @@ def read_plan(path: Path) -> Plan:
         raise SetupError(f"plan {path}: unsupported version {doc.get('version')!r}")
     return Plan(target=doc["target"], seed=int(doc["seed"]), test_timeout=float(doc["test_timeout"]),
                 preload=doc.get("preload", ""), replay=doc.get("replay", ""),
-                tests=[_case(t) for t in doc["tests"]])
+                tests=[_case(t) for t in doc["tests"]], in_flight=int(doc.get("in_flight", 1)))

@@ -23,6 +23,7 @@ import pytest
 from reports import results as results_mod
 from runner import catalogue, executor, forkserver, procinfo, targets
 from runner import plan as plan_mod
+from runner.inflight import InFlight
 
 SESSION_NAME = "ipcsuite-session"
 # The text fixtures put before a refused setup step's message, for people; the verdict comes from the
@@ -65,6 +66,14 @@ def run_deadline() -> tuple[float, str] | None:
 
 def deadline_message(seconds: str) -> str:
     return f"run deadline of {seconds} s exceeded"
+
+
+def not_started(item, seconds: str) -> None:
+    """Fails `item` as an `error` that the run's deadline (--deadline `seconds`) kept from starting."""
+    msg = deadline_message(seconds) + " before this test started"
+    item.user_properties.append(("message", msg))
+    item.user_properties.append(("verdict", "error"))  # in the call phase too (a test InFlight did not start)
+    pytest.fail(msg, pytrace=False)
 
 
 def planned_id(item) -> str:
@@ -121,6 +130,7 @@ class IpcsuiteSession:
         self.records: dict = {}
         self.started = time.time()
         self._env: tuple[str | None, dict] | None = None
+        self.inflight: InFlight | None = None  # several tests at once in this process (plan.in_flight > 1)
 
     def test_env(self) -> tuple[str | None, dict]:
         """($TMPDIR base, environment) for the plan's test processes (the same for every test)."""
@@ -155,15 +165,37 @@ class IpcsuiteSession:
                 os.replace(tmp, planned)
             except OSError:  # a full disk: the runner then counts every test it planned
                 Path(tmp).unlink(missing_ok=True)
+        if (self.plan and self.plan.in_flight > 1 and not self.plan.replay
+                and not hasattr(self.config, "workerinput") and executor.exec_mode(self.plan) == "fork"):
+            cases = [i.case for i in session.items if isinstance(i, GTestItem)]
+            self.inflight = InFlight(cases, self.plan.in_flight, self.begin)
+
+    def timeout_now(self) -> tuple[float, str | None]:
+        """(the deadline of a test started now, s; "N" when the run's deadline --deadline N cut it short)."""
+        timeout, deadline = self.plan.test_timeout, run_deadline()
+        if deadline and deadline[0] - time.monotonic() < timeout:
+            return max(deadline[0] - time.monotonic(), 0.001), deadline[1]
+        return timeout, None
+
+    def begin(self, case) -> executor.Forked | None:
+        """Starts `case`'s test as a fork server's child (InFlight); None after the run's deadline."""
+        deadline = run_deadline()
+        if deadline and time.monotonic() >= deadline[0]:
+            return None
+        timeout, cut = self.timeout_now()
+        tmp_base, env = self.test_env()
+        f = executor.Forked(case, plan=self.plan, timeout=timeout, env=env, tmp_base=tmp_base, target=self.target)
+        f.cut = cut
+        return f
 
     def pytest_runtest_setup(self, item):
+        if self.inflight is not None and isinstance(item, GTestItem) and self.inflight.started(item.case):
+            return  # started before the run's deadline, while earlier items ran
         # A test that would start after the run's deadline does not start: it is an `error` (it was not run,
         # so it neither passed nor failed), and the rest of the run goes by in no time.
         deadline = run_deadline()
         if deadline and time.monotonic() >= deadline[0]:
-            msg = deadline_message(deadline[1]) + " before this test started"
-            item.user_properties.append(("message", msg))
-            pytest.fail(msg, pytrace=False)
+            not_started(item, deadline[1])
 
     @pytest.hookimpl(trylast=True)
     def pytest_keyboard_interrupt(self, excinfo):
@@ -178,6 +210,8 @@ class IpcsuiteSession:
         results_mod.record_report(self.records, report)
 
     def pytest_sessionfinish(self, session, exitstatus):
+        if self.inflight is not None:
+            self.inflight.cancel()  # tests started ahead of items pytest did not reach (-x, an interruption)
         forkserver.shutdown_all()  # this process's fork servers (controller and every worker)
         if hasattr(self.config, "workerinput"):
             return
@@ -252,12 +286,16 @@ class GTestItem(pytest.Item):
         timeout = state.plan.test_timeout
         if state.replay is not None:
             returncode, output, record = self._replayed(state, timeout)
+        elif state.inflight is not None:
+            f = state.inflight.take(self.case)
+            if f is None:  # the run's deadline passed before it could start
+                not_started(self, (run_deadline() or (0.0, "?"))[1])
+            # Its duration is its process's, from start to end, not the time this item waited for it.
+            self.user_properties.append(("process_duration_s", f.ended_at - f.started_at))
+            returncode, output, record = self._judge(state, f.done, f.timeout, f.cut)
         else:
             # The run's deadline cuts the test's own deadline short; a test stopped by it is an `error`.
-            deadline = run_deadline()
-            cut = None
-            if deadline and deadline[0] - time.monotonic() < timeout:
-                timeout, cut = max(deadline[0] - time.monotonic(), 0.001), deadline[1]
+            timeout, cut = state.timeout_now()
             returncode, output, record = self._execute(state, timeout, cut)
         if record is None:
             if state.replay is None and not self._started(state, output):
@@ -303,6 +341,10 @@ class GTestItem(pytest.Item):
     def _execute(self, state, timeout, deadline_cut=None):
         tmp_base, env = state.test_env()
         out = executor.run_test(self.case, plan=state.plan, timeout=timeout, env=env, tmp_base=tmp_base)
+        return self._judge(state, out, timeout, deadline_cut)
+
+    def _judge(self, state, out, timeout, deadline_cut):
+        """(returncode, output, record) of a test process that ran to its end; fails the item when it did not."""
         if out.timed_out:
             if deadline_cut is not None:
                 self.user_properties.append(("verdict", "error"))

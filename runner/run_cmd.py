@@ -21,7 +21,7 @@ from _pytest.mark.expression import Expression
 from reports import flakes
 from reports import results as results_mod
 from reports import summary
-from runner import argtypes, atomic, catalogue, deps, procinfo, report_cmd, target_wrap, workspace
+from runner import argtypes, atomic, catalogue, deps, executor, procinfo, report_cmd, target_wrap, workspace
 from runner import build as build_mod
 from runner import expectations as expectations_mod
 from runner import plan as plan_mod
@@ -72,15 +72,21 @@ def _stop(proc) -> None:
     proc.wait()
 
 
-def pytest_command(plan: Path, results: Path, basetemp: Path, *, jobs: int, tracebacks: bool) -> list[str]:
+def pytest_command(plan: Path, results: Path, basetemp: Path, *, jobs: int, tracebacks: bool,
+                   python_tests: bool = False) -> list[str]:
     """pytest with the plugin over one plan (`jobs` > 1: that many pytest-xdist workers); the plan's path is
-    its one argument, and the caller may add more (-x, -k, the runner's own tests)."""
+    its one argument, and the caller may add more (-x, -k, and the runner's own tests with `python_tests`)."""
     cmd = [PYTHON, "-m", "pytest", "-c", str(ROOT / "runner" / "pytest.ini"), "--rootdir", str(ROOT),
            "-p", "runner.plugin", "--ipcsuite-plan", str(plan), "--ipcsuite-results", str(results),
            "-o", "console_output_style=count", "-qq", "-rN",
            # pytest's own temporary directory inside the run's (removed with it), not a new
            # /tmp/pytest-of-<user>/pytest-<N> left behind by every run
            "--basetemp", str(basetemp), "--tb=short" if tracebacks else "--tb=no"]
+    if not python_tests:
+        # The suite's items print nothing and warn nothing from Python: without pytest's output capture (a
+        # dozen dup2, seek and truncate calls per test), its logging handlers and its warnings catcher, each
+        # test costs the runner less.
+        cmd += ["--capture=no", "-p", "no:logging", "-p", "no:warnings"]
     if jobs > 1:
         cmd += ["-n", str(jobs)]
     return cmd
@@ -112,7 +118,8 @@ def _pytest(cmd, env, deadline, guard: bool) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-# Open files the runner needs: itself, pytest and its pipes (16), and two more per pytest-xdist worker.
+# Open files the runner needs: itself, pytest and its pipes (16), and two more per job (a pytest-xdist worker,
+# or a fork server of a test running at once: its two pipes).
 NOFILE_BASE, NOFILE_PER_JOB = 16, 2
 
 
@@ -322,24 +329,31 @@ def _run_once(args, selftest: bool):
             guest_env = None
             if target.kind == "qemu":
                 guest_env = _run_qemu(target, bdir, ttests, args, part)
+            jobs = args.jobs if target.kind != "qemu" else 1
+            # The runner's own Python tests: with the host's part of `./ipcsuite test` (not under
+            # --sanitize: they preload interposers; not with --filter, which selects the suite's tests).
+            with_runner_tests = selftest and i == 0 and not args.sanitize and not argtypes.globs(args.filter)
+            # Fork servers' tests run `jobs` at once in one pytest process (runner/inflight.py); exec'd ones
+            # (--preload, IPCSUITE_EXEC_MODE=exec), the runner's own Python tests and IPCSUITE_IN_FLIGHT=0 (the
+            # bench's way of comparing) in `jobs` xdist workers.
+            in_flight = (jobs if jobs > 1 and not with_runner_tests and guest_env is None
+                         and executor.mode_for(str(preload or "")) == "fork"
+                         and os.environ.get("IPCSUITE_IN_FLIGHT") != "0" else 1)
             plan = plan_mod.write_plan(part / "plan.json", target=target.to_data(), seed=seed,
                                        test_timeout=args.test_timeout * target.options["timeout_scale"],
                                        preload=str(preload or ""),
                                        replay=str(part / "guest.json") if guest_env is not None else "",
-                                       tests=ttests)
-            cmd = pytest_command(plan, part / "results.json", run.tmp / "pytest",
-                                 jobs=args.jobs if target.kind != "qemu" else 1,
+                                       tests=ttests, in_flight=in_flight)
+            cmd = pytest_command(plan, part / "results.json", run.tmp / "pytest", jobs=jobs if in_flight == 1 else 1,
                                  # The summary gives each failure with its rules once; ./ipcsuite test
                                  # keeps the tracebacks of the runner's own Python tests.
-                                 tracebacks=selftest)
+                                 tracebacks=selftest, python_tests=with_runner_tests)
             if args.exitfirst:
                 cmd += ["-x"]
             if args.k:
                 cmd += ["-k", args.k]
             cmd.append(str(plan))
-            # The runner's own Python tests: with the host's part of `./ipcsuite test` (not under
-            # --sanitize: they preload interposers; not with --filter, which selects the suite's tests).
-            if selftest and i == 0 and not args.sanitize and not argtypes.globs(args.filter):
+            if with_runner_tests:
                 cmd.append(str(ROOT / "runner" / "tests"))
             rc = _pytest(cmd, dict(env, IPCSUITE_RUN_PLANNED=str(part / "planned.json")), deadline, guard)
             if target.kind == "oci":  # containers of fork servers killed at a deadline

@@ -153,7 +153,7 @@ class Target:
             return BWRAP_UID
         return None
 
-    def give(self, path: Path) -> None:
+    def give(self, path: str | Path) -> None:
         """Makes a file or directory the runner created writable by the test processes."""
         uid = self.outer_uid()
         if uid is not None:
