@@ -1,20 +1,23 @@
-"""./ipcsuite bench runner: what running a test costs, fork server against exec-per-test, side by side.
+"""./ipcsuite bench runner: what running a test costs, three ways side by side.
 
-Two measurements, each alternating the two ways of running a test process (runner/executor.py: fork, the
-default, and exec, IPCSUITE_EXEC_MODE=exec) round by round, so that the machine's drifts hit both alike:
+The ways (WAYS): `exec`, the binary exec'd for each test (IPCSUITE_EXEC_MODE=exec) in J pytest-xdist
+workers; `fork-xdist`, a fork server per binary forking one child per test, in J xdist workers (the runner
+before runner/inflight.py, IPCSUITE_IN_FLIGHT=0); `fork`, the default: fork servers, J tests at once in one
+pytest process (runner/inflight.py). Each measurement alternates the ways round by round (the first goes
+last in the next round), so that the machine's drifts hit them alike:
 - whole run: `./ipcsuite run --no-build -j J` (the host target, every test of the suite), timed from the
-  outside (wall clock of the command: listing, pytest and its workers, all tests, reports); reported per run
-  and per test (wall / tests), the medians and the fork/exec ratio (also the median of the per-round ratios),
-  and whether the two modes gave every test the same verdict;
+  outside (wall clock of the command: listing, pytest, all tests, reports); reported per run and per test
+  (wall / tests), the medians, the paired ratios (median of the per-round ratios), and whether every way
+  gave every test the same verdict;
 - short tests: a trivially short test (the probe binary's Probe.Pass, runner/tests/probe/) run N times in a
   row through executor.run_test in this process, so that the runner's cost per test dominates: wall ms per
-  test in each mode;
+  test with a fork server and with exec;
 - pipeline: M distinct trivially short tests (the probe's 250 ShortProbe/Many.Pass/<k>, in as many copies of
-  the probe as M needs: a run has several binaries, each with its fork server) planned and run as `run`
-  runs a target's part (pytest with the plugin, -j workers, results.json), timed from the outside: start-up,
-  collection, workers, every test and the results, per test. This is the runner's whole cost per test on J
-  CPUs, which the whole host run adds to the tests' own time (property cases, timeouts, waits for a second
-  of the wall clock).
+  the probe as M needs: a run has several binaries, each with its fork servers) planned and run as `run`
+  runs a target's part (pytest with the plugin, J jobs, results.json), timed from the outside: start-up,
+  collection, every test and the results, per test. This is the runner's whole cost per test on J CPUs,
+  which the whole host run adds to the tests' own time (property cases, timeouts, waits for a second of the
+  wall clock).
 Besides the wall clock, the CPU time the runner and every test process spent (user + system, this process
 and all its reaped descendants): on a shared, loaded machine the wall clock of a short test is mostly
 waiting for a CPU, which the CPU time is not. Read the medians and ratios, not one run.
@@ -40,7 +43,11 @@ from runner.errors import SetupError
 from runner.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("exec", "fork")
+# The environment of each way (runner/executor.py, runner/run_cmd.py).
+WAYS = {"exec": {"IPCSUITE_EXEC_MODE": "exec"},
+        "fork-xdist": {"IPCSUITE_EXEC_MODE": "fork", "IPCSUITE_IN_FLIGHT": "0"},
+        "fork": {"IPCSUITE_EXEC_MODE": "fork"}}
+MODES = ("exec", "fork")  # short tests: executor.run_test in this process, without pytest
 PROBE_TEST = "Probe.Pass"
 PROBE_MANY = "ShortProbe/Many.Pass/{}"  # instances 0 .. PROBE_MANY_COUNT - 1 (runner/tests/probe/probe_test.cc)
 PROBE_MANY_COUNT = 250  # as many as the largest suite binary has: the pipeline runs copies of the probe
@@ -71,14 +78,21 @@ def _cpu_s() -> float:
     return total
 
 
-def _whole_run(mode: str, jobs: int, filters: list[str], bdir: Path) -> dict:
+def _way_env(way: str) -> dict:
+    env = dict(os.environ, **WAYS[way])
+    env.pop("LD_PRELOAD", None)
+    if "IPCSUITE_IN_FLIGHT" not in WAYS[way]:
+        env.pop("IPCSUITE_IN_FLIGHT", None)
+    return env
+
+
+def _whole_run(way: str, jobs: int, filters: list[str], bdir: Path) -> dict:
     rdir = workspace.make_scratch("bench")
     try:
         cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "-j", str(jobs), "--results-dir", str(rdir)]
         for f in filters:
             cmd += ["--filter", f]
-        env = dict(os.environ, IPCSUITE_EXEC_MODE=mode, IPCSUITE_BUILD_DIR=str(bdir))
-        env.pop("LD_PRELOAD", None)
+        env = dict(_way_env(way), IPCSUITE_BUILD_DIR=str(bdir))
         cpu0 = _cpu_s()
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -128,8 +142,8 @@ def _short_tests(mode: str, n: int, probe: Path) -> tuple[float, float]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _pipeline(mode: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
-    """`m` distinct short probe tests through pytest, the plugin and `jobs` workers, as `run` runs a part."""
+def _pipeline(way: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
+    """`m` distinct short probe tests through pytest and the plugin, `jobs` at once, as `run` runs a part."""
     tmp = workspace.make_scratch("bench")
     try:
         cases = []
@@ -140,13 +154,13 @@ def _pipeline(mode: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
                                rules=[]) for k in range(min(PROBE_MANY_COUNT, m - len(cases)))]
         plan = plan_mod.write_plan(tmp / "plan.json", target=targets.Target(name="host", kind="host",
                                                                             spec="host").to_data(),
-                                   seed=1, test_timeout=60.0, tests=cases)
+                                   seed=1, test_timeout=60.0, tests=cases,
+                                   in_flight=jobs if way == "fork" else 1)
         (tmp / "run").mkdir()
-        cmd = run_cmd.pytest_command(plan, tmp / "results.json", tmp / "run" / "pytest", jobs=jobs,
-                                     tracebacks=False) + [str(plan)]
-        env = dict(os.environ, IPCSUITE_EXEC_MODE=mode, IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT),
+        cmd = run_cmd.pytest_command(plan, tmp / "results.json", tmp / "run" / "pytest",
+                                     jobs=1 if way == "fork" else jobs, tracebacks=False) + [str(plan)]
+        env = dict(_way_env(way), IPCSUITE_BUILD_DIR=str(bdir), PYTHONPATH=str(ROOT),
                    IPCSUITE_RUN_TMPDIR=str(tmp / "run"), IPCSUITE_SEED="1")
-        env.pop("LD_PRELOAD", None)
         cpu0 = _cpu_s()
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -170,107 +184,97 @@ def _paired_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b))
 
 
+def _rounds(rounds: int, ways, one) -> dict[str, list]:
+    """one(way) for every way, `rounds` times; each round starts with the way after the last round's first."""
+    out: dict[str, list] = {w: [] for w in ways}
+    for r in range(rounds):
+        for way in ways[r % len(ways):] + ways[:r % len(ways)]:
+            out[way].append(one(way))
+    return out
+
+
+def _median_summary(values: list[float]) -> dict:
+    return {"runs": values, "median": statistics.median(values)}
+
+
 def measure(args, bdir: Path) -> dict:
     probe = bdir / "probe" / "ipcsuite_probe"
     if not probe.is_file():
         raise SetupError(f"bench runner: {probe} is not built (ninja -C {bdir} ipcsuite_probe)")
-    doc: dict = {"jobs": args.jobs, "rounds": args.rounds, "cpus": os.cpu_count(),
+    ways = tuple(WAYS)
+    doc: dict = {"jobs": args.jobs, "rounds": args.rounds, "cpus": os.cpu_count(), "ways": list(ways),
                  "load_before": os.getloadavg()[0]}
     if not args.no_whole_run:
-        runs: dict[str, list[dict]] = {m: [] for m in MODES}
-        for r in range(args.rounds):
-            order = MODES if r % 2 == 0 else tuple(reversed(MODES))  # alternate who goes first
-            for mode in order:
-                runs[mode].append(_whole_run(mode, args.jobs, args.filter, bdir))
-        whole = {}
-        for mode in MODES:
-            walls = [x["wall_s"] for x in runs[mode]]
-            per_test = [x["wall_s"] * 1000 / max(x["tests"], 1) for x in runs[mode]]
-            cpu = [x["cpu_s"] * 1000 / max(x["tests"], 1) for x in runs[mode]]
-            whole[mode] = {"wall_s": walls, "tests": [x["tests"] for x in runs[mode]],
-                           "per_test_ms": per_test, "median_wall_s": statistics.median(walls),
-                           "median_per_test_ms": statistics.median(per_test),
-                           "cpu_per_test_ms": cpu, "median_cpu_per_test_ms": statistics.median(cpu)}
-        whole["fork_over_exec"] = whole["fork"]["median_wall_s"] / whole["exec"]["median_wall_s"]
-        whole["fork_over_exec_paired"] = _paired_ratio(whole["fork"]["wall_s"], whole["exec"]["wall_s"])
-        whole["cpu_fork_over_exec_paired"] = _paired_ratio(whole["fork"]["cpu_per_test_ms"],
-                                                           whole["exec"]["cpu_per_test_ms"])
-        ref = runs["exec"][0]["verdicts"]
+        runs = _rounds(args.rounds, ways, lambda w: _whole_run(w, args.jobs, args.filter, bdir))
+        whole: dict = {"tests": runs["fork"][0]["tests"]}
+        for w in ways:
+            whole[w] = {"wall_s": _median_summary([x["wall_s"] for x in runs[w]]),
+                        "per_test_ms": _median_summary([x["wall_s"] * 1000 / max(x["tests"], 1) for x in runs[w]]),
+                        "cpu_per_test_ms": _median_summary([x["cpu_s"] * 1000 / max(x["tests"], 1)
+                                                            for x in runs[w]])}
+        whole["ratios"] = _ratios(whole, ways)
+        ref = runs["fork"][0]["verdicts"]
         whole["verdict_differences"] = sorted(
-            {tid for run in runs["exec"] + runs["fork"] for tid, st in run["verdicts"].items()
-             if ref.get(tid) != st} | {tid for run in runs["fork"] for tid in ref if tid not in run["verdicts"]})
+            {tid for w in ways for run in runs[w] for tid, st in run["verdicts"].items() if ref.get(tid) != st}
+            | {tid for w in ways for run in runs[w] for tid in ref if tid not in run["verdicts"]})
         doc["whole_run"] = whole
-    short: dict[str, list[float]] = {m: [] for m in MODES}
-    short_cpu: dict[str, list[float]] = {m: [] for m in MODES}
-    for r in range(args.rounds):
-        order = MODES if r % 2 == 0 else tuple(reversed(MODES))
-        for mode in order:
-            wall_ms, cpu_ms = _short_tests(mode, args.short_tests, probe)
-            short[mode].append(wall_ms)
-            short_cpu[mode].append(cpu_ms)
+    short = _rounds(args.rounds, MODES, lambda m: _short_tests(m, args.short_tests, probe))
     doc["short_tests"] = {"n": args.short_tests, "test": PROBE_TEST,
-                          **{m: {"per_test_ms": short[m], "median_per_test_ms": statistics.median(short[m]),
-                                 "cpu_per_test_ms": short_cpu[m],
-                                 "median_cpu_per_test_ms": statistics.median(short_cpu[m])} for m in MODES},
-                          "fork_over_exec_paired": _paired_ratio(short["fork"], short["exec"]),
-                          "cpu_fork_over_exec_paired": _paired_ratio(short_cpu["fork"], short_cpu["exec"])}
-    pipe: dict[str, list[dict]] = {m: [] for m in MODES}
-    for r in range(args.rounds):
-        order = MODES if r % 2 == 0 else tuple(reversed(MODES))
-        for mode in order:
-            pipe[mode].append(_pipeline(mode, args.pipeline_tests, args.jobs, probe, bdir))
+                          **{m: {"per_test_ms": _median_summary([x[0] for x in short[m]]),
+                                 "cpu_per_test_ms": _median_summary([x[1] for x in short[m]])} for m in MODES}}
+    doc["short_tests"]["ratios"] = _ratios(doc["short_tests"], MODES)
+    pipe = _rounds(args.rounds, ways, lambda w: _pipeline(w, args.pipeline_tests, args.jobs, probe, bdir))
     doc["pipeline"] = {"n": args.pipeline_tests, "jobs": args.jobs,
-                       **{m: {"wall_s": [x["wall_s"] for x in pipe[m]],
-                              "per_test_ms": [x["wall_ms"] for x in pipe[m]],
-                              "median_per_test_ms": statistics.median(x["wall_ms"] for x in pipe[m]),
-                              "cpu_per_test_ms": [x["cpu_ms"] for x in pipe[m]],
-                              "median_cpu_per_test_ms": statistics.median(x["cpu_ms"] for x in pipe[m])}
-                          for m in MODES},
-                       "fork_over_exec_paired": _paired_ratio([x["wall_ms"] for x in pipe["fork"]],
-                                                              [x["wall_ms"] for x in pipe["exec"]])}
+                       **{w: {"wall_s": _median_summary([x["wall_s"] for x in pipe[w]]),
+                              "per_test_ms": _median_summary([x["wall_ms"] for x in pipe[w]]),
+                              "cpu_per_test_ms": _median_summary([x["cpu_ms"] for x in pipe[w]])} for w in ways}}
+    doc["pipeline"]["ratios"] = _ratios(doc["pipeline"], ways)
     doc["load_after"] = os.getloadavg()[0]
     return doc
 
 
+def _ratios(part: dict, ways) -> dict:
+    """fork over each other way, wall and CPU per test: the median of the per-round ratios."""
+    return {f"fork/{w}": {k: _paired_ratio(part["fork"][k]["runs"], part[w][k]["runs"])
+                          for k in ("per_test_ms", "cpu_per_test_ms")} for w in ways if w != "fork"}
+
+
+def _fmt(values: list[float]) -> str:
+    return " ".join(f"{x:.2f}" for x in values)
+
+
+def _table(part: dict, ways, title: str) -> list[str]:
+    lines = [title, f"  {'way':<11} {'wall ms/test per round':<26} {'median':>7}   "
+             f"{'CPU ms/test per round':<26} {'median':>7}"]
+    for w in ways:
+        r = part[w]
+        lines.append(f"  {w:<11} {_fmt(r['per_test_ms']['runs']):<26} {r['per_test_ms']['median']:>7.2f}   "
+                     f"{_fmt(r['cpu_per_test_ms']['runs']):<26} {r['cpu_per_test_ms']['median']:>7.2f}")
+    lines.append("  " + "; ".join(f"{name}: wall {r['per_test_ms']:.2f}, CPU {r['cpu_per_test_ms']:.2f}"
+                                  for name, r in part["ratios"].items()) + " (medians of per-round ratios)")
+    return lines
+
+
 def render(doc: dict) -> str:
-    lines = [f"bench runner: fork server vs exec-per-test, {doc['rounds']} side-by-side rounds, {doc['cpus']} CPUs, "
+    ways = doc["ways"]
+    lines = [f"bench runner: {', '.join(ways)} side by side, {doc['rounds']} rounds, {doc['cpus']} CPUs, "
              f"load average {doc['load_before']:.1f} before, {doc['load_after']:.1f} after"]
     w = doc.get("whole_run")
     if w:
-        lines.append(f"whole host run (./ipcsuite run --no-build -j {doc['jobs']}), {w['exec']['tests'][0]} tests:")
-        lines.append(f"  {'mode':<5} {'wall s per run':<32} {'median s':>9} {'ms/test per run':<32} {'median ms/test':>15}")
-        for m in MODES:
-            r = w[m]
-            lines.append(f"  {m:<5} {' '.join(f'{x:.2f}' for x in r['wall_s']):<32} {r['median_wall_s']:>9.2f} "
-                         f"{' '.join(f'{x:.2f}' for x in r['per_test_ms']):<32} {r['median_per_test_ms']:>15.2f}")
-        met = w["fork"]["median_per_test_ms"] <= GOAL_MS
-        lines.append(f"  fork/exec: {w['fork_over_exec']:.2f} (medians), {w['fork_over_exec_paired']:.2f} "
-                     f"(median of per-round ratios); goal <= {GOAL_MS:g} ms/test: {'met' if met else 'MISSED'} "
-                     f"({w['fork']['median_per_test_ms']:.2f})")
-        lines.append("  CPU ms/test (runner and test processes): " + "; ".join(
-            f"{m} {' '.join(f'{x:.2f}' for x in w[m]['cpu_per_test_ms'])} (median {w[m]['median_cpu_per_test_ms']:.2f})"
-            for m in MODES) + f"; fork/exec {w['cpu_fork_over_exec_paired']:.2f}")
+        lines += _table(w, ways, f"whole host run (./ipcsuite run --no-build -j {doc['jobs']}), {w['tests']} tests "
+                        f"(wall s per run: " + "; ".join(f"{x} {_fmt(w[x]['wall_s']['runs'])}" for x in ways) + "):")
         diff = w["verdict_differences"]
-        lines.append("  verdicts: the same in every run of both modes" if not diff else
+        lines.append("  verdicts: the same in every run of every way" if not diff else
                      f"  verdicts differ between runs for {len(diff)} tests: {', '.join(diff[:10])}")
     s = doc["short_tests"]
-    lines.append(f"short tests ({s['test']} x {s['n']} in a row through executor.run_test, one process):")
-    for m in MODES:
-        lines.append(f"  {m:<5} ms/test per round: {' '.join(f'{x:.2f}' for x in s[m]['per_test_ms'])}; "
-                     f"median {s[m]['median_per_test_ms']:.2f}")
-    lines.append(f"  fork/exec: {s['fork_over_exec_paired']:.2f} (median of per-round ratios)")
-    lines.append("  CPU ms/test: " + "; ".join(
-        f"{m} {' '.join(f'{x:.2f}' for x in s[m]['cpu_per_test_ms'])} (median {s[m]['median_cpu_per_test_ms']:.2f})"
-        for m in MODES) + f"; fork/exec {s['cpu_fork_over_exec_paired']:.2f}")
+    lines += _table(s, MODES, f"short tests ({s['test']} x {s['n']} in a row through executor.run_test, one "
+                    "process, no pytest):")
     p = doc["pipeline"]
-    lines.append(f"pipeline ({p['n']} distinct short tests through pytest, the plugin and {p['jobs']} workers, "
-                 "as run runs them; wall from the outside):")
-    for m in MODES:
-        lines.append(f"  {m:<5} s per run: {' '.join(f'{x:.2f}' for x in p[m]['wall_s'])}; ms/test median "
-                     f"{p[m]['median_per_test_ms']:.2f}; CPU ms/test median {p[m]['median_cpu_per_test_ms']:.2f}")
-    met = p["fork"]["median_per_test_ms"] <= GOAL_MS
-    lines.append(f"  fork/exec: {p['fork_over_exec_paired']:.2f} (median of per-round ratios); the runner's cost, "
-                 f"goal <= {GOAL_MS:g} ms/test: {'met' if met else 'MISSED'} ({p['fork']['median_per_test_ms']:.2f})")
+    lines += _table(p, ways, f"pipeline ({p['n']} distinct short tests through pytest and the plugin, {p['jobs']} "
+                    "at once, as run runs them; wall from the outside):")
+    got = p["fork"]["per_test_ms"]["median"]
+    lines.append(f"  the runner's cost per test (fork), goal <= {GOAL_MS:g} ms: "
+                 f"{'met' if got <= GOAL_MS else 'MISSED'} ({got:.2f})")
     return "\n".join(lines)
 
 

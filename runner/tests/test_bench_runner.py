@@ -1,8 +1,9 @@
 """./ipcsuite bench runner (runner/bench_runner.py): what running a test costs, fork server against exec.
 
 - One small round without the whole run: the short-test figures of both modes, and the pipeline of 300
-  distinct short tests (two copies of the probe binary: 250 + 50) through pytest and 2 workers, every one
-  of them passed (the bench refuses a pipeline where one did not), with the goal's verdict in the text.
+  distinct short tests (two copies of the probe binary: 250 + 50) through pytest, 2 at once, each of the
+  three ways, every one of them passed (the bench refuses a pipeline where one did not), with the goal's
+  verdict in the text; the rounds alternate which way goes first.
 - Bad input is one line and exit 2.
 """
 import json
@@ -13,7 +14,7 @@ from runner import bench_runner
 from runner.tests.conftest import ipcsuite
 
 
-def test_short_tests_and_a_pipeline_over_two_binaries_in_both_modes():
+def test_short_tests_and_a_pipeline_over_two_binaries_every_way():
     proc = ipcsuite("bench", "runner", "--no-whole-run", "--rounds", "1", "--short-tests", "5",
                     "--pipeline-tests", "300", "--json", timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
@@ -21,11 +22,20 @@ def test_short_tests_and_a_pipeline_over_two_binaries_in_both_modes():
     assert "whole_run" not in doc
     p = doc["pipeline"]
     assert p["n"] == 300 and p["jobs"] == 2
+    for way in bench_runner.WAYS:
+        assert len(p[way]["wall_s"]["runs"]) == 1 and p[way]["wall_s"]["runs"][0] > 0
+        assert p[way]["per_test_ms"]["median"] == pytest.approx(p[way]["wall_s"]["runs"][0] * 1000 / 300)
+    assert set(p["ratios"]) == {"fork/exec", "fork/fork-xdist"}
     for mode in bench_runner.MODES:
-        assert len(p[mode]["wall_s"]) == 1 and p[mode]["wall_s"][0] > 0
-        assert p[mode]["median_per_test_ms"] == pytest.approx(p[mode]["wall_s"][0] * 1000 / 300)
-        assert len(doc["short_tests"][mode]["per_test_ms"]) == 1
-    assert "pipeline" in bench_runner.render(doc)
+        assert len(doc["short_tests"][mode]["per_test_ms"]["runs"]) == 1
+    text = bench_runner.render(doc)
+    assert "pipeline" in text and "fork-xdist" in text and "goal <= 3 ms" in text
+
+
+def test_rounds_alternate_which_way_goes_first():
+    order = []
+    bench_runner._rounds(3, ("a", "b", "c"), lambda w: order.append(w))
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
 
 
 @pytest.mark.parametrize("argv, words", [
