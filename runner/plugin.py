@@ -10,6 +10,7 @@ parallel. The plugin's state lives in one IpcsuiteSession registered as "ipcsuit
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -247,6 +248,12 @@ class IpcsuiteSession:
 
 
 class PlanFile(pytest.File):
+    @functools.cached_property
+    def ihook(self):
+        """pytest looks the hooks up again (conftest files of the path: a stat each) at every use of an item's
+        ihook; the plan's items share their file's, looked up once."""
+        return self.session.gethookproxy(self.path)
+
     def collect(self):
         for case in session_of(self.config).plan.tests:
             yield GTestItem.from_parent(self, name=case.id, case=case)
@@ -265,6 +272,10 @@ class GTestItem(pytest.Item):
         self.user_properties.append(("area", case.area))
         self.user_properties.append(("rules", ",".join(case.rules)))
         self.user_properties.append(("location", case.location))
+
+    @property
+    def ihook(self):
+        return self.parent.ihook
 
     def reportinfo(self):
         return self.case.binary, None, self.test_id
