@@ -284,7 +284,7 @@ def wrap(options: dict, cmd: list[str], tmp: str | None) -> list[str]:
     if not tmp:  # launch writes the container's bundle there and execs the runtime: nothing would remove it
         raise SetupError("the oci target needs a temporary directory for its container's bundle")
     return [PYTHON, str(Path(__file__).resolve()), "launch", options["runtime_path"], options["spec_file"],
-            options["rootfs"], tmp or "", "--", *cmd]
+            options["rootfs"], tmp, "--", *cmd]
 
 
 def sweep(options: dict, run_id: str) -> list[str]:

@@ -107,6 +107,13 @@ def test_normal_run_leaves_no_temp_dir_and_no_sysv_object(run_suite, tmp_root):
     assert not new_sysv_objects(before)
 
 
+def run_env(tmp_root: Path) -> dict:
+    """The environment of a ./ipcsuite run whose temporary directories go to `tmp_root`, without LD_PRELOAD."""
+    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 def comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -141,9 +148,9 @@ def sigkill_run(args: list, env: dict, ready, what: str, check=None) -> None:
             runner.kill()
 
 
-def next_run_removes(tmp_path: Path, env: dict, leftovers: list, filt: str = "pipe/PipeEof*") -> str:
+def next_run_removes(tmp_path: Path, env: dict, leftovers: list, filt: str = "pipe/PipeEof*") -> None:
     """Runs the suite once more; asserts it passes, says it removed each of `leftovers` and leaves the tmp root
-    (env's IPCSUITE_TMP_ROOT) empty; returns its stderr."""
+    (env's IPCSUITE_TMP_ROOT) empty."""
     assert leftovers, "the killed run should have left a temporary directory for the next run to remove"
     nxt = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "next"),
                           "--filter", filt], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -153,12 +160,10 @@ def next_run_removes(tmp_path: Path, env: dict, leftovers: list, filt: str = "pi
         assert f"removed leftovers of an earlier run: {d}" in nxt.stderr
         assert not d.exists()
     assert list(Path(env["IPCSUITE_TMP_ROOT"]).iterdir()) == []
-    return nxt.stderr
 
 
 def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_path, tmp_root):
-    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
-    env.pop("LD_PRELOAD", None)
+    env = run_env(tmp_root)
     before = sysv_objects()
     # Every read of a pipe or FIFO hangs, so test processes are guaranteed to be in flight. They keep their
     # FIFOs and temporary files inside the run's directory ($TMPDIR).
@@ -172,8 +177,7 @@ def test_sigkilled_runner_leaves_no_process_and_next_run_removes_its_files(tmp_p
 @pytest.mark.skipif(shutil.which("stress-ng") is None, reason="stress-ng is not installed (./ipcsuite run --load "
                     "installs it as root)")
 def test_load_runs_repeats_under_stress_ng_and_a_sigkilled_loaded_run_leaves_nothing(tmp_path, tmp_root):
-    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
-    env.pop("LD_PRELOAD", None)
+    env = run_env(tmp_root)
     ok = subprocess.run([str(ROOT / "ipcsuite"), "run", "--no-build", "--load", "--repeat", "2", "--results-dir",
                          str(tmp_path / "r1"), "--filter", "pipe/PipeEof*"], cwd=ROOT, env=env,
                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -197,8 +201,7 @@ def test_load_runs_repeats_under_stress_ng_and_a_sigkilled_loaded_run_leaves_not
 def test_a_run_sigkilled_in_its_preload_probe_leaves_nothing_the_next_run_does_not_remove(tmp_path, tmp_root):
     # Blocks in its constructor in the --preload probe (--gtest_list_tests): the run is killed there.
     lib = constructor_lib(tmp_path, "hang_in_probe", "--gtest_list_tests", "pause();")
-    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
-    env.pop("LD_PRELOAD", None)
+    env = run_env(tmp_root)
     sigkill_run(["--results-dir", str(tmp_path / "r1"), "--preload", str(lib), "--filter", "pipe/PipeEof*"], env,
                 lambda pid: any(is_test_binary(p) for p in descendants(pid)), "the preload probe")
     probe_dirs = list(tmp_root.glob("ipcsuite-run-*-preload-probe-*"))
@@ -263,8 +266,7 @@ def test_leftover_sweep_leaves_runs_of_other_pid_namespaces_and_fresh_directorie
 def test_sigterm_stops_the_run_cleanly_with_exit_143(tmp_path, tmp_root):
     """SIGTERM (what CI cancellation, timeout(1) and systemd send) takes Ctrl-C's path: the tests are
     stopped, the run's temporary directory removed, exit 143."""
-    env = dict(os.environ, IPCSUITE_TMP_ROOT=str(tmp_root))
-    env.pop("LD_PRELOAD", None)
+    env = run_env(tmp_root)
     cmd = [str(ROOT / "ipcsuite"), "run", "--no-build", "--results-dir", str(tmp_path / "results"),
            "--preload", str(preload_lib("break_hang_read")), "--filter", "fifo/*,pipe/*", "--test-timeout", "60"]
     runner = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
