@@ -88,6 +88,41 @@ def test_one_server_per_binary_runs_many_tests(tmp_path):
     assert list(tmp_path.iterdir()) == [s.log for s in forkserver.servers()]  # result and output files are gone
 
 
+def test_the_output_file_holds_the_test_output_only(tmp_path):
+    # The child opens the runner's output file without O_TRUNC (on ext4 a truncated file is written out at
+    # its close: a disk write per test); a file that is not empty is still emptied first.
+    server = forkserver.ForkServer(str(PROBE), targets.Target(name="host", kind="host", spec="host"),
+                                   executor.test_env(plan(), str(tmp_path)), str(tmp_path))
+    try:
+        for stale in ("", "stale output of an earlier user\n" * 500):
+            output = tmp_path / "output"
+            output.write_text(stale)
+            done = server.run("Probe.Fail", str(output), {}, 30.0)
+            assert done.wait_status is not None and os.waitstatus_to_exitcode(done.wait_status) == 1, done
+            text = output.read_text()
+            assert "stale" not in text and "probe failure" in text, text[-300:]
+    finally:
+        server.close()
+
+
+def test_a_bad_or_overlong_request_is_answered_and_the_server_goes_on(tmp_path):
+    # The server reads requests into a buffer of its own (1 MiB a line): what does not fit, or is not a run
+    # request, gets an error line, and the next request runs.
+    output = tmp_path / "output"
+    output.touch()
+    proc = subprocess.Popen([str(PROBE), "--ipcsuite-serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        good = f"run\tProbe.Pass\t{output}\tPROBE_VALUE=1\n".encode()
+        answers = proc.communicate(b"walk\tProbe.Pass\n" + b"run\t" + b"x" * (2 << 20) + b"\n" + good,
+                                   timeout=60)[0].decode().splitlines()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert answers[:2] == ["error bad request", "error bad request (too long)"], answers
+    assert len(answers) == 3 and answers[2].startswith("status ") and answers[2].endswith(" 0"), answers
+    assert "[       OK ] Probe.Pass" in output.read_text()
+
+
 def test_a_hang_is_killed_at_its_deadline_and_the_next_test_runs(tmp_path):
     started = time.monotonic()
     out = run("Probe.Hang", timeout=1.0, tmp_path=tmp_path)
