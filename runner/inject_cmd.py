@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 from runner import build as build_mod
-from runner import deps, procinfo
+from runner import deps, procinfo, workspace
 from runner.errors import SetupError, Terminated, UsageError
 
 INJECTOR = "ipcsuite-inject"
+MAX_INPUT = 64 << 20  # the injector's limit for a plan or replay log (fault/inject_main.cc kMaxInput)
 
 
 def add_parser(subparsers):
@@ -74,8 +76,70 @@ def ensure_built() -> None:
         raise SetupError(f"{injector_path()} was not built")
 
 
+def read_once(path: str) -> bytes | None:
+    """The bytes of a --plan or --replay input that can be read only once (a FIFO, a shell's <(...)), read
+    as the injector reads it (a FIFO without a writer reads as empty); None for a regular file, a directory
+    or a path that does not open: the injector reads those, or refuses them, itself."""
+    if not once_only(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_INPUT:
+                raise UsageError(f"inject: cannot read {path}: larger than {MAX_INPUT >> 20} MiB")
+        return b"".join(chunks)
+    except OSError as e:
+        raise UsageError(f"inject: cannot read {path}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def once_only(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def copy_streams(args, tmp: Path) -> dict[str, str]:
+    """The injector is run twice (--check, then the program), so a --plan or --replay input that can be read
+    only once is read here, once, into a copy in `tmp` that both runs read. Returns copy -> given path (for
+    the injector's messages)."""
+    given: dict[str, str] = {}
+
+    def copy(path: str) -> str:
+        data = read_once(path)
+        if data is None:
+            return path
+        c = tmp / f"input{len(given)}"
+        c.write_bytes(data)
+        given[str(c)] = path
+        return str(c)
+
+    args.plan = [copy(f) for f in args.plan]
+    if args.replay:
+        args.replay = copy(args.replay)
+    return given
+
+
 def run(args) -> int:
-    cmd = build_command(args)
+    build_command(args)  # the usage errors first
+    if not any(once_only(f) for f in [*args.plan, args.replay] if f):
+        return _run(build_command(args), {})
+    with workspace.scratch("inject") as tmp:
+        given = copy_streams(args, tmp)
+        return _run(build_command(args), given)
+
+
+def _run(cmd: list[str], given: dict[str, str]) -> int:
     ensure_built()
     env = dict(os.environ)
     # Validate first: bad input must not start the program.
@@ -85,6 +149,8 @@ def run(args) -> int:
                          stderr=subprocess.PIPE, text=True, errors="replace", env=env, check=False)
     if chk.returncode != 0:
         line = (chk.stderr.strip().splitlines() or [f"inject: check failed (exit {chk.returncode})"])[-1]
+        for c, path in given.items():
+            line = line.replace(c, path)
         prefix = "ipcsuite inject: error: "
         raise UsageError("inject: " + (line[len(prefix):] if line.startswith(prefix) else line))
     sys.stdout.flush()

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,24 @@ def test_plan_file_with_comments(tmp_path):
     assert r.returncode == 0, r.stderr
     assert tally(r.stdout) == {"calls": 6, "EAGAIN": 1, "EIDRM": 1, "ok": 4}
 
+
+
+def test_plan_and_replay_from_a_pipe_are_read_once_for_check_and_run(tmp_path):
+    # A plan on a pipe (/dev/stdin here, a shell's <(...) alike) can be read only once; the front end runs the
+    # injector twice (--check, then the program), so it reads such an input once and hands both a copy.
+    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "6", input="semop=EIDRM@2\nsemop=EAGAIN@4\n")
+    assert r.returncode == 0, r.stderr
+    assert tally(r.stdout) == {"calls": 6, "EAGAIN": 1, "EIDRM": 1, "ok": 4}
+    log = tmp_path / "faults.log"
+    r = inject("--fail", "semop=EIDRM@3", "--log", str(log), "--", str(PROG), "semop", "4")
+    assert r.returncode == 0, r.stderr
+    r = inject("--replay", "/dev/stdin", "--", str(PROG), "semop", "4", input=log.read_text())
+    assert r.returncode == 0, r.stderr
+    assert tally(r.stdout) == {"calls": 4, "EIDRM": 1, "ok": 3}
+    # Its errors name the input as given, and the copy is gone.
+    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "1", input="semop=ENOPE\n")
+    assert r.returncode == 2 and "/dev/stdin:1:" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not [p for p in Path(tempfile.gettempdir()).iterdir() if "-inject-" in p.name]
 
 # --- exact counts ---
 
