@@ -17,7 +17,12 @@ last in the next round), so that the machine's drifts hit them alike:
   runs a target's part (pytest with the plugin, J jobs, results.json), timed from the outside: start-up,
   collection, every test and the results, per test. This is the runner's whole cost per test on J CPUs,
   which the whole host run adds to the tests' own time (property cases, timeouts, waits for a second of the
-  wall clock).
+  wall clock);
+- floor, in the pipeline's rounds: what this machine charges for the least a test process is
+  (build/probe/ipcsuite_floor: a minimal process, the C library only, forked, ended and reaped N times in a
+  row, then N more that each enter a fresh IPC namespace as every test process does). The runner's cost per
+  test is also given as a multiple of it (the median of the per-round ratios): fork and page-fault costs
+  differ across machines and VMs far more than that multiple does.
 Besides the wall clock, the CPU time the runner and every test process spent (user + system, this process
 and all its reaped descendants): on a shared, loaded machine the wall clock of a short test is mostly
 waiting for a CPU, which the CPU time is not. Read the medians and ratios, not one run.
@@ -180,6 +185,18 @@ def _pipeline(way: str, m: int, jobs: int, probe: Path, bdir: Path) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _floor(binary: Path, n: int) -> dict:
+    """Wall ms per minimal child (build/probe/ipcsuite_floor): plain, and with a fresh IPC namespace (None
+    where unshare is refused)."""
+    proc = subprocess.run([str(binary), str(n)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=600, check=False)
+    fields = proc.stdout.split()
+    if proc.returncode != 0 or len(fields) != 4 or fields[0] != "plain" or fields[2] != "ipcns":
+        raise SetupError(f"bench runner: {binary.name} {n} exited {proc.returncode}: "
+                         f"{(proc.stderr or proc.stdout).strip()[-300:]!r}")
+    return {"plain_ms": float(fields[1]) / 1000, "ipcns_ms": None if fields[3] == "-" else float(fields[3]) / 1000}
+
+
 def _paired_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b))
 
@@ -223,12 +240,25 @@ def measure(args, bdir: Path) -> dict:
                           **{m: {"per_test_ms": _median_summary([x[0] for x in short[m]]),
                                  "cpu_per_test_ms": _median_summary([x[1] for x in short[m]])} for m in MODES}}
     doc["short_tests"]["ratios"] = _ratios(doc["short_tests"], MODES)
-    pipe = _rounds(args.rounds, ways, lambda w: _pipeline(w, args.pipeline_tests, args.jobs, probe, bdir))
+    floor_bin = bdir / "probe" / "ipcsuite_floor"
+    if not floor_bin.is_file():
+        raise SetupError(f"bench runner: {floor_bin} is not built (ninja -C {bdir} ipcsuite_floor)")
+    pipe = _rounds(args.rounds, ways + ("floor",),
+                   lambda w: _floor(floor_bin, args.short_tests) if w == "floor"
+                   else _pipeline(w, args.pipeline_tests, args.jobs, probe, bdir))
     doc["pipeline"] = {"n": args.pipeline_tests, "jobs": args.jobs,
                        **{w: {"wall_s": _median_summary([x["wall_s"] for x in pipe[w]]),
                               "per_test_ms": _median_summary([x["wall_ms"] for x in pipe[w]]),
                               "cpu_per_test_ms": _median_summary([x["cpu_ms"] for x in pipe[w]])} for w in ways}}
     doc["pipeline"]["ratios"] = _ratios(doc["pipeline"], ways)
+    floors = pipe["floor"]
+    kind = "ipcns_ms" if all(f["ipcns_ms"] is not None for f in floors) else "plain_ms"
+    doc["floor"] = {"n": args.short_tests, "plain_ms": _median_summary([f["plain_ms"] for f in floors]),
+                    "ipcns_ms": (_median_summary([f["ipcns_ms"] for f in floors]) if kind == "ipcns_ms"
+                                 else None),
+                    "fork_per_test_over": kind,
+                    "fork_per_test_multiple": _paired_ratio([x["wall_ms"] for x in pipe["fork"]],
+                                                            [f[kind] for f in floors])}
     doc["load_after"] = os.getloadavg()[0]
     return doc
 
@@ -272,9 +302,14 @@ def render(doc: dict) -> str:
     p = doc["pipeline"]
     lines += _table(p, ways, f"pipeline ({p['n']} distinct short tests through pytest and the plugin, {p['jobs']} "
                     "at once, as run runs them; wall from the outside):")
+    f = doc["floor"]
+    lines.append(f"  this machine's floor per test process (a minimal one forked, ended and reaped, x {f['n']}): "
+                 f"{f['plain_ms']['median']:.2f} ms, with a fresh IPC namespace "
+                 + (f"{f['ipcns_ms']['median']:.2f} ms" if f["ipcns_ms"] else "(unshare refused here)"))
     got = p["fork"]["per_test_ms"]["median"]
+    over = "the floor with an IPC namespace" if f["fork_per_test_over"] == "ipcns_ms" else "the plain floor"
     lines.append(f"  the runner's cost per test (fork), goal <= {GOAL_MS:g} ms: "
-                 f"{'met' if got <= GOAL_MS else 'MISSED'} ({got:.2f})")
+                 f"{'met' if got <= GOAL_MS else 'MISSED'} ({got:.2f}; {f['fork_per_test_multiple']:.1f}x {over})")
     return "\n".join(lines)
 
 

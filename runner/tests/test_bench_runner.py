@@ -3,7 +3,8 @@
 - One small round without the whole run: the short-test figures of both modes, and the pipeline of 300
   distinct short tests (two copies of the probe binary: 250 + 50) through pytest, 2 at once, each of the
   three ways, every one of them passed (the bench refuses a pipeline where one did not), with the goal's
-  verdict in the text; the rounds alternate which way goes first.
+  verdict in the text; the machine's floor for a test process in the same rounds, and the pipeline's cost
+  per test as a multiple of it; the rounds alternate which way goes first.
 - Bad input is one line and exit 2.
 """
 import json
@@ -28,8 +29,14 @@ def test_short_tests_and_a_pipeline_over_two_binaries_every_way():
     assert set(p["ratios"]) == {"fork/exec", "fork/fork-xdist"}
     for mode in bench_runner.MODES:
         assert len(doc["short_tests"][mode]["per_test_ms"]["runs"]) == 1
+    f = doc["floor"]
+    assert f["n"] == 5 and len(f["plain_ms"]["runs"]) == 1 and f["plain_ms"]["median"] > 0
+    assert f["ipcns_ms"] is None or f["ipcns_ms"]["median"] > 0
+    assert f["fork_per_test_multiple"] == pytest.approx(
+        p["fork"]["per_test_ms"]["median"] / f[f["fork_per_test_over"]]["median"])
     text = bench_runner.render(doc)
     assert "pipeline" in text and "fork-xdist" in text and "goal <= 3 ms" in text
+    assert "floor per test process" in text and "x the floor" in text
 
 
 def test_rounds_alternate_which_way_goes_first():
