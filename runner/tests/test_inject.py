@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,8 +21,8 @@ pytestmark = pytest.mark.skipif(not (BUILD / "bin" / "ipcsuite-inject").is_file(
                                 reason=f"{BUILD}/bin/ipcsuite-inject is not built")
 
 
-def inject(*args, input=None, timeout=60):
-    full_env = dict(os.environ)
+def inject(*args, input=None, timeout=60, env=None):
+    full_env = dict(os.environ, **(env or {}))
     full_env.pop("LD_PRELOAD", None)
     full_env["IPCSUITE_BUILD_DIR"] = str(BUILD)
     return subprocess.run([str(ROOT / "ipcsuite"), "inject", *args], cwd=ROOT, input=input,
@@ -88,23 +87,27 @@ def test_plan_file_with_comments(tmp_path):
     assert tally(r.stdout) == {"calls": 6, "EAGAIN": 1, "EIDRM": 1, "ok": 4}
 
 
-
 def test_plan_and_replay_from_a_pipe_are_read_once_for_check_and_run(tmp_path):
     # A plan on a pipe (/dev/stdin here, a shell's <(...) alike) can be read only once; the front end runs the
     # injector twice (--check, then the program), so it reads such an input once and hands both a copy.
-    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "6", input="semop=EIDRM@2\nsemop=EAGAIN@4\n")
+    root = tmp_path / "tmp-root"
+    root.mkdir()
+    env = {"IPCSUITE_TMP_ROOT": str(root)}
+    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "6", input="semop=EIDRM@2\nsemop=EAGAIN@4\n",
+               env=env)
     assert r.returncode == 0, r.stderr
     assert tally(r.stdout) == {"calls": 6, "EAGAIN": 1, "EIDRM": 1, "ok": 4}
     log = tmp_path / "faults.log"
     r = inject("--fail", "semop=EIDRM@3", "--log", str(log), "--", str(PROG), "semop", "4")
     assert r.returncode == 0, r.stderr
-    r = inject("--replay", "/dev/stdin", "--", str(PROG), "semop", "4", input=log.read_text())
+    r = inject("--replay", "/dev/stdin", "--", str(PROG), "semop", "4", input=log.read_text(), env=env)
     assert r.returncode == 0, r.stderr
     assert tally(r.stdout) == {"calls": 4, "EIDRM": 1, "ok": 3}
-    # Its errors name the input as given, and the copy is gone.
-    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "1", input="semop=ENOPE\n")
+    # Its errors name the input as given; the copies are gone.
+    r = inject("--plan", "/dev/stdin", "--", str(PROG), "semop", "1", input="semop=ENOPE\n", env=env)
     assert r.returncode == 2 and "/dev/stdin:1:" in r.stderr and r.stderr.count("\n") == 1, r.stderr
-    assert not [p for p in Path(tempfile.gettempdir()).iterdir() if "-inject-" in p.name]
+    assert list(root.iterdir()) == []
+
 
 # --- exact counts ---
 
