@@ -40,6 +40,15 @@ TEST_PACKAGES = {
     "python3-hypothesis": "generated inputs for the report commands (test_report_inputs.py)",
     "python3-junitparser": "reading junit.xml back with an independent JUnit parser",
     "python3-lxml": "XPath checks of junit.xml",
+    # The real systems the runner's self-tests run under: each reproducer in repro/<system>/ is checked
+    # under its system (test_wrap.py), the bwrap and oci targets start real sandboxes and containers.
+    "qemu-user": "repro/qemu-user/ reproducers, run under qemu-x86_64",
+    "proot": "repro/proot/ reproducers",
+    "firejail": "repro/firejail/ reproducers",
+    "valgrind": "repro/valgrind/ reproducers and the wrap:valgrind target",
+    "bubblewrap": "the bwrap target",
+    "runc": "the oci:runc target",
+    "crun": "the oci:crun target (where crun cannot start containers: its one-line refusal)",
 }
 
 
