@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +57,19 @@ bool ReadFile(const std::string& path, std::string* out) {
   }
   close(fd);
   return ok;
+}
+
+// The --log file, opened before the program runs: a FIFO nobody reads is refused at once (ENXIO) instead of
+// blocking the open, after the run, until a reader comes; then writes block as usual.
+FILE* OpenLog(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENXIO) Usage("--log: " + path + " is a FIFO that no process reads");
+  if (fd < 0) Usage("--log: cannot open " + path + ": " + strerror(errno));
+  FILE* f = nullptr;
+  if (fcntl(fd, F_SETFL, 0) != 0 || (f = fdopen(fd, "w")) == nullptr) {
+    Usage("--log: cannot open " + path + ": " + strerror(errno));
+  }
+  return f;
 }
 
 std::string Resolve(const std::string& prog) {
@@ -184,6 +196,8 @@ int main(int argc, char** argv) {
     std::string dir = log_path.substr(0, log_path.rfind('/') == std::string::npos ? 0 : log_path.rfind('/'));
     if (!dir.empty() && access(dir.c_str(), W_OK) != 0) Usage("--log: cannot write in " + dir);
   }
+  FILE* log = nullptr;
+  if (!log_path.empty() && !check) log = OpenLog(log_path);
   if (dump_filter) {
     State* state = new State();
     if (!Compile(plan, state, &error)) Usage(error);
@@ -222,10 +236,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "ipcsuite inject: error: %s\n", error.c_str());
     return 2;
   }
-  if (!log_path.empty()) {
-    std::ofstream f(log_path);
-    f << out.log_text;
-    if (!f) fprintf(stderr, "ipcsuite inject: cannot write log %s\n", log_path.c_str());
+  if (log != nullptr) {
+    bool written = fwrite(out.log_text.data(), 1, out.log_text.size(), log) == out.log_text.size();
+    if (fclose(log) != 0 || !written)
+      fprintf(stderr, "ipcsuite inject: cannot write log %s\n", log_path.c_str());
   }
   fprintf(
       stderr,

@@ -137,6 +137,32 @@ def test_log_names_pid_tid_syscall_index_errno(tmp_path):
     assert "ipcsuite inject: seed 5" in r.stderr
 
 
+def test_log_to_a_fifo_nobody_reads_is_refused_before_the_program_runs(tmp_path):
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    ran = tmp_path / "ran"
+    r = inject("--fail", "write=EIO", "--log", str(fifo), "--", "/bin/sh", "-c", f": > {ran}", timeout=30)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [f"ipcsuite inject: error: --log: {fifo} is a FIFO that no process reads"]
+    assert not ran.exists(), "the program ran"
+
+
+def test_log_to_a_fifo_with_a_reader_gets_the_log(tmp_path):
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        r = inject("--seed", "5", "--fail", "write=EIO@2", "--log", str(fifo), "--", str(PROG), "pipe-write", "3")
+        assert r.returncode == 0, r.stderr
+        os.set_blocking(reader, True)
+        text = b""
+        while chunk := os.read(reader, 65536):
+            text += chunk
+    finally:
+        os.close(reader)
+    assert "# seed 5" in text.decode() and " index=2 " in text.decode()
+
+
 def test_seed_is_always_printed():
     r = inject("--fail", "semop=EIDRM@1", "--", str(PROG), "semop", "1")
     assert re.search(r"^ipcsuite inject: seed \d+$", r.stderr, re.M), r.stderr
