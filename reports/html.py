@@ -20,7 +20,7 @@ COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "xpassed
 BAD = ("failed", "error", "xpassed")
 
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#212121;background:#fafafa}
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#212121;background:#fafafa;overflow-wrap:anywhere}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;background:#fff;margin:6px 0} th,td{border:1px solid #e0e0e0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0;position:sticky;top:0} td.n{text-align:right;font-variant-numeric:tabular-nums}

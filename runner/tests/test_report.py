@@ -1,6 +1,7 @@
 """report / diff / merge from results.json files, the gate's exit codes, and report.html in a real browser."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -178,6 +179,32 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     dom = subprocess.run(base + ["--dump-dom", page.as_uri()], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True, timeout=120).stdout
     assert "Target matrix" in dom and "gate: FAILED" in dom
+
+
+def test_html_report_fits_1280_pixels_with_long_unbroken_words(tmp_path):
+    """Test ids, expectation patterns, reasons and bug links are long words without spaces: the page still
+    fits a 1280 px window (no horizontal scrolling); chromium measures the laid-out page."""
+    exe, why = _chromium()
+    if not exe:
+        pytest.skip(why)
+    doc = sample_doc()
+    long_id = "msg/MsgGet." + "AtMsgmniLookupStillWorksAndRemovalFreesTheSlot" * 2
+    doc["tests"].append(entry(long_id, "failed", "host", "E" * 300))
+    doc["expectations"] = [{"target": "wrap:firejail --quiet --noprofile", "test": long_id.replace("Get", "*"),
+                            "expect": "fail", "reason": "/proc/sys/kernel/" + "msgmni_is_read_only_" * 8,
+                            "bug": "https://github.com/netblue30/firejail/issues/" + "1" * 60,
+                            "source": "expectations/firejail.txt:9"}] * 3
+    page = html.render(doc, {})
+    probe = ("<script>addEventListener('load',()=>document.body.setAttribute('data-scroll-width',"
+             "document.documentElement.scrollWidth))</script>")
+    (tmp_path / "report.html").write_text(page.replace("</body>", probe + "</body>"))
+    dom = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600", "--dump-dom",
+                          (tmp_path / "report.html").as_uri()], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, timeout=120).stdout
+    width = re.search(r'data-scroll-width="(\d+)"', dom)
+    assert width, dom[-2000:]
+    assert int(width.group(1)) <= 1280
 
 
 def test_diff_with_renames_compares_old_ids_under_their_new_ones(tmp_path):
