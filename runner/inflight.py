@@ -56,6 +56,19 @@ class InFlight:
             self._fill()
         return self.ended.pop(case.id)
 
+    def ended_ahead(self) -> set[str]:
+        """The run was interrupted: no test starts any more; the ids of the tests that have ended (now, without
+        waiting) whose items pytest has not reached, so that their verdicts can still be reported."""
+        self.slots = 0
+        self.next = len(self.cases)
+        if self.running:
+            readable, _, _ = select.select(list(self.running.values()), [], [], 0)  # a status line has come
+            now = time.monotonic()
+            for f in readable:
+                if f.outcome(now) is not None:
+                    self.ended[f.case.id] = self.running.pop(f.case.id)
+        return set(self.ended)
+
     def cancel(self) -> None:
         """pytest stops (-x, an interruption): the tests still running are stopped and their files removed."""
         for f in self.running.values():

@@ -212,6 +212,8 @@ class IpcsuiteSession:
 
     def pytest_sessionfinish(self, session, exitstatus):
         if self.inflight is not None:
+            if exitstatus == pytest.ExitCode.INTERRUPTED:
+                self._report_ended_ahead(session)
             self.inflight.cancel()  # tests started ahead of items pytest did not reach (-x, an interruption)
         forkserver.shutdown_all()  # this process's fork servers (controller and every worker)
         if hasattr(self.config, "workerinput"):
@@ -231,6 +233,21 @@ class IpcsuiteSession:
                 print(f"ipcsuite: error: cannot write {out}: {e.strerror or e}", file=sys.stderr, flush=True)
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
+
+    def _report_ended_ahead(self, session) -> None:
+        """The run was interrupted while pytest waited for one test (a slow one holds its slot while the others
+        go on past it): the tests after it that have ended get their verdicts now, not "not run". Only their
+        call phase is reported (pytest has stopped its output capture, which a set-up needs; the items have
+        no fixtures)."""
+        ended = self.inflight.ended_ahead()
+        try:
+            for item in session.items:
+                if isinstance(item, GTestItem) and item.case.id in ended and item.nodeid not in self.records:
+                    call = pytest.CallInfo.from_call(item.runtest, when="call")
+                    item.ihook.pytest_runtest_logreport(
+                        report=item.ihook.pytest_runtest_makereport(item=item, call=call))
+        except KeyboardInterrupt:  # interrupted again: the rest are not run
+            pass
 
     def _no_verdict(self, session, exitstatus) -> None:
         """A test that had started but got no verdict: pytest ended while it ran (-x stopped the run at

@@ -92,6 +92,10 @@ def test_cancel_stops_what_still_runs_and_leaves_no_file(tmp_path):
     inflight = in_flight(tmp_path, cases, 2)
     assert inflight.take(cases[0]).done.record["status"] == "passed"
     [hung] = inflight.running.values()
+    end = time.monotonic() + 30
+    while not hung.server.test_children():  # the request is sent; the server forks the child soon after
+        assert time.monotonic() < end, "the hanging test's process did not start"
+        time.sleep(0.01)  # polling /proc for the child, with a deadline
     [child] = hung.server.test_children()
     inflight.cancel()
     assert wait_gone(child), "the running test's process outlived cancel()"
@@ -129,3 +133,25 @@ def test_at_most_slots_tests_run_at_once(tmp_path):
     assert [n for n, _ in log] == [c.name for c in cases]
     assert max(busy for _, busy in log) <= 2, log  # when one starts, at most slots - 1 others run
     assert len([s for s in forkserver.servers() if s.binary == str(PROBE)]) <= 3
+
+
+def test_interrupted_the_tests_that_ended_ahead_are_handed_over_and_none_starts(tmp_path):
+    names = ["Probe.Hang"] + [f"ShortProbe/Many.Pass/{k}" for k in range(8)]
+    cases = [case(n) for n in names]
+    log: list = []
+    inflight = in_flight(tmp_path, cases, 2, log=log)
+    inflight._fill()
+    end = time.monotonic() + 60
+    while len(inflight.ended) < 3:  # as while pytest waits for the hang: the others run past it
+        assert time.monotonic() < end, "three short tests did not end in 60 s"
+        inflight._step()
+        inflight._fill()
+    before = set(inflight.ended)
+    started = len(log)
+    ahead = inflight.ended_ahead()
+    assert before <= ahead <= {c.id for c in cases[1:started]}
+    assert all(inflight.ended[i].done.record["status"] == "passed" for i in ahead)
+    inflight._fill()
+    assert len(log) == started, "a test started after the interruption"
+    inflight.cancel()
+    forkserver.shutdown_all()

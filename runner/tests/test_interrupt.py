@@ -8,6 +8,7 @@ its constructor after creating a marker file, and the signal is sent once the ma
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from runner import procinfo, run_cmd, targets
+from runner import plan as plan_mod
+from runner.catalogue import TestCase as Case
 from runner.tests.conftest import BUILD, ROOT
 from runner.tests.test_preload_probe import compile_lib
 
@@ -125,6 +129,59 @@ def test_an_interrupted_run_keeps_the_verdicts_reached(tmp_path, hang_lib, sig, 
     # nothing left: the blocked test process, the run's and pytest's temporary directories
     assert gone(pid, HANG_TEST)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_the_tests_that_ended_ahead_of_the_interrupted_one_keep_their_verdicts(tmp_path):
+    """Fork mode, two at once (runner/inflight.py): a hung test holds one slot while the others run past it in
+    the second; interrupted while pytest waits for the hung one, the tests that had ended get their verdicts
+    (passed), not "not run"; the hung one is an error."""
+    probe = BUILD / "probe" / "ipcsuite_probe"
+    assert probe.is_file(), f"{probe} was not built"
+    shorts = tmp_path / "probe-shorts"  # a binary of their own: its servers go once its last test has ended
+    shutil.copy(probe, shorts)
+    cases = [Case(binary=probe, area="probe", name="Probe.Hang", location="", rules=[])] + [
+        Case(binary=shorts, area="shorts", name=f"ShortProbe/Many.Pass/{k}", location="", rules=[])
+        for k in range(100)]
+    plan = plan_mod.write_plan(tmp_path / "plan.json", target=targets.parse("host").to_data(), seed=1,
+                               test_timeout=120.0, tests=cases, in_flight=2)
+    (tmp_path / "run").mkdir()
+    results = tmp_path / "results.json"
+    cmd = run_cmd.pytest_command(plan, results, tmp_path / "pytest", jobs=1, tracebacks=False) + [str(plan)]
+    env = dict(os.environ, IPCSUITE_EXEC_MODE="fork", IPCSUITE_BUILD_DIR=str(BUILD), PYTHONPATH=str(ROOT),
+               IPCSUITE_RUN_TMPDIR=str(tmp_path / "run"))
+    for k in ("LD_PRELOAD", "IPCSUITE_RUN_PLANNED"):
+        env.pop(k, None)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        seen, end = False, time.monotonic() + 120
+        while True:  # until the shorts' fork servers have come and gone: all their tests have ended
+            serving = any(str(shorts).encode() in _cmdline(p) for p in procinfo.tree(proc.pid))
+            if serving:
+                seen = True
+            elif seen:
+                break
+            assert proc.poll() is None, proc.communicate()[0][-2000:]
+            assert time.monotonic() < end, "the short tests did not all end"
+            time.sleep(0.01)  # polling the process tree, with a deadline
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    doc = json.loads(results.read_text())
+    status = {t["id"]: t["status"] for t in doc["tests"]}
+    assert status.pop("probe/Probe.Hang") == "error", out[-2000:]
+    assert status == {c.id: "passed" for c in cases[1:]}, out[-2000:]
+    assert list((tmp_path / "run").iterdir()) == [], "files of the run were left"
 
 
 def test_repeat_interrupted_keeps_the_flake_report_of_the_repeats_that_finished(tmp_path, hang_lib):
