@@ -184,7 +184,7 @@ def test_a_sigkilled_run_takes_every_process_of_the_run_with_it(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to a user RLIMIT_NPROC applies to")
 def test_without_room_for_the_guard_the_next_run_kills_what_a_sigkilled_run_left(tmp_path):
     # Under a tight RLIMIT_NPROC (40 processes: less room than procinfo.GUARD_MIN_NPROC_HEADROOM; uid 65531, not
-    # test_hostile.py's 65533, whose NPROC counts must not see these processes) the run does without the
+    # test_hostile.py's 65533 or 65532, whose NPROC counts must not see these processes) the run does without the
     # guard, and says so; the orphan of a SIGKILLed run then survives it, and the
     # next run, finding the dead run's temporary directory, kills it with the directory.
     import shutil

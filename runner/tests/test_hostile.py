@@ -215,9 +215,10 @@ def test_too_few_processes_is_an_error_not_a_failure(open_dir):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to a user RLIMIT_NPROC applies to")
 def test_too_few_processes_for_the_fork_servers_is_an_error_not_a_failure(open_dir):
     # The default mode: fork servers (one per binary) count against RLIMIT_NPROC too. Whether the server or
-    # the test is refused, the verdict is an `error` tagged [infrastructure], never `failed`.
+    # the test is refused, the verdict is an `error` tagged [infrastructure], never `failed`. Uid 65532: the
+    # test above may run at the same time (another xdist worker), and its processes must not count here.
     proc = run(["--results-dir", str(open_dir / "results"), "--filter", "pipe/*,fifo/*,signal/*,sem/*", "-j", "1"],
-               prefix=("prlimit", "--nproc=5", "setpriv", "--reuid=65533", "--regid=65533", "--clear-groups"),
+               prefix=("prlimit", "--nproc=5", "setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"),
                env={"HOME": str(open_dir), "IPCSUITE_EXEC_MODE": "fork"})
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " 0 failed, " in proc.stdout.splitlines()[-1], proc.stdout.splitlines()[-1]
