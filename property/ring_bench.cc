@@ -1,17 +1,21 @@
-// ipcsuite-ring-bench: throughput of the reference ring against a pipe and a System V message queue,
-// moving the same messages between the same processes (P producer processes, one consumer process).
+// ipcsuite-ring-bench: throughput of the reference rings (the System V one, ring.h, and the POSIX one,
+// posix_ring.h) against a pipe and a System V message queue, moving the same messages between the same
+// processes (P producer processes, one consumer process).
 //
 //   ipcsuite-ring-bench [--sizes 64,4096,65536] [--producers 1,2] [--rounds N] [--mib M]
-//                       [--transports ring,pipe,msgq]
+//                       [--transports ring,posix,pipe,msgq]
 //
 // Prints one line per measurement: "transport=ring size=4096 producers=1 round=0 messages=N seconds=S
 // cpu=C" (C: CPU seconds of all the measurement's processes).
 // Everything runs inside a private IPC namespace (unshare(CLONE_NEWIPC), needs CAP_SYS_ADMIN), so a
 // killed benchmark leaves no System V object behind; in it the message queue limits (msgmax, msgmnb)
-// are raised so that a 64 KiB message fits, without touching the host's.
+// are raised so that a 64 KiB message fits, without touching the host's. The POSIX ring's shared memory
+// object is unlinked as soon as it is mapped (its processes share the mapping by fork), so that a killed
+// benchmark leaves no name in /dev/shm either.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -28,15 +32,26 @@
 
 #include "ipcsuite/fd.h"
 #include "ipcsuite/limits.h"
+#include "posix_ring.h"
 #include "ring.h"
 
 namespace {
 
-enum class Kind { kRing, kPipe, kMsg };
+enum class Kind { kRing, kPosixRing, kPipe, kMsg };
+struct Transport {
+  Kind kind;
+  const char* name;  // as --transports and the output name it
+};
+constexpr Transport kTransports[] = {
+    {Kind::kRing, "ring"}, {Kind::kPosixRing, "posix"}, {Kind::kPipe, "pipe"}, {Kind::kMsg, "msgq"}};
 
 // Room for messages in flight, the same for every transport (the queue's msgmnb is set to it too).
 constexpr size_t kBufferBytes = 1u << 20;
-const char* Name(Kind k) { return k == Kind::kRing ? "ring" : k == Kind::kPipe ? "pipe" : "msgq"; }
+const char* Name(Kind k) {
+  return std::find_if(std::begin(kTransports), std::end(kTransports),
+                      [k](const Transport& t) { return t.kind == k; })
+      ->name;
+}
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "ipcsuite-ring-bench: %s: %s\n", what.c_str(), std::strerror(errno));
@@ -74,15 +89,24 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
   const double cpu_before = CpuSeconds(RUSAGE_SELF) + CpuSeconds(RUSAGE_CHILDREN);
   ipc::ring::Ring* ring = nullptr;
   ipc::PosixResult<ipc::ring::Ring> created = ipc::PosixResult<ipc::ring::Ring>::Error(0, "");
+  ipc::ring::posix::PosixRing* pring = nullptr;
+  ipc::PosixResult<ipc::ring::posix::PosixRing> pcreated =
+      ipc::PosixResult<ipc::ring::posix::PosixRing>::Error(0, "");
+  // 1 MiB of slots (at least 4; at most SEMVMX, the largest semaphore value): the same buffer as the pipe
+  // and the message queue below, so no transport blocks more often for lack of room.
+  auto slots = static_cast<uint32_t>(std::clamp<size_t>(kBufferBytes / size, 4, 32767));
   int pfd[2] = {-1, -1};
   int msqid = -1;
   if (kind == Kind::kRing) {
-    // 1 MiB of slots (at least 4; at most SEMVMX, the largest semaphore value): the same buffer as the
-    // pipe and the message queue below, so no transport blocks more often for lack of room.
-    auto slots = static_cast<uint32_t>(std::clamp<size_t>(kBufferBytes / size, 4, 32767));
     created = ipc::ring::Ring::Create({.slots = slots, .slot_bytes = static_cast<uint32_t>(size)});
     if (!created.ok()) Die("creating the ring: " + created.error());
     ring = &created.value();
+  } else if (kind == Kind::kPosixRing) {
+    pcreated =
+        ipc::ring::posix::PosixRing::Create({.slots = slots, .slot_bytes = static_cast<uint32_t>(size)});
+    if (!pcreated.ok()) Die("creating the POSIX ring: " + pcreated.error());
+    pring = &pcreated.value();
+    if (shm_unlink(pring->name().c_str()) != 0) Die("shm_unlink " + pring->name());
   } else if (kind == Kind::kPipe) {
     if (pipe(pfd) != 0) Die("pipe");
     // 1 MiB like the others (the default is 64 KiB; 1 MiB is the default /proc/sys/fs/pipe-max-size).
@@ -114,6 +138,8 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
         bool ok = true;
         if (kind == Kind::kRing)
           ok = ring->Push(msg) == ipc::ring::Status::kOk;
+        else if (kind == Kind::kPosixRing)
+          ok = pring->Push(msg) == ipc::ring::Status::kOk;
         else if (kind == Kind::kPipe)
           ok = ipc::WriteAll(pfd[1], buf.data() + sizeof(long), size);
         else
@@ -135,6 +161,8 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
   for (long i = 0; i < count; ++i) {
     if (kind == Kind::kRing) {
       if (ring->Pop(&out) != ipc::ring::Status::kOk || out.size() != size) Die("ring pop");
+    } else if (kind == Kind::kPosixRing) {
+      if (pring->Pop(&out) != ipc::ring::Status::kOk || out.size() != size) Die("POSIX ring pop");
     } else if (kind == Kind::kPipe) {
       if (!ipc::ReadAll(pfd[0], buf.data(), size)) Die("pipe read");
     } else {
@@ -154,6 +182,7 @@ Figures Measure(Kind kind, size_t size, int producers, long count) {
     }
   }
   if (ring != nullptr) ring->Close();
+  if (pring != nullptr) pring->Close();
   if (pfd[0] >= 0) close(pfd[0]);
   if (msqid >= 0) msgctl(msqid, IPC_RMID, nullptr);
   return {seconds, CpuSeconds(RUSAGE_SELF) + CpuSeconds(RUSAGE_CHILDREN) - cpu_before};
@@ -179,7 +208,8 @@ std::vector<long> ParseList(const char* s) {
 int main(int argc, char** argv) {
   std::vector<long> sizes = {64, 4096, 65536}, producers = {1, 2};
   long rounds = 3, mib = 64;
-  std::vector<Kind> kinds = {Kind::kRing, Kind::kPipe, Kind::kMsg};
+  std::vector<Kind> kinds;
+  for (const Transport& t : kTransports) kinds.push_back(t.kind);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc) {
@@ -199,15 +229,18 @@ int main(int argc, char** argv) {
       for (std::string rest = argv[++i]; !rest.empty();) {
         std::string t = rest.substr(0, rest.find(','));
         rest = t.size() < rest.size() ? rest.substr(t.size() + 1) : "";
-        if (t == "ring" || t == "pipe" || t == "msgq") {
-          kinds.push_back(t == "ring" ? Kind::kRing : t == "pipe" ? Kind::kPipe : Kind::kMsg);
-        } else {
-          std::fprintf(stderr, "ipcsuite-ring-bench: unknown transport %s (ring, pipe, msgq)\n", t.c_str());
+        auto known = std::find_if(std::begin(kTransports), std::end(kTransports),
+                                  [&](const Transport& k) { return t == k.name; });
+        if (known == std::end(kTransports)) {
+          std::fprintf(stderr, "ipcsuite-ring-bench: unknown transport %s (ring, posix, pipe, msgq)\n",
+                       t.c_str());
           return 2;
         }
+        kinds.push_back(known->kind);
       }
       if (kinds.empty()) {
-        std::fprintf(stderr, "ipcsuite-ring-bench: --transports needs at least one of ring, pipe, msgq\n");
+        std::fprintf(stderr,
+                     "ipcsuite-ring-bench: --transports needs at least one of ring, posix, pipe, msgq\n");
         return 2;
       }
     } else {

@@ -57,7 +57,7 @@ def add_parser(subparsers):
     b.add_argument("--rounds", type=_rounds, default=5, metavar="R", help="side-by-side rounds (default 5)")
     b.add_argument("--no-strace", action="store_true", help="skip the strace configuration")
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
-    r = sub.add_parser("ring", help="reference shm+sem ring vs pipe vs SysV message queue throughput")
+    r = sub.add_parser("ring", help="reference rings (System V, POSIX) vs pipe vs SysV message queue throughput")
     bench_ring.add_ring_arguments(r)
     rn = sub.add_parser("runner", help="cost per test: fork server vs exec-per-test (whole host run, short tests)")
     bench_runner.add_arguments(rn)

@@ -1,11 +1,13 @@
-"""./ipcsuite bench ring: the reference ring (property/ring.h) against a pipe and a SysV message queue.
+"""./ipcsuite bench ring: the reference rings (the System V one, property/ring.h, and the POSIX one,
+property/posix_ring.h) against a pipe and a SysV message queue.
 
 build/bin/ipcsuite-ring-bench moves the same messages (64 B, 4 KiB, 64 KiB) from 1 or 2 producer processes
 to one consumer process over each transport, side by side in every round, inside a private IPC namespace
-(a killed benchmark leaks no SysV object). Reported: the median over the rounds of messages/s and MB/s,
-the ring's ratio to the pipe and to the message queue, and the CPU time per message of all the
-measurement's processes (median; unlike throughput, not changed by other load on the machine).
-Goal: ring >= pipe at 4 KiB and ring > message queue.
+(a killed benchmark leaks no SysV object; the POSIX ring's name is unlinked as soon as it is mapped).
+Reported: the median over the rounds of messages/s and MB/s, each ring's ratio to the pipe and to the
+message queue, and the CPU time per message of all the measurement's processes (median; unlike
+throughput, not changed by other load on the machine). Goal (the System V ring's): ring >= pipe at 4 KiB
+and ring > message queue; the POSIX ring's ratios are shown beside it.
 
 Wiring (runner/bench_cmd.py): add_ring_arguments(parser) on the `bench ring` sub-parser, run_ring(args).
 """
@@ -20,7 +22,8 @@ from runner import build as build_mod
 from runner import deps
 from runner.errors import SetupError, UsageError
 
-TRANSPORTS = ("ring", "pipe", "msgq")
+TRANSPORTS = ("ring", "posix", "pipe", "msgq")
+RINGS = ("ring", "posix")
 BINARY = "ipcsuite-ring-bench"
 
 
@@ -73,8 +76,9 @@ def measure(bdir, sizes, producers, rounds, mib) -> dict:
                 cpu_us = statistics.median(c / n * 1e6 for n, _, c in runs)
                 row[t] = {"messages_per_s": mps, "mb_per_s": mps * size / 1e6, "cpu_us_per_message": cpu_us,
                           "samples_s": [s for _, s, _ in runs]}
-            row["ring_over_pipe"] = row["ring"]["messages_per_s"] / row["pipe"]["messages_per_s"]
-            row["ring_over_msgq"] = row["ring"]["messages_per_s"] / row["msgq"]["messages_per_s"]
+            for ring in RINGS:
+                for other in ("pipe", "msgq"):
+                    row[f"{ring}_over_{other}"] = row[ring]["messages_per_s"] / row[other]["messages_per_s"]
             rows.append(row)
     return {"rounds": rounds, "mib": mib, "rows": rows}
 
@@ -83,12 +87,14 @@ def render(doc: dict) -> str:
     lines = [f"bench ring: median of {doc['rounds']} side-by-side rounds, {doc['mib']} MiB per measurement "
              "(1 consumer process; msg/s and MB/s)"]
     hdr = f"{'size':>7} {'prod':>4} " + " ".join(f"{t + ' msg/s':>13} {t + ' MB/s':>10}" for t in TRANSPORTS)
-    lines.append(hdr + f" {'ring/pipe':>9} {'ring/msgq':>9}  CPU us/msg ring pipe msgq")
+    ratios = [f"{ring}_over_{other}" for ring in RINGS for other in ("pipe", "msgq")]
+    lines.append(hdr + " " + " ".join(f"{k.replace('_over_', '/'):>10}" for k in ratios)
+                 + "  CPU us/msg " + " ".join(TRANSPORTS))
     for r in doc["rows"]:
         cells = " ".join(f"{r[t]['messages_per_s']:>13,.0f} {r[t]['mb_per_s']:>10,.1f}" for t in TRANSPORTS)
         cpu = " ".join(f"{r[t]['cpu_us_per_message']:>5.2f}" for t in TRANSPORTS)
-        lines.append(f"{r['size']:>7} {r['producers']:>4} {cells} {r['ring_over_pipe']:>9.2f} "
-                     f"{r['ring_over_msgq']:>9.2f}  {cpu:>26}")
+        lines.append(f"{r['size']:>7} {r['producers']:>4} {cells} " + " ".join(f"{r[k]:>10.2f}" for k in ratios)
+                     + f"  {cpu:>32}")
     at4k = [r for r in doc["rows"] if r["size"] == 4096]
     if at4k:
         ok = all(r["ring_over_pipe"] >= 1 for r in at4k)

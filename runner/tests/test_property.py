@@ -101,20 +101,22 @@ def test_bench_ring_smoke():
     if os.geteuid() != 0:
         pytest.skip("the benchmark needs root for its private IPC namespace")
     before = sysv_objects()
+    shm_before = set(os.listdir("/dev/shm"))
     out = run_binary(BUILD / "bin" / "ipcsuite-ring-bench", "--rounds", "1", "--mib", "1", "--sizes", "64,4096",
                      "--producers", "1,2")
     assert out.returncode == 0, out.stdout
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("transport=")]
-    assert len(lines) == 2 * 2 * 3
-    assert {re.search(r"transport=(\w+)", ln).group(1) for ln in lines} == {"ring", "pipe", "msgq"}
+    assert len(lines) == 2 * 2 * 4
+    assert {re.search(r"transport=(\w+)", ln).group(1) for ln in lines} == {"ring", "posix", "pipe", "msgq"}
     assert not new_sysv_objects(before)
+    assert not {n for n in set(os.listdir("/dev/shm")) - shm_before if n.startswith("ipcsuite.")}
 
 
 def test_bench_binary_rejects_an_unknown_transport():
     out = run_binary(BUILD / "bin" / "ipcsuite-ring-bench", "--transports", "ring,carrier-pigeon")
     assert out.returncode == 2
     assert out.stdout.strip().splitlines() == [
-        "ipcsuite-ring-bench: unknown transport carrier-pigeon (ring, pipe, msgq)"]
+        "ipcsuite-ring-bench: unknown transport carrier-pigeon (ring, posix, pipe, msgq)"]
 
 
 def test_bench_ring_rejects_bad_lists():
