@@ -184,11 +184,13 @@ class ForkServer:
         except (OSError, ValueError):
             pipe = ""
         reading = set()
+        cmdlines = {}
         for p in procinfo.tree(self.proc.pid):
             try:
-                argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+                cmdlines[p] = Path(f"/proc/{p}/cmdline").read_bytes()
             except OSError:
                 continue
+            argv = cmdlines[p].split(b"\0")
             if b"--ipcsuite-serve" not in argv[1:]:
                 continue
             try:
@@ -199,6 +201,10 @@ class ForkServer:
             if argv[1] == b"--ipcsuite-serve":
                 serving[p] = _ppid(p)
         if reading:
+            # A test child just forked holds our pipe as its stdin too, until it redirects it (fixtures/main.cc):
+            # a process reading it whose parent reads it with the same command line is that child (a wrapper's
+            # command line differs from the server's).
+            reading = {p for p in reading if not (_ppid(p) in reading and cmdlines.get(_ppid(p)) == cmdlines[p])}
             return [p for p in procinfo.tree(self.proc.pid) if _ppid(p) in reading and p not in reading]
         servers = {p for p, parent in serving.items() if parent not in serving}
         return [p for p, parent in serving.items() if parent in servers]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from runner import executor, forkserver, targets
+from runner import executor, forkserver, procinfo, targets
 from runner.catalogue import TestCase as Case
 from runner.plan import Plan
-from runner.tests.conftest import BUILD, ROOT
+from runner.tests.conftest import BUILD, ROOT, compile_lib
 
 PROBE = BUILD / "probe" / "ipcsuite_probe"
 SELFTEST = BUILD / "bin" / "fixtures_selftest"
@@ -195,16 +195,45 @@ def test_servers_shut_down_cleanly_and_die_with_their_runner(tmp_path):
             "t = targets.Target(name='host', kind='host', spec='host')\n"
             "s = forkserver.server_for(%r, t, {'PATH': '/usr/bin:/bin'}, %r)\n"
             "s._send('run\\tProbe.Hang\\t%s/out.txt\\tIPCSUITE_RESULT_FILE=%s/r.jsonl')\n"
-            "end = time.monotonic() + 30\n"
-            "while not s.test_children() and time.monotonic() < end: time.sleep(0.02)\n"
-            "print(s.proc.pid, s.test_children()[0], flush=True)\n"
+            "end, kids = time.monotonic() + 30, []\n"
+            "while not kids and time.monotonic() < end:\n"
+            "    kids = s.test_children() or time.sleep(0.02) or []\n"
+            "print(s.proc.pid, *kids[:1], flush=True)\n"
             "time.sleep(600)\n") % (str(ROOT), str(PROBE), str(tmp_path), str(tmp_path), str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    server_pid, child_pid = (int(x) for x in proc.stdout.readline().split())
+    pids = [int(x) for x in proc.stdout.readline().split()]
+    assert len(pids) == 2, f"the server's test child was not found in 30 s: {pids}"
+    server_pid, child_pid = pids
     assert alive(server_pid) and alive(child_pid)
     proc.kill()
     proc.wait()
     assert wait_gone(server_pid) and wait_gone(child_pid)
+
+
+# Holds the forked test child in its first call (setsid), where it still has the server's request pipe as
+# its stdin: the window between fork and redirecting stdin, made as long as the test needs.
+HOLD_IN_SETSID = r"""
+#include <unistd.h>
+pid_t setsid(void) { for (;;) pause(); }
+"""
+
+
+def test_a_child_just_forked_is_found_while_it_still_holds_the_request_pipe(tmp_path):
+    lib = compile_lib(tmp_path, "hold", HOLD_IN_SETSID)
+    server = forkserver.ForkServer(str(PROBE), targets.Target(name="host", kind="host", spec="host"),
+                                   {"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(lib)}, str(tmp_path))
+    try:
+        server.start("Probe.Pass", str(tmp_path / "out.txt"), {}, 30.0)
+        end = time.monotonic() + 30
+        while not procinfo.children_of(server.proc.pid):
+            assert time.monotonic() < end, "the server forked no child"
+            time.sleep(0.01)  # polling /proc for the child, with a deadline
+        [child] = procinfo.children_of(server.proc.pid)
+        assert os.readlink(f"/proc/{child}/fd/0") == f"pipe:[{os.fstat(server.proc.stdin.fileno()).st_ino}]"
+        assert server.test_children() == [child]
+    finally:
+        server.kill()
+    assert wait_gone(child)
 
 
 def test_infrastructure_failures_are_typed_in_the_record(tmp_path):
