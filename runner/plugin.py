@@ -243,7 +243,7 @@ class IpcsuiteSession:
         try:
             for item in session.items:
                 if isinstance(item, GTestItem) and item.case.id in ended and item.nodeid not in self.records:
-                    call = pytest.CallInfo.from_call(item.runtest, when="call")
+                    call = pytest.CallInfo.from_call(item.runtest, when="call", reraise=KeyboardInterrupt)
                     item.ihook.pytest_runtest_logreport(
                         report=item.ihook.pytest_runtest_makereport(item=item, call=call))
         except KeyboardInterrupt:  # interrupted again: the rest are not run
