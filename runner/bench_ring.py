@@ -23,7 +23,7 @@ from runner import deps
 from runner.errors import SetupError, UsageError
 
 TRANSPORTS = ("ring", "posix", "pipe", "msgq")
-RINGS = ("ring", "posix")
+RATIOS = [(ring, other) for ring in ("ring", "posix") for other in ("pipe", "msgq")]  # each ring against each
 BINARY = "ipcsuite-ring-bench"
 
 
@@ -76,9 +76,8 @@ def measure(bdir, sizes, producers, rounds, mib) -> dict:
                 cpu_us = statistics.median(c / n * 1e6 for n, _, c in runs)
                 row[t] = {"messages_per_s": mps, "mb_per_s": mps * size / 1e6, "cpu_us_per_message": cpu_us,
                           "samples_s": [s for _, s, _ in runs]}
-            for ring in RINGS:
-                for other in ("pipe", "msgq"):
-                    row[f"{ring}_over_{other}"] = row[ring]["messages_per_s"] / row[other]["messages_per_s"]
+            for ring, other in RATIOS:
+                row[f"{ring}_over_{other}"] = row[ring]["messages_per_s"] / row[other]["messages_per_s"]
             rows.append(row)
     return {"rounds": rounds, "mib": mib, "rows": rows}
 
@@ -87,14 +86,13 @@ def render(doc: dict) -> str:
     lines = [f"bench ring: median of {doc['rounds']} side-by-side rounds, {doc['mib']} MiB per measurement "
              "(1 consumer process; msg/s and MB/s)"]
     hdr = f"{'size':>7} {'prod':>4} " + " ".join(f"{t + ' msg/s':>13} {t + ' MB/s':>10}" for t in TRANSPORTS)
-    ratios = [f"{ring}_over_{other}" for ring in RINGS for other in ("pipe", "msgq")]
-    lines.append(hdr + " " + " ".join(f"{k.replace('_over_', '/'):>10}" for k in ratios)
+    lines.append(hdr + " " + " ".join(f"{ring + '/' + other:>10}" for ring, other in RATIOS)
                  + "  CPU us/msg " + " ".join(TRANSPORTS))
     for r in doc["rows"]:
         cells = " ".join(f"{r[t]['messages_per_s']:>13,.0f} {r[t]['mb_per_s']:>10,.1f}" for t in TRANSPORTS)
         cpu = " ".join(f"{r[t]['cpu_us_per_message']:>5.2f}" for t in TRANSPORTS)
-        lines.append(f"{r['size']:>7} {r['producers']:>4} {cells} " + " ".join(f"{r[k]:>10.2f}" for k in ratios)
-                     + f"  {cpu:>32}")
+        lines.append(f"{r['size']:>7} {r['producers']:>4} {cells} "
+                     + " ".join(f"{r[ring + '_over_' + other]:>10.2f}" for ring, other in RATIOS) + f"  {cpu:>32}")
     at4k = [r for r in doc["rows"] if r["size"] == 4096]
     if at4k:
         ok = all(r["ring_over_pipe"] >= 1 for r in at4k)

@@ -99,3 +99,19 @@ def install(missing: list[str], log=sys.stderr) -> None:
     still = missing_packages(missing)
     if still:
         raise SetupError("packages still missing after apt-get install: " + " ".join(still))
+
+
+def main(packages: list[str]) -> int:
+    """`python3 -m runner.deps PACKAGE...`: installs those packages now (as root; otherwise one line with the
+    apt-get command), exit 2 when that fails. ./ipcsuite runs it for python3-pytest before its command line
+    (which imports pytest) starts."""
+    try:
+        install(packages)
+    except SetupError as e:
+        print(f"ipcsuite: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -233,7 +233,6 @@ class IpcsuiteSession:
                 print(f"ipcsuite: error: cannot write {out}: {e.strerror or e}", file=sys.stderr, flush=True)
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
-
     def _report_ended_ahead(self, session) -> None:
         """The run was interrupted while pytest waited for one test (a slow one holds its slot while the others
         go on past it): the tests after it that have ended get their verdicts now, not "not run". Only their

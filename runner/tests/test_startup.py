@@ -1,7 +1,7 @@
 """The entry script on a machine without pytest: the runner's command line imports pytest, so ./ipcsuite
-installs python3-pytest before Python starts (as root), or says in one line how to (not as root) — never a
-Python traceback. A Python that does not see Debian's modules stands in for a machine without them
-(python3 -S: no site directories)."""
+installs python3-pytest before that starts (as root, with runner/deps.py), or says in one line how to (not
+as root): never a Python traceback. A Python that does not see Debian's modules stands in for a machine
+without them (python3 -S: no site directories)."""
 import os
 import shutil
 import subprocess
@@ -58,5 +58,5 @@ def test_without_pytest_as_root_installs_it_first(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
         "ipcsuite: installing Debian packages: python3-pytest",
-        "ipcsuite: error: could not install python3-pytest with apt-get: E: mirror unreachable "]
+        "ipcsuite: error: 'apt-get -o DPkg::Lock::Timeout=600 update -qq' failed (exit 100): E: mirror unreachable"]
     assert log.read_text().splitlines() == ["-o DPkg::Lock::Timeout=600 update -qq"]
