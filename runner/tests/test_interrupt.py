@@ -20,6 +20,7 @@ from runner import procinfo, run_cmd, targets
 from runner import plan as plan_mod
 from runner.catalogue import TestCase as Case
 from runner.tests.conftest import BUILD, ROOT
+from runner.tests.test_forkserver import PROBE
 from runner.tests.test_preload_probe import compile_lib
 
 # Whether this process runs the test $HANG_TEST (its --gtest_filter); for interposers' constructors.
@@ -142,11 +143,10 @@ def test_the_tests_that_ended_ahead_of_the_interrupted_one_keep_their_verdicts(t
     """Fork mode, two at once (runner/inflight.py): a hung test holds one slot while the others run past it in
     the second; interrupted while pytest waits for the hung one, the tests that had ended get their verdicts
     (passed), not "not run"; the hung one is an error."""
-    probe = BUILD / "probe" / "ipcsuite_probe"
-    assert probe.is_file(), f"{probe} was not built"
+    assert PROBE.is_file(), f"{PROBE} was not built"
     shorts = tmp_path / "probe-shorts"  # a binary of their own: its servers go once its last test has ended
-    shutil.copy(probe, shorts)
-    cases = [Case(binary=probe, area="probe", name="Probe.Hang", location="", rules=[])] + [
+    shutil.copy(PROBE, shorts)
+    cases = [Case(binary=PROBE, area="probe", name="Probe.Hang", location="", rules=[])] + [
         Case(binary=shorts, area="shorts", name=f"ShortProbe/Many.Pass/{k}", location="", rules=[])
         for k in range(100)]
     plan = plan_mod.write_plan(tmp_path / "plan.json", target=targets.parse("host").to_data(), seed=1,
@@ -194,9 +194,11 @@ def test_repeat_interrupted_keeps_the_flake_report_of_the_repeats_that_finished(
     results = tmp_path / "results"
     reports = list(results.glob("flakes-*.json"))
     assert len(reports) == 1 and json.loads(reports[0].read_text())["repeats"] == 1
-    runs = sorted(d for d in results.iterdir() if d.is_dir() and not d.is_symlink())
+    runs = [d for d in results.iterdir() if d.is_dir() and not d.is_symlink()]
     assert len(runs) == 2 and all((d / "results.json").exists() for d in runs)
-    assert os.readlink(results / "latest") == runs[-1].name
+    # latest names the last repeat, the interrupted one (run ids of the same second do not sort by time)
+    [last] = [d for d in runs if "interrupted" in json.loads((d / "results.json").read_text())]
+    assert os.readlink(results / "latest") == last.name
 
 
 def test_latest_never_names_a_run_without_results(tmp_path):
